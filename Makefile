@@ -1,0 +1,35 @@
+# Two commands from a fresh clone (Python 3.11+, pip and make): `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test unit lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: migrate the embedded SQLite database, then serve the API on 127.0.0.1:8000 (/docs)
+run: $(STAMP)
+	$(BIN)/lad db upgrade
+	$(BIN)/lad serve
+
+## test: the whole suite (PostgreSQL tests skip outside CI when no server answers)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## unit: the domain on the in-memory adapters only
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+## lint: ruff, mypy --strict and the import-linter contracts
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) var

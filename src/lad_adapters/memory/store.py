@@ -1,0 +1,138 @@
+"""An in-memory database: tables of copied objects, one writer at a time, real rollback."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from lad_adapters.constraints import CONSTRAINT_MESSAGES
+from lad_domain.shared.errors import Conflict
+from lad_domain.shared.events import Outbox
+from lad_domain.shared.pagination import Cursor, Page, PageRequest
+
+T = TypeVar("T")
+
+
+class InMemoryStore:
+    """The committed state. A unit of work holds the lock from enter to exit, so
+    transactions are serialised, as on SQLite."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[Any, Any]] = {}
+        self.lock = threading.RLock()
+
+
+class InMemoryTransaction:
+    """Copy-on-first-touch working tables; commit publishes them, anything else drops them."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._working: dict[str, dict[Any, Any]] = {}
+
+    def table(self, name: str) -> dict[Any, Any]:
+        if name not in self._working:
+            self._working[name] = dict(self._store.tables.get(name, {}))
+        return self._working[name]
+
+    def publish(self) -> None:
+        self._store.tables.update(self._working)
+        self._working = {}
+
+    def discard(self) -> None:
+        self._working = {}
+
+
+class InMemoryUnitOfWorkBase:
+    """What every in-memory unit of work shares: the lock, the transaction, the outbox."""
+
+    def __init__(self, store: InMemoryStore, tenant_id: uuid.UUID | None, *,
+                 user_id: uuid.UUID | None = None) -> None:
+        self.store = store
+        self.tenant_id = tenant_id
+        self.user_id = user_id
+        self.outbox = Outbox()
+        self.tx = InMemoryTransaction(store)
+        self._open = False
+
+    def __enter__(self) -> Self:
+        self.store.lock.acquire()
+        self._open = True
+        self._build_repositories()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+        self._open = False
+        self.store.lock.release()
+
+    def commit(self) -> None:
+        if not self._open:
+            raise RuntimeError("commit() outside the unit of work's with block")
+        self._store_events()
+        self.tx.publish()
+
+    def rollback(self) -> None:
+        self.outbox.drain()
+        self.tx.discard()
+
+    def _build_repositories(self) -> None:
+        raise NotImplementedError
+
+    def _store_events(self) -> None:
+        raise NotImplementedError
+
+
+class InMemoryRepository:
+    """Base of in-memory repositories: a named table of copies, scoped to a tenant."""
+
+    table_name = ""
+
+    def __init__(self, tx: InMemoryTransaction, tenant_id: uuid.UUID | None) -> None:
+        self._tx = tx
+        self._tenant_id = tenant_id
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        if self._tenant_id is None:
+            raise RuntimeError("this repository needs a unit of work scoped to a tenant")
+        return self._tenant_id
+
+    @property
+    def rows(self) -> dict[Any, Any]:
+        return self._tx.table(self.table_name)
+
+    def _put(self, key: Any, item: Any) -> None:
+        self.rows[key] = copy.deepcopy(item)
+
+    def _get(self, key: Any) -> Any:
+        item = self.rows.get(key)
+        return copy.deepcopy(item) if item is not None else None
+
+    def _select(self, predicate: Callable[[Any], bool]) -> list[Any]:
+        return [copy.deepcopy(item) for item in self.rows.values() if predicate(item)]
+
+    @staticmethod
+    def _unique(items: Iterable[Any], predicate: Callable[[Any], bool], constraint: str) -> None:
+        if any(predicate(item) for item in items):
+            raise Conflict(CONSTRAINT_MESSAGES.get(constraint,
+                                                   "this change conflicts with existing data"))
+
+
+def paginate(items: list[T], page: PageRequest, key: Callable[[T], tuple[Any, uuid.UUID]]
+             ) -> Page[T]:
+    """Newest first by (created_at, id), like the SQL adapters."""
+    ordered = sorted(items, key=key, reverse=True)
+    if page.after is not None:
+        mark = (page.after.created_at, page.after.id)
+        ordered = [item for item in ordered if key(item) < mark]
+    chosen = ordered[: page.limit]
+    next_cursor = None
+    if len(ordered) > page.limit:
+        created_at, id_ = key(chosen[-1])
+        next_cursor = Cursor(created_at=created_at, id=id_).encode()
+    return Page(items=chosen, next_cursor=next_cursor)

@@ -1,0 +1,1 @@
+"""SQL adapters (SQLAlchemy Core) for PostgreSQL and SQLite."""

@@ -1,0 +1,86 @@
+"""The SQL unit of work: one connection and transaction, scoped to one tenant.
+
+On PostgreSQL the scope is also set on the transaction (``set_config(..., true)``, the
+function form of ``SET LOCAL``) so that row-level-security policies are a second wall.
+"""
+
+from __future__ import annotations
+
+import uuid
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RootTransaction
+
+from lad_adapters.sql import tenancy
+from lad_adapters.sql.database import Db, translate_errors
+from lad_domain.shared.events import Outbox
+
+_SET_SCOPE = sa.text(
+    "SELECT set_config('lad.tenant_id', :tenant_id, true), "
+    "set_config('lad.user_id', :user_id, true)"
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, tenant_id: uuid.UUID | None, *,
+                 user_id: uuid.UUID | None = None) -> None:
+        self._engine = engine
+        self.tenant_id = tenant_id
+        self.user_id = user_id
+        self.outbox = Outbox()
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        with translate_errors():
+            self._connection = self._engine.connect()
+            self._transaction = self._connection.begin()
+        db = self.db = Db(self._connection)
+        if db.dialect == "postgresql":
+            db.execute(_SET_SCOPE, {"tenant_id": str(self.tenant_id or ""),
+                                    "user_id": str(self.user_id or "")})
+        t = self.tenant_id
+        self.tenants = tenancy.SqlTenantRepository(db, t)
+        self.users = tenancy.SqlUserRepository(db, t)
+        self.identities = tenancy.SqlIdentityRepository(db, t)
+        self.memberships = tenancy.SqlMembershipRepository(db, t)
+        self.features = tenancy.SqlFeatureRepository(db, t)
+        self.capabilities = tenancy.SqlCapabilityRepository(db, t)
+        self.invitations = tenancy.SqlInvitationRepository(db, t)
+        self.api_keys = tenancy.SqlApiKeyRepository(db, t)
+        self.flags = tenancy.SqlFeatureFlagRepository(db, t)
+        self.events = tenancy.SqlEventRepository(db, t)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = self._transaction = None
+
+    def commit(self) -> None:
+        if self._transaction is None:
+            raise RuntimeError("commit() outside the unit of work's with block")
+        self.events.add_many(self.outbox.drain())
+        with translate_errors():
+            self._transaction.commit()
+
+    def rollback(self) -> None:
+        self.outbox.drain()
+        if self._transaction is not None and self._transaction.is_active:
+            self._transaction.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, tenant_id: uuid.UUID | None, *,
+                 user_id: uuid.UUID | None = None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, tenant_id, user_id=user_id)

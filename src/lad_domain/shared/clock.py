@@ -1,0 +1,33 @@
+"""Time comes from a Clock port and is always timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that moves only when told to: for tests and replays."""
+
+    def __init__(self, at: datetime | None = None) -> None:
+        self._now = at or datetime(2026, 1, 1, tzinfo=UTC)
+        if self._now.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware datetime")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+    def set(self, at: datetime) -> None:
+        self._now = at

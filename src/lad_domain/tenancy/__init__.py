@@ -1,0 +1,1 @@
+"""Tenancy: tenants, users, memberships, access control, invitations, flags and API keys."""

@@ -1,0 +1,1 @@
+"""The composition root and the drivers: HTTP API, CLI and worker."""

@@ -1,0 +1,48 @@
+"""What every command shares: the container from the Typer context, and the operator."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from lad_domain.shared.pagination import PageRequest
+from lad_domain.shared.principal import Principal
+from lad_entrypoints.container import Container
+
+OPERATOR = Principal.operator()
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=200, help="Rows per page.")]
+CursorOption = Annotated[str | None, typer.Option("--cursor", help="Continue a listing.")]
+TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug or id.")]
+
+
+class CliState:
+    """Held in the root Typer context; builds the container on first use, so that
+    ``lad --help`` and usage errors touch no database."""
+
+    def __init__(self, factory: Callable[[], Container]) -> None:
+        self._factory = factory
+        self._container: Container | None = None
+
+    @property
+    def container(self) -> Container:
+        if self._container is None:
+            self._container = self._factory()
+        return self._container
+
+
+def container(ctx: typer.Context) -> Container:
+    state: CliState = ctx.find_root().obj
+    return state.container
+
+
+def tenant_id(ctx: typer.Context, slug_or_id: str) -> uuid.UUID:
+    return container(ctx).team().find_tenant(OPERATOR, slug_or_id).id
+
+
+def page(limit: int, cursor: str | None) -> PageRequest:
+    return PageRequest.parse(limit=limit, cursor=cursor)

@@ -1,0 +1,94 @@
+"""The ``lad`` command: builds the CLI around a container factory; maps errors once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from lad_adapters.sql.database import DatabaseUnavailable
+from lad_domain.shared.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    Expired,
+    InsufficientFunds,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from lad_entrypoints.cli import db, tenancy
+from lad_entrypoints.cli.common import CliState, container
+from lad_entrypoints.cli.output import errors
+from lad_entrypoints.container import Container, build_container
+
+#: Exit codes by error; documented in the README.
+EXIT_CODES: dict[type[DomainError], int] = {
+    ValidationFailed: 2,
+    NotFound: 3,
+    Conflict: 4,
+    PermissionDenied: 5,
+    AuthenticationFailed: 6,
+    Expired: 7,
+    InsufficientFunds: 8,
+    DatabaseUnavailable: 69,
+}
+
+
+def create_cli(container_factory: Callable[[], Container]) -> typer.Typer:
+    cli = typer.Typer(name="lad", help="LAD: the sales-outreach backend.",
+                      no_args_is_help=True, pretty_exceptions_enable=False,
+                      add_completion=False)
+
+    @cli.callback()
+    def root(ctx: typer.Context) -> None:
+        ctx.obj = CliState(container_factory)
+
+    @cli.command()
+    def serve(
+        ctx: typer.Context,
+        host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+        port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    ) -> None:
+        """Serve the HTTP API (OpenAPI docs at /docs)."""
+        import uvicorn
+
+        from lad_entrypoints.http.app import create_app
+
+        lad = container(ctx)
+        settings = lad.settings()
+        uvicorn.run(create_app(lad), host=host or settings.host, port=port or settings.port)
+
+    cli.add_typer(db.app, name="db")
+    cli.add_typer(tenancy.tenants, name="tenants")
+    cli.add_typer(tenancy.users, name="users")
+    cli.add_typer(tenancy.members, name="members")
+    return cli
+
+
+def exit_code(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+def run(cli: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the CLI; a domain error is one line on stderr and a non-zero exit code.
+
+    Usage errors (unknown option, bad choice) are Typer's own: a message and exit code 2.
+    """
+    try:
+        cli(args=args, prog_name="lad")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except DomainError as error:
+        errors.print(f"error: {error.message}", highlight=False, markup=False)
+        return exit_code(error)
+    return 0
+
+
+def main() -> None:
+    sys.exit(run(create_cli(build_container)))

@@ -1,0 +1,85 @@
+"""The composition root: one container, built from settings, for HTTP, CLI and library use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers, providers
+from sqlalchemy.engine import Engine
+
+from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from lad_adapters.security.passwords import Argon2PasswordHasher
+from lad_adapters.security.tokens import JwtTokenIssuer
+from lad_adapters.sql import migrate
+from lad_adapters.sql.database import create_engine
+from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from lad_domain.shared.clock import SystemClock
+from lad_domain.shared.ids import Uuid7Generator
+from lad_domain.tenancy.services import TenancyService
+from lad_domain.tenancy.team import TeamService
+from lad_entrypoints.settings import Settings
+
+
+def _engine(settings: Settings) -> Engine | None:
+    if settings.is_memory:
+        return None
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True)
+    return create_engine(settings.database_url)
+
+
+def _unit_of_work(settings: Settings, engine: Engine | None) -> Any:
+    if engine is None:
+        return InMemoryUnitOfWorkFactory()
+    return SqlUnitOfWorkFactory(engine)
+
+
+def _tokens(settings: Settings, clock: SystemClock) -> JwtTokenIssuer:
+    return JwtTokenIssuer(settings.resolved_jwt_secret(), clock,
+                          ttl=timedelta(minutes=settings.token_ttl_minutes))
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(Uuid7Generator)
+    engine = providers.Singleton(_engine, settings)
+    unit_of_work = providers.Singleton(_unit_of_work, settings, engine)
+    password_hasher = providers.Singleton(
+        Argon2PasswordHasher,
+        time_cost=settings.provided.argon2_time_cost,
+        memory_cost=settings.provided.argon2_memory_kib,
+    )
+    tokens = providers.Singleton(_tokens, settings, clock)
+
+    tenancy = providers.Singleton(TenancyService, uow=unit_of_work, hasher=password_hasher,
+                                  tokens=tokens, clock=clock, ids=ids)
+    team = providers.Singleton(TeamService, accounts=tenancy)
+
+
+def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
+    """A container for the given settings (default: from the environment). Keyword
+    arguments override single settings, e.g. ``build_container(database_url="memory://")``."""
+    if settings is None:
+        settings = Settings(**overrides)
+    elif overrides:
+        settings = settings.model_copy(update=overrides)
+    return Container(settings=settings)
+
+
+def upgrade_database(container: Container, revision: str = "head") -> None:
+    """Apply migrations (a no-op for the in-memory adapters)."""
+    settings: Settings = container.settings()
+    if not settings.is_memory:
+        _engine(settings)  # creates the SQLite file's directory
+        migrate.upgrade(settings.migration_url, revision)
+
+
+def close(container: Container) -> None:
+    engine = container.engine()
+    if engine is not None:
+        engine.dispose()

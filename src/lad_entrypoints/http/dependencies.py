@@ -1,0 +1,62 @@
+"""Shared route dependencies as Annotated aliases: services, the principal, pagination."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, cast
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lad_domain.shared.errors import AuthenticationFailed
+from lad_domain.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from lad_domain.shared.principal import Principal
+from lad_domain.tenancy.services import TenancyService
+from lad_domain.tenancy.team import TeamService
+from lad_entrypoints.container import Container
+from lad_entrypoints.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from /v1/auth/token or an API key")
+
+
+def container(request: Request) -> Container:
+    return cast(Container, request.app.state.container)
+
+
+def tenancy_service(request: Request) -> TenancyService:
+    return container(request).tenancy()
+
+
+def team_service(request: Request) -> TeamService:
+    return container(request).team()
+
+
+Tenancy = Annotated[TenancyService, Depends(tenancy_service)]
+Team = Annotated[TeamService, Depends(team_service)]
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("a bearer token is required")
+    token = credentials.credentials
+    settings: Settings = container(request).settings()
+    operator = settings.operator_token
+    if operator and hmac.compare_digest(token.encode(), operator.encode()):
+        return Principal.operator()
+    return tenancy_service(request).authenticate(token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> PageRequest:
+    return PageRequest.parse(limit=limit, cursor=cursor)
+
+
+Paging = Annotated[PageRequest, Depends(page_request)]

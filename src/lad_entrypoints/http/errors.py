@@ -1,0 +1,99 @@
+"""The one place where errors become RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lad_adapters.sql.database import DatabaseUnavailable
+from lad_domain.shared.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    Expired,
+    InsufficientFunds,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+
+log = logging.getLogger("lad.http")
+
+STATUS: dict[type[DomainError], int] = {
+    ValidationFailed: 422,
+    AuthenticationFailed: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Expired: 410,
+    InsufficientFunds: 402,
+    DatabaseUnavailable: 503,
+}
+
+TITLES = {400: "Bad request", 401: "Unauthorized", 402: "Payment required", 403: "Forbidden",
+          404: "Not found", 405: "Method not allowed", 409: "Conflict", 410: "Gone",
+          413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+          500: "Internal server error", 503: "Service unavailable"}
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def problem(request: Request, status: int, detail: str, code: str,
+            errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"urn:lad:problem:{code}", "title": TITLES.get(status, ""),
+                            "status": status, "detail": detail, "instance": request.url.path,
+                            "code": code}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = status_of(exc)
+    errors = None
+    if isinstance(exc, ValidationFailed):
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(request, status, exc.message, exc.code, errors, headers)
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        errors.append({"field": field, "message": str(err.get("msg", "is invalid"))})
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(request, 422, detail or "the request is invalid", "validation_failed", errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(request, exc.status_code, str(exc.detail), f"http_{exc.status_code}",
+                   headers=dict(exc.headers) if exc.headers else None)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "an unexpected error occurred", "internal_error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

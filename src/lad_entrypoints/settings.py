@@ -1,0 +1,59 @@
+"""Settings from the environment (``LAD_*``); nothing is read at import."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MEMORY_URL = "memory://"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LAD_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/lad.sqlite3",
+        description="sqlite:///PATH, postgresql+psycopg://..., or memory:// for the in-memory "
+        "adapters",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="The table owner's URL for migrations on PostgreSQL (the application "
+        "role must not own the tables, or row-level security would not apply to it)",
+    )
+    state_dir: Path = Field(default=Path("var"), description="Local files: the SQLite "
+                            "database, the generated JWT secret, attachments")
+    jwt_secret: str | None = Field(default=None, description="HS256 secret, 32+ bytes; "
+                                   "generated into state_dir when unset")
+    token_ttl_minutes: int = Field(default=720, ge=1)
+    operator_token: str | None = Field(default=None, description="Bearer token of the "
+                                       "platform operator on HTTP; unset: no operator on HTTP")
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @property
+    def is_memory(self) -> bool:
+        return self.database_url == MEMORY_URL
+
+    @property
+    def migration_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, else one kept in the state directory so that tokens
+        survive restarts of the embedded setup (memory: a fresh one per process)."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.is_memory:
+            return secrets.token_urlsafe(48)
+        path = self.state_dir / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,100 @@
+"""Backends for the tests: memory, SQLite (a copy of a migrated template file) and
+PostgreSQL (one migrated database per session, emptied after each test)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from lad_adapters.sql import migrate
+from lad_adapters.sql.tables import metadata
+from lad_entrypoints.container import Container, build_container, close
+from lad_entrypoints.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LAD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("LAD_REQUIRE_POSTGRES") == "1" or os.environ.get("CI") == "true"
+BACKENDS = ["memory", "sqlite", "postgres"]
+
+
+def fast_settings(database_url: str, **extra: object) -> Settings:
+    """argon2id with the cheapest parameters: the same code path, a fraction of the time."""
+    return Settings(database_url=database_url, jwt_secret="test-secret-" + "x" * 32,
+                    argon2_time_cost=1, argon2_memory_kib=1024, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database for this test session, dropped at the end."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"lad_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Ask for ``backend`` (directly or through ``container``) to run on all three."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """memory:// unless the test asks for ``backend``."""
+    backend = request.getfixturevalue("backend") if "backend" in request.fixturenames else "memory"
+    if backend == "memory":
+        yield "memory://"
+    elif backend == "sqlite":
+        path = tmp_path / "lad.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        yield url
+        _empty_postgres(url)
+
+
+@pytest.fixture
+def container(database_url: str) -> Iterator[Container]:
+    lad = build_container(fast_settings(database_url))
+    yield lad
+    close(lad)
