@@ -31,5 +31,9 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
 
+## bench: every benchmark in bench/ (needs PostgreSQL on 127.0.0.1:5432); prints ratios
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) var
