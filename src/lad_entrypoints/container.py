@@ -10,11 +10,24 @@ from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
 from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from lad_adapters.phones import LibPhoneNumberParser
 from lad_adapters.security.passwords import Argon2PasswordHasher
 from lad_adapters.security.tokens import JwtTokenIssuer
 from lad_adapters.sql import migrate
 from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
+from lad_domain.billing.invoicing import InvoiceService
+from lad_domain.billing.plans import PlanService
+from lad_domain.billing.reconciliation import Reconciliation
+from lad_domain.billing.reservations import ReservationService
+from lad_domain.billing.services import BillingService
+from lad_domain.education.services import EducationService
+from lad_domain.leads.activity_services import ActivityService
+from lad_domain.leads.exporting import LeadExportService
+from lad_domain.leads.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
+from lad_domain.leads.pipeline import PipelineService, seed_default_pipeline
+from lad_domain.leads.services import LeadService, TenantScope
 from lad_domain.shared.clock import SystemClock
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.tenancy.services import TenancyService
@@ -37,6 +50,13 @@ def _unit_of_work(settings: Settings, engine: Engine | None) -> Any:
     return SqlUnitOfWorkFactory(engine)
 
 
+def _file_storage(settings: Settings) -> LocalFileStorage | InMemoryFileStorage:
+    """Attachments: files under the state directory; memory:// keeps them in memory."""
+    if settings.is_memory:
+        return InMemoryFileStorage()
+    return LocalFileStorage(settings.state_dir / "attachments")
+
+
 def _tokens(settings: Settings, clock: SystemClock) -> JwtTokenIssuer:
     return JwtTokenIssuer(settings.resolved_jwt_secret(), clock,
                           ttl=timedelta(minutes=settings.token_ttl_minutes))
@@ -56,9 +76,28 @@ class Container(containers.DeclarativeContainer):
     )
     tokens = providers.Singleton(_tokens, settings, clock)
 
+    tenant_seeders = providers.List(providers.Object(seed_default_pipeline))
     tenancy = providers.Singleton(TenancyService, uow=unit_of_work, hasher=password_hasher,
-                                  tokens=tokens, clock=clock, ids=ids)
+                                  tokens=tokens, clock=clock, ids=ids,
+                                  tenant_seeders=tenant_seeders)
     team = providers.Singleton(TeamService, accounts=tenancy)
+
+    phone_numbers = providers.Singleton(LibPhoneNumberParser)
+    file_storage = providers.Singleton(_file_storage, settings)
+    import_max_bytes = providers.Object(DEFAULT_MAX_IMPORT_BYTES)
+    tenant_scope = providers.Singleton(TenantScope, uow=unit_of_work, clock=clock, ids=ids)
+    leads = providers.Singleton(LeadService, scope=tenant_scope, phones=phone_numbers)
+    pipeline = providers.Singleton(PipelineService, scope=tenant_scope)
+    lead_activity = providers.Singleton(ActivityService, scope=tenant_scope, storage=file_storage)
+    lead_import = providers.Singleton(LeadImportService, scope=tenant_scope, phones=phone_numbers,
+                                      max_bytes=import_max_bytes)
+    lead_export = providers.Singleton(LeadExportService, scope=tenant_scope)
+    education = providers.Singleton(EducationService, scope=tenant_scope)
+    billing = providers.Singleton(BillingService, uow=unit_of_work, clock=clock, ids=ids)
+    billing_plans = providers.Singleton(PlanService, billing=billing)
+    billing_reservations = providers.Singleton(ReservationService, billing=billing)
+    billing_invoices = providers.Singleton(InvoiceService, billing=billing)
+    billing_reconciliation = providers.Singleton(Reconciliation, billing=billing)
 
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:

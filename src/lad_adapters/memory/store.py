@@ -109,6 +109,17 @@ class InMemoryRepository:
     def _put(self, key: Any, item: Any) -> None:
         self.rows[key] = copy.deepcopy(item)
 
+    def _insert(self, key: Any, item: Any, constraint: str) -> None:
+        """A new row: its key already taken is a Conflict, as a primary key is in SQL."""
+        if key in self.rows:
+            raise Conflict(conflict_message(constraint))
+        self._put(key, item)
+
+    def _references(self, table: str, key: Any) -> None:
+        """A foreign key: the row referred to must exist, as SQL checks."""
+        if key not in self._tx.table(table):
+            raise Conflict("a referenced record does not exist")
+
     def _get(self, key: Any) -> Any:
         item = self.rows.get(key)
         return copy.deepcopy(item) if item is not None else None
@@ -119,8 +130,11 @@ class InMemoryRepository:
     @staticmethod
     def _unique(items: Iterable[Any], predicate: Callable[[Any], bool], constraint: str) -> None:
         if any(predicate(item) for item in items):
-            raise Conflict(CONSTRAINT_MESSAGES.get(constraint,
-                                                   "this change conflicts with existing data"))
+            raise Conflict(conflict_message(constraint))
+
+
+def conflict_message(constraint: str) -> str:
+    return CONSTRAINT_MESSAGES.get(constraint, "this change conflicts with existing data")
 
 
 def paginate(items: list[T], page: PageRequest, key: Callable[[T], tuple[Any, uuid.UUID]]

@@ -26,9 +26,8 @@ class InMemoryTenantRepository(InMemoryRepository):
     table_name = "tenants"
 
     def add(self, tenant: Tenant) -> None:
-        self._unique(self.rows.values(), lambda t: t.id == tenant.id, "pk_tenants")
         self._check_slug(tenant)
-        self._put(tenant.id, tenant)
+        self._insert(tenant.id, tenant, "pk_tenants")
 
     def get(self, tenant_id: uuid.UUID) -> Tenant | None:
         result: Tenant | None = self._get(tenant_id)
@@ -57,7 +56,7 @@ class InMemoryUserRepository(InMemoryRepository):
 
     def add(self, user: User) -> None:
         self._check_email(user)
-        self._put(user.id, user)
+        self._insert(user.id, user, "pk_users")
 
     def get(self, user_id: uuid.UUID) -> User | None:
         result: User | None = self._get(user_id)
@@ -86,7 +85,7 @@ class InMemoryIdentityRepository(InMemoryRepository):
         self._unique(self.rows.values(), lambda i: (i.provider, i.provider_user_id)
                      == (identity.provider, identity.provider_user_id),
                      "uq_user_identities_provider_provider_user_id")
-        self._put(identity.id, identity)
+        self._insert(identity.id, identity, "pk_user_identities")
 
     def get_by_provider(self, provider: str, provider_user_id: str) -> UserIdentity | None:
         found = self._select(lambda i: (i.provider, i.provider_user_id)
@@ -101,10 +100,10 @@ class InMemoryMembershipRepository(InMemoryRepository):
     table_name = "memberships"
 
     def add(self, membership: Membership) -> None:
-        self._unique(self.rows, lambda k: k == (self.tenant_id, membership.user_id),
-                     "pk_memberships")
+        self._references(InMemoryTenantRepository.table_name, self.tenant_id)
+        self._references(InMemoryUserRepository.table_name, membership.user_id)
         self._check_owner(membership)
-        self._put((self.tenant_id, membership.user_id), membership)
+        self._insert((self.tenant_id, membership.user_id), membership, "pk_memberships")
 
     def get(self, user_id: uuid.UUID) -> Membership | None:
         result: Membership | None = self._get((self.tenant_id, user_id))
@@ -159,8 +158,10 @@ class InMemoryCapabilityRepository(InMemoryRepository):
     table_name = "user_capabilities"
 
     def add(self, capability: UserCapability) -> None:
-        self._put((self.tenant_id, capability.user_id, capability.feature_key,
-                   capability.capability_key), capability)
+        self._references(InMemoryMembershipRepository.table_name,
+                         (self.tenant_id, capability.user_id))
+        self._insert((self.tenant_id, capability.user_id, capability.feature_key,
+                      capability.capability_key), capability, "pk_user_capabilities")
 
     def remove(self, user_id: uuid.UUID, feature_key: str, capability_key: str) -> bool:
         return self.rows.pop((self.tenant_id, user_id, feature_key, capability_key),
@@ -174,7 +175,11 @@ class InMemoryInvitationRepository(InMemoryRepository):
     table_name = "tenant_invitations"
 
     def add(self, invitation: Invitation) -> None:
-        self._put((self.tenant_id, invitation.id), invitation)
+        # The token's digest is unique in its tenant, as in the SQL schema.
+        self._unique(self.rows.values(), lambda i: i.tenant_id == self.tenant_id
+                     and i.token_hash == invitation.token_hash,
+                     "uq_tenant_invitations_tenant_id_invitation_token")
+        self._insert((self.tenant_id, invitation.id), invitation, "pk_tenant_invitations")
 
     def get(self, invitation_id: uuid.UUID) -> Invitation | None:
         result: Invitation | None = self._get((self.tenant_id, invitation_id))
@@ -197,7 +202,7 @@ class InMemoryApiKeyRepository(InMemoryRepository):
     table_name = "tenant_api_keys"
 
     def add(self, key: ApiKey) -> None:
-        self._put((self.tenant_id, key.id), key)
+        self._insert((self.tenant_id, key.id), key, "pk_tenant_api_keys")
 
     def get(self, key_id: uuid.UUID) -> ApiKey | None:
         result: ApiKey | None = self._get((self.tenant_id, key_id))
@@ -233,7 +238,7 @@ class InMemoryEventRepository(InMemoryRepository):
 
     def add_many(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
-            self._put((event.tenant_id, event.id), event)
+            self._insert((event.tenant_id, event.id), event, "pk_domain_events")
 
     def list(self, *, event_type: str | None = None, limit: int = 100) -> Sequence[DomainEvent]:
         found = self._select(lambda e: e.tenant_id == self.tenant_id

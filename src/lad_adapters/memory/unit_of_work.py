@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from lad_adapters.memory import tenancy
+from lad_adapters.memory import billing, education, leads, tenancy
 from lad_adapters.memory.store import InMemoryStore, InMemoryUnitOfWorkBase
+from lad_domain.billing.posting import RepositoryUsagePostings
 
 
 class InMemoryUnitOfWork(InMemoryUnitOfWorkBase):
@@ -21,6 +22,28 @@ class InMemoryUnitOfWork(InMemoryUnitOfWorkBase):
         self.api_keys = tenancy.InMemoryApiKeyRepository(tx, t)
         self.flags = tenancy.InMemoryFeatureFlagRepository(tx, t)
         self.events = tenancy.InMemoryEventRepository(tx, t)
+        self.wallets = billing.InMemoryWalletRepository(tx, t)
+        self.ledger = billing.InMemoryLedgerRepository(tx, t)
+        self.usage_events = billing.InMemoryUsageEventRepository(tx, t)
+        self.prices = billing.InMemoryPriceRepository(tx, t)
+        self.entitlements = billing.InMemoryEntitlementRepository(tx, t)
+        self.reservations = billing.InMemoryReservationRepository(tx, t)
+        self.invoices = billing.InMemoryInvoiceRepository(tx, t)
+        self.legacy_credits = billing.InMemoryLegacyCreditRepository(tx, t)
+        # Protocol attributes are invariant, so the concrete repositories do not type-check
+        # as the port's; the contract tests hold them to it.
+        self.usage_postings = RepositoryUsagePostings(self)  # type: ignore[arg-type]
+        self.lead_stages = leads.InMemoryStageRepository(tx, t)
+        self.lead_statuses = leads.InMemoryStatusRepository(tx, t)
+        self.leads = leads.InMemoryLeadRepository(tx, t)
+        self.lead_history = leads.InMemoryStageHistoryRepository(tx, t)
+        self.lead_notes = leads.InMemoryNoteRepository(tx, t)
+        self.lead_attachments = leads.InMemoryAttachmentRepository(tx, t)
+        self.lead_social = leads.InMemorySocialRepository(tx, t)
+        self.lead_bookings = leads.InMemoryBookingRepository(tx, t)
+        self.lead_import = lambda: leads.InMemoryLeadImportStaging(tx, t)
+        self.education_students = education.InMemoryStudentRepository(tx, t)
+        self.education_counsellors = education.InMemoryCounsellorRepository(tx, t)
 
     def _store_events(self) -> None:
         self.events.add_many(self.outbox.drain())

@@ -83,10 +83,14 @@ class Money(_FixedDecimal):
     """An amount: NUMERIC(20, 6)."""
 
     scale = AMOUNT_SCALE
+    # Declared on each subclass: SQLAlchemy does not inherit it, and without it every
+    # statement with such a column is compiled afresh (no statement cache).
+    cache_ok = True
 
 
 class UnitPrice(_FixedDecimal):
     """A unit price: NUMERIC(20, 10)."""
 
     scale = UNIT_PRICE_SCALE
+    cache_ok = True
 

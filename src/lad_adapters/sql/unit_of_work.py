@@ -13,7 +13,17 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RootTransaction
 
-from lad_adapters.sql import tenancy
+from lad_adapters.sql import (
+    billing,
+    billing_catalog,
+    billing_posting,
+    billing_records,
+    education,
+    lead_activity,
+    lead_import,
+    leads,
+    tenancy,
+)
 from lad_adapters.sql.database import Db, translate_errors
 from lad_domain.shared.events import Outbox
 
@@ -52,6 +62,26 @@ class SqlUnitOfWork:
         self.api_keys = tenancy.SqlApiKeyRepository(db, t)
         self.flags = tenancy.SqlFeatureFlagRepository(db, t)
         self.events = tenancy.SqlEventRepository(db, t)
+        self.lead_stages = leads.SqlStageRepository(db, t)
+        self.lead_statuses = leads.SqlStatusRepository(db, t)
+        self.leads = leads.SqlLeadRepository(db, t)
+        self.lead_history = leads.SqlStageHistoryRepository(db, t)
+        self.lead_notes = lead_activity.SqlNoteRepository(db, t)
+        self.lead_attachments = lead_activity.SqlAttachmentRepository(db, t)
+        self.lead_social = lead_activity.SqlSocialRepository(db, t)
+        self.lead_bookings = lead_activity.SqlBookingRepository(db, t)
+        self.lead_import = lambda: lead_import.SqlLeadImportStaging(db, t)
+        self.education_students = education.SqlStudentRepository(db, t)
+        self.education_counsellors = education.SqlCounsellorRepository(db, t)
+        self.wallets = billing.SqlWalletRepository(db, t)
+        self.ledger = billing.SqlLedgerRepository(db, t)
+        self.usage_events = billing.SqlUsageEventRepository(db, t)
+        self.prices = billing_catalog.SqlPriceRepository(db, t)
+        self.entitlements = billing_catalog.SqlEntitlementRepository(db, t)
+        self.reservations = billing_records.SqlReservationRepository(db, t)
+        self.invoices = billing_records.SqlInvoiceRepository(db, t)
+        self.legacy_credits = billing_records.SqlLegacyCreditRepository(db, t)
+        self.usage_postings = billing_posting.usage_postings(self, db, t)  # type: ignore[arg-type]
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lad_domain.shared.errors import ValidationFailed
 
@@ -23,11 +24,23 @@ def normalise_email(value: object, *, field: str = "email") -> str:
 
 
 def required_text(value: object, *, field: str, max_length: int = 200) -> str:
+    """Non-blank text, trimmed. NUL and other control characters but tab and newline are
+    refused: PostgreSQL text cannot hold NUL, and no user text needs an escape sequence."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed.single(field, "is required")
     text = value.strip()
     if len(text) > max_length:
         raise ValidationFailed.single(field, f"must be at most {max_length} characters")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
+        raise ValidationFailed.single(field, "must not contain control characters")
+    return text
+
+
+def plain_text(value: object, *, field: str, max_length: int = 200) -> str:
+    """A required one-line name or label: no control characters at all."""
+    text = required_text(value, field=field, max_length=max_length)
+    if any(ch in "\t\n\r" for ch in text):
+        raise ValidationFailed.single(field, "must be a single line")
     return text
 
 

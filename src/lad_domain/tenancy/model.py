@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 import unicodedata
 import uuid
@@ -19,6 +20,8 @@ DEFAULT_FEATURES = ("leads", "campaigns", "billing", "education", "icp", "voice"
 PLAN_TIERS = ("free", "starter", "growth", "enterprise")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+MAX_METADATA_BYTES = 16_384
+MAX_METADATA_DEPTH = 16
 
 
 class TenantStatus(enum.StrEnum):
@@ -214,3 +217,32 @@ def check_password(password: object) -> str:
             "password", f"must be at most {MAX_PASSWORD_LENGTH} characters"
         )
     return password
+
+
+def check_metadata(value: object) -> dict[str, Any]:
+    """Tenant metadata: a JSON object that every backend stores as given (no NaN or
+    Infinity, no NUL, string keys), at most 16 KiB and 16 levels deep."""
+    if not isinstance(value, dict) or not _is_json(value, MAX_METADATA_DEPTH):
+        raise ValidationFailed.single(
+            "metadata", f"must be a JSON object at most {MAX_METADATA_DEPTH} levels deep, "
+            "with string keys, finite numbers and no NUL characters")
+    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        raise ValidationFailed.single("metadata", "is too large (16 KiB at most)")
+    return value
+
+
+def _is_json(value: object, depth: int) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value
+    if value is None or isinstance(value, bool | int):
+        return True
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if depth == 0:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(k, depth) and _is_json(v, depth - 1)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_json(item, depth - 1) for item in value)
+    return False

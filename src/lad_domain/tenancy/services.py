@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -22,7 +23,7 @@ from lad_domain.shared.ids import IdGenerator
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, PrincipalKind, Role
 from lad_domain.shared.secrets import digest, matches, new_secret
-from lad_domain.shared.validation import key, normalise_email, required_text
+from lad_domain.shared.validation import key, normalise_email, plain_text
 from lad_domain.tenancy import policy
 from lad_domain.tenancy.model import (
     DEFAULT_FEATURES,
@@ -50,6 +51,10 @@ API_KEY_PREFIX = "lad"
 INVITATION_PREFIX = "inv"
 #: last_used_at is written at most this often, so an API key's every request is not a write.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+#: ``seed(uow, tenant_id, now)``: gives a new tenant a context's defaults.
+TenantSeeder = Callable[[TenancyUnitOfWork, uuid.UUID, datetime], None]
 
 
 @attrs.frozen
@@ -101,7 +106,14 @@ class TenancyService:
     tokens: TokenIssuer
     clock: Clock
     ids: IdGenerator
-    _dummy_hash: str | None = attrs.field(default=None, init=False)
+    #: Run in the transaction that creates a tenant, so that other contexts give it their
+    #: defaults (the leads pipeline, ...) atomically with it.
+    tenant_seeders: Sequence[TenantSeeder] = ()
+    _dummy_hash: str = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Made up front, so that even the first unknown email costs one hash, not two.
+        self._dummy_hash = self.hasher.hash(new_secret())
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -110,7 +122,7 @@ class TenancyService:
     ) -> Session:
         """A new tenant with its owner; the owner is a new user or an existing one whose
         password is given."""
-        name = required_text(tenant_name, field="tenant_name")
+        name = plain_text(tenant_name, field="tenant_name")
         email = normalise_email(email)
         check_password(password)
         tenant_id = self.ids.new_id()
@@ -128,7 +140,7 @@ class TenancyService:
                       owner_password: str | None = None, slug: str | None = None) -> Tenant:
         """Operator: a tenant owned by an existing user, or by a new one given a password."""
         self.require_operator(principal)
-        name = required_text(name, field="name")
+        name = plain_text(name, field="name")
         email = normalise_email(owner_email, field="owner_email")
         tenant_id = self.ids.new_id()
         with self.uow(tenant_id) as uow:
@@ -164,7 +176,7 @@ class TenancyService:
             user = uow.users.get_by_email(email)
         if user is None or user.password_hash is None:
             # The same hash work as a wrong password, so timing does not reveal accounts.
-            self.hasher.verify(self._dummy(), password)
+            self.hasher.verify(self._dummy_hash, password)
             raise AuthenticationFailed("wrong email or password")
         if not self.hasher.verify(user.password_hash, password):
             raise AuthenticationFailed("wrong email or password")
@@ -212,10 +224,13 @@ class TenancyService:
     def link_identity(self, principal: Principal, *, provider: str, provider_user_id: str
                       ) -> UserIdentity:
         provider = key(provider, field="provider")
-        subject = required_text(provider_user_id, field="provider_user_id", max_length=255)
+        subject = plain_text(provider_user_id, field="provider_user_id", max_length=255)
         if principal.user_id is None:
             raise PermissionDenied("only a user can link an identity")
-        with self.uow(None) as uow:
+        # Asked in the principal's tenant, so that a removed member or a deleted tenant's
+        # token links nothing; identities themselves are global rows.
+        with self.scope(principal) as uow:
+            policy.require(uow, principal, Permission.TENANT_READ)
             existing = uow.identities.get_by_provider(provider, subject)
             if existing is not None:
                 if existing.user_id == principal.user_id:
@@ -335,6 +350,8 @@ class TenancyService:
         uow.tenants.add(tenant)
         for feature_key in DEFAULT_FEATURES:
             uow.features.save(TenantFeature(tenant_id, feature_key, True, now))
+        for seed in self.tenant_seeders:
+            seed(uow, tenant_id, now)
         return tenant
 
     def _make_owner(self, uow: TenancyUnitOfWork, tenant: Tenant, owner: User) -> None:
@@ -391,11 +408,6 @@ class TenancyService:
                 uow.commit()
         return Principal(kind=PrincipalKind.API_KEY, tenant_id=tenant_id, role=api_key.role,
                          api_key_id=api_key.id)
-
-    def _dummy(self) -> str:
-        if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash(new_secret())
-        return self._dummy_hash
 
     def record_event(self, uow: TenancyUnitOfWork, event_type: str, aggregate_type: str,
                 aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from lad_domain.shared.errors import Conflict, NotFound, PermissionDenied, Valid
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, Role
 from lad_domain.shared.secrets import digest, new_secret
-from lad_domain.shared.validation import key, normalise_email, required_text
+from lad_domain.shared.validation import key, normalise_email, plain_text
 from lad_domain.tenancy import policy
 from lad_domain.tenancy.model import (
     ApiKey,
@@ -21,6 +21,7 @@ from lad_domain.tenancy.model import (
     Tenant,
     TenantFeature,
     UserCapability,
+    check_metadata,
     evaluate_flag,
     transfer_ownership,
 )
@@ -36,8 +37,6 @@ from lad_domain.tenancy.services import (
     parse_role,
     tenant_of,
 )
-
-MAX_METADATA_BYTES = 16_384
 
 
 @attrs.define
@@ -59,11 +58,9 @@ class TeamService:
             policy.require(uow, principal, Permission.TENANT_UPDATE)
             tenant = _live_tenant(uow)
             if name is not None:
-                tenant.rename(required_text(name, field="name"), now)
+                tenant.rename(plain_text(name, field="name"), now)
             if metadata is not None:
-                if len(repr(metadata)) > MAX_METADATA_BYTES:
-                    raise ValidationFailed.single("metadata", "is too large (16 KiB at most)")
-                tenant.metadata = metadata
+                tenant.metadata = check_metadata(metadata)
                 tenant.updated_at = now
             if plan_tier is not None:
                 if not principal.is_operator:
@@ -140,7 +137,7 @@ class TeamService:
         return membership
 
     def change_role(self, principal: Principal, user_id: uuid.UUID, role: Role | str
-                    ) -> Membership:
+                    ) -> Member:
         role = parse_role(role)
         with self.scope(principal) as uow:
             actor_role = policy.require(uow, principal, Permission.MEMBERS_MANAGE)
@@ -152,8 +149,9 @@ class TeamService:
             uow.memberships.update(membership)
             self.accounts.record_event(uow, "member.role_changed", "membership", user_id,
                                   {"user_id": str(user_id), "from": str(old), "to": str(role)})
+            email = _email(uow, user_id)
             uow.commit()
-        return membership
+        return Member(membership=membership, email=email)
 
     def remove_member(self, principal: Principal, user_id: uuid.UUID) -> None:
         with self.scope(principal) as uow:
@@ -178,7 +176,7 @@ class TeamService:
                                   {"user_id": str(principal.user_id)})
             uow.commit()
 
-    def transfer_ownership(self, principal: Principal, user_id: uuid.UUID) -> Membership:
+    def transfer_ownership(self, principal: Principal, user_id: uuid.UUID) -> Member:
         with self.scope(principal) as uow:
             policy.require(uow, principal, Permission.OWNERSHIP_TRANSFER)
             current = uow.memberships.owner()
@@ -191,8 +189,9 @@ class TeamService:
             uow.memberships.update(successor)
             self.accounts.record_event(uow, "ownership.transferred", "tenant", tenant_of(uow),
                                   {"from": str(current.user_id), "to": str(user_id)})
+            email = _email(uow, user_id)
             uow.commit()
-        return successor
+        return Member(membership=successor, email=email)
 
     # --- features, capabilities, flags ---------------------------------------------------
 
@@ -273,7 +272,7 @@ class TeamService:
 
     def create_api_key(self, principal: Principal, *, name: str, role: Role | str
                        ) -> IssuedApiKey:
-        name, role = required_text(name, field="name", max_length=100), parse_role(role)
+        name, role = plain_text(name, field="name", max_length=100), parse_role(role)
         if role is Role.OWNER:
             raise ValidationFailed.single("role", "an API key cannot act as the owner")
         with self.scope(principal) as uow:
@@ -282,7 +281,8 @@ class TeamService:
             key_id, secret = self.accounts.ids.new_id(), new_secret()
             token = f"{API_KEY_PREFIX}_{tenant_of(uow).hex}_{key_id.hex}_{secret}"
             api_key = ApiKey(id=key_id, tenant_id=tenant_of(uow), name=name, role=role,
-                             secret_hash=digest(secret), prefix=token[:12],
+                             secret_hash=digest(secret),
+                             prefix=f"{API_KEY_PREFIX}_…{secret[-6:]}",
                              created_at=self.accounts.clock.now(), created_by=principal.user_id)
             uow.api_keys.add(api_key)
             self.accounts.record_event(uow, "api_key.created", "api_key", key_id,
@@ -318,6 +318,11 @@ def _live_tenant(uow: TenancyUnitOfWork) -> Tenant:
     if tenant is None or not tenant.is_live:
         raise NotFound("tenant not found")
     return tenant
+
+
+def _email(uow: TenancyUnitOfWork, user_id: uuid.UUID) -> str:
+    user = uow.users.get(user_id)
+    return user.email if user else ""
 
 
 def _member(uow: TenancyUnitOfWork, user_id: uuid.UUID) -> Membership:

@@ -1,18 +1,28 @@
-"""``lad db``: migrations."""
+"""``lad db``: migrations, the application role, partitions, schema docs and drift."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lad_adapters.sql import migrate
+from lad_adapters.sql import drift, migrate, partitions, roles, schema_docs
+from lad_adapters.sql.database import create_engine
 from lad_entrypoints.cli.common import container
-from lad_entrypoints.cli.output import console
+from lad_entrypoints.cli.output import console, emit
 from lad_entrypoints.container import upgrade_database
 from lad_entrypoints.settings import Settings
 
-app = typer.Typer(help="The database schema: migrations.", no_args_is_help=True)
+app = typer.Typer(help="The database schema: migrations, roles, partitions, docs.",
+                  no_args_is_help=True)
+partitions_app = typer.Typer(help="Monthly partitions (PostgreSQL).", no_args_is_help=True)
+app.add_typer(partitions_app, name="partitions")
+
+MonthsAhead = Annotated[int, typer.Option("--months-ahead", min=0, max=120,
+                                          help="Months after the current one to prepare.")]
+AppRole = Annotated[str | None, typer.Option(
+    "--app-role", help="Grant this existing role what the application needs (PostgreSQL).")]
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -25,11 +35,17 @@ def _settings(ctx: typer.Context) -> Settings:
 
 @app.command()
 def upgrade(ctx: typer.Context,
-            revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Apply migrations up to REVISION (default: head)."""
-    _settings(ctx)
+            revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+            months_ahead: MonthsAhead = 3, app_role: AppRole = None) -> None:
+    """Apply migrations up to REVISION (default: head); on PostgreSQL also create the
+    coming months' partitions and, with --app-role, grant the application role."""
+    settings = _settings(ctx)
     upgrade_database(container(ctx), revision)
-    console.print(f"database at {migrate.current(_settings(ctx).migration_url) or 'base'}")
+    console.print(f"database at {migrate.current(settings.migration_url) or 'base'}")
+    if settings.migration_url.startswith("postgresql") and revision == "head":
+        _print_created(_ensure_partitions(ctx, months_ahead))
+        if app_role is not None:
+            _grant(ctx, app_role, password=None, create=False)
 
 
 @app.command()
@@ -48,3 +64,109 @@ def current(ctx: typer.Context) -> None:
     settings = _settings(ctx)
     console.print(f"current: {migrate.current(settings.migration_url) or 'base'}")
     console.print(f"head:    {migrate.head()}")
+
+
+@app.command("app-role")
+def app_role(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="The role the application connects as.")],
+    password: Annotated[str | None, typer.Option(
+        envvar="LAD_APP_ROLE_PASSWORD", show_envvar=True,
+        help="Set this login password (prefer the environment variable).")] = None,
+    create: Annotated[bool, typer.Option(help="Create the role when it is missing.")] = True,
+) -> None:
+    """Create the application's PostgreSQL role if missing and grant it the tables, as the
+    owner (LAD_MIGRATION_DATABASE_URL). Idempotent: run it after every upgrade."""
+    _grant(ctx, role, password=password, create=create)
+
+
+@app.command()
+def diff(ctx: typer.Context) -> None:
+    """List what differs between the database and the code's tables; exit 1 if anything."""
+    found = drift.differences(_settings(ctx).migration_url)
+    for difference in found:
+        console.print(str(difference), markup=False, highlight=False)
+    console.print(f"{len(found)} difference(s)")
+    if found:
+        raise typer.Exit(1)
+
+
+@app.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="The docs directory.")] = Path("docs"),
+    check: Annotated[bool, typer.Option(help="Only check; exit 1 if a file is stale.")] = False,
+) -> None:
+    """Write docs/schema.md from the tables, and the Citus statements in docs/scaling.md."""
+    schema, scaling = out / "schema.md", out / "scaling.md"
+    wanted = {schema: schema_docs.render(),
+              scaling: schema_docs.with_citus_statements(_read(scaling))}
+    stale = [path for path, text in wanted.items() if _read(path) != text]
+    for path in stale:
+        if check:
+            console.print(f"stale: {path} (run lad db docs)")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(wanted[path], encoding="utf-8")
+            console.print(f"wrote {path}")
+    if not stale:
+        console.print("docs are up to date")
+    if check and stale:
+        raise typer.Exit(1)
+
+
+@partitions_app.command("ensure")
+def ensure_partitions(ctx: typer.Context, months_ahead: MonthsAhead = 3) -> None:
+    """Create this month's and the next N months' partitions that are missing."""
+    _postgres_only(ctx)
+    _print_created(_ensure_partitions(ctx, months_ahead))
+
+
+@partitions_app.command("list")
+def list_partitions(ctx: typer.Context, as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON for scripts.")] = False) -> None:
+    """The partitions of each partitioned table."""
+    engine = create_engine(_postgres_only(ctx))
+    try:
+        with engine.connect() as conn:
+            found = partitions.existing(conn)
+    finally:
+        engine.dispose()
+    emit([{"table": parent, "partition": child} for parent, children in found.items()
+          for child in children], as_json=as_json)
+
+
+def _postgres_only(ctx: typer.Context) -> str:
+    url = _settings(ctx).migration_url
+    if not url.startswith("postgresql"):
+        raise typer.BadParameter("partitions exist on PostgreSQL only",
+                                 param_hint="LAD_DATABASE_URL")
+    return url
+
+
+def _ensure_partitions(ctx: typer.Context, months_ahead: int) -> list[str]:
+    today = container(ctx).clock().now().date()
+    engine = create_engine(_settings(ctx).migration_url)
+    try:
+        with engine.begin() as conn:
+            return partitions.ensure(conn, today=today, months_ahead=months_ahead)
+    finally:
+        engine.dispose()
+
+
+def _print_created(created: list[str]) -> None:
+    console.print(f"created partitions: {', '.join(created)}" if created
+                  else "partitions: nothing to create")
+
+
+def _grant(ctx: typer.Context, role: str, *, password: str | None, create: bool) -> None:
+    engine = create_engine(_postgres_only(ctx))
+    try:
+        with engine.begin() as conn:
+            granted = roles.ensure_app_role(conn, role, password=password, create=create)
+    finally:
+        engine.dispose()
+    console.print(f"role {role}: granted {len(granted)} tables")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from lad_entrypoints.container import Container
-from lad_entrypoints.http import errors, health, tenancy
+from lad_entrypoints.http import (
+    billing,
+    education,
+    errors,
+    health,
+    lead_activity,
+    leads,
+    pipeline,
+    tenancy,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -19,4 +28,9 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(tenancy.router)
+    app.include_router(leads.router)
+    app.include_router(lead_activity.router)
+    app.include_router(pipeline.router)
+    app.include_router(education.router)
+    app.include_router(billing.router)
     return app

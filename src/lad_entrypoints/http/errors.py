@@ -74,6 +74,11 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            # Its loc is ("body", character offset): name the body, not a number.
+            reason = err.get("ctx", {}).get("error", "decode error")
+            errors.append({"field": "body", "message": f"is not valid JSON: {reason}"})
+            continue
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
         errors.append({"field": field, "message": str(err.get("msg", "is invalid"))})

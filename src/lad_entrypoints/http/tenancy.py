@@ -235,9 +235,7 @@ def leave(principal: CurrentPrincipal, team: Team) -> Response:
 @router.post("/tenant/transfer-ownership", tags=["tenant"])
 def transfer_ownership(body: TransferIn, principal: CurrentPrincipal, team: Team
                        ) -> MemberOut:
-    membership = team.transfer_ownership(principal, body.user_id)
-    return MemberOut(user_id=membership.user_id, email="", role=membership.role,
-                     joined_at=membership.created_at)
+    return MemberOut.of(team.transfer_ownership(principal, body.user_id))
 
 
 @router.get("/members", tags=["members"])
@@ -249,8 +247,7 @@ def list_members(principal: CurrentPrincipal, team: Team, page: Paging) -> PageO
 @router.patch("/members/{user_id}", tags=["members"])
 def change_role(user_id: uuid.UUID, body: RoleIn, principal: CurrentPrincipal, team: Team
                 ) -> MemberOut:
-    m = team.change_role(principal, user_id, body.role)
-    return MemberOut(user_id=m.user_id, email="", role=m.role, joined_at=m.created_at)
+    return MemberOut.of(team.change_role(principal, user_id, body.role))
 
 
 @router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["members"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from lad_adapters.sql.drift import OPTIONS
 from lad_adapters.sql.tables import metadata
 
 config = context.config
@@ -26,9 +27,8 @@ def _run(connection: object) -> None:
         connection=connection,  # type: ignore[arg-type]
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
-        compare_type=True,
-        compare_server_default=False,
         user_module_prefix="lad_types.",
+        **OPTIONS,  # the same comparison as ``drift.differences``
     )
     with context.begin_transaction():
         context.run_migrations()

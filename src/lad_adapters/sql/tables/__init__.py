@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from lad_adapters.sql.tables import tenancy
+from lad_adapters.sql.tables import (
+    billing,
+    billing_counters,
+    campaigns,
+    education,
+    enrichment,
+    icp,
+    leads,
+    outreach,
+    tenancy,
+    voice,
+)
 from lad_adapters.sql.tables.base import metadata
 
-__all__ = ["metadata", "tenancy"]
+__all__ = ["billing", "billing_counters", "campaigns", "education", "enrichment", "icp",
+           "leads", "metadata", "outreach", "tenancy", "voice"]

@@ -120,7 +120,9 @@ tenant_invitations = table(
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role"),
-    sa.UniqueConstraint("invitation_token"),
+    # Per tenant (the token names its tenant): a distributed (Citus) table's unique keys
+    # must include tenant_id.
+    sa.UniqueConstraint("tenant_id", "invitation_token"),
     comment="Single-use, expiring invitations to join a tenant.",
 )
 

@@ -1,0 +1,48 @@
+"""Many rows in one statement on PostgreSQL: ``INSERT ... SELECT FROM
+jsonb_populate_recordset(...)``, the rows travelling as one JSON document.
+
+psycopg sends ``executemany`` as one statement per row, a multi-row ``VALUES`` with
+thousands of placeholders costs more to parse in Python than it saves, and arrays in text
+form cost a regular expression per value; one JSON document is encoded in C and parsed by
+the server into the table's own column types. (COPY would be faster still, but PostgreSQL
+refuses COPY FROM into tables under row-level security.) SQLite keeps ``executemany``,
+which its driver runs in C.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from lad_adapters.sql.database import Db
+
+#: Below this, a plain executemany is as quick.
+BULK_FROM = 8
+
+_statements: dict[tuple[str, tuple[str, ...]], sa.TextClause] = {}
+
+
+def insert_many(db: Db, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (each with the same keys; values as the table's types take them:
+    tz-aware datetimes, Decimals, UUIDs, documents as dicts or lists)."""
+    if not rows:
+        return
+    if db.dialect != "postgresql" or len(rows) < BULK_FROM:
+        db.execute(table.insert(), rows)
+        return
+    document = json.dumps(rows, default=str, separators=(",", ":"))
+    db.execute(_statement(table, tuple(rows[0])), {"rows": document})
+
+
+def _statement(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause:
+    key = (table.name, names)
+    if key not in _statements:
+        # Names come from our metadata (checked against the table), never from input.
+        columns = ", ".join(table.c[name].name for name in names)
+        _statements[key] = sa.text(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM "
+            f"jsonb_populate_recordset(NULL::{table.name}, CAST(:rows AS jsonb))")
+    return _statements[key]

@@ -1,0 +1,205 @@
+"""SQL repositories of the leads context: the pipeline, leads and their stage history;
+explicit row <-> object mapping."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from lad_adapters.sql.database import Db
+from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
+from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
+from lad_domain.shared.pagination import Page, PageRequest
+
+
+class SqlRepository:
+    """Base of the repositories of one tenant's rows."""
+
+    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
+        self._db = db
+        self._tenant_id = tenant_id
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        if self._tenant_id is None:
+            raise RuntimeError("this repository needs a unit of work scoped to a tenant")
+        return self._tenant_id
+
+    def _one(self, query: sa.Select[Any]) -> sa.Row[Any] | None:
+        return self._db.execute(query).first()
+
+
+class _Keyed(SqlRepository):
+    """The pipeline's stages or statuses: (tenant_id, key) rows."""
+
+    table: sa.Table
+
+    def _where(self, key: str | None = None) -> list[sa.ColumnElement[bool]]:
+        where = [self.table.c.tenant_id == self.tenant_id]
+        return where if key is None else [*where, self.table.c.key == key]
+
+    def _rows(self) -> Sequence[sa.Row[Any]]:
+        return self._db.execute(sa.select(self.table).where(*self._where()).order_by(
+            self.table.c.display_order, self.table.c.key)).all()
+
+    def _add(self, item: Stage | Status) -> None:
+        self._db.execute(self.table.insert().values(
+            tenant_id=self.tenant_id, key=item.key, label=item.label,
+            display_order=item.display_order, created_at=item.created_at,
+            updated_at=item.updated_at))
+
+    def _update(self, item: Stage | Status) -> None:
+        self._db.execute(self.table.update().where(*self._where(item.key)).values(
+            label=item.label, display_order=item.display_order, updated_at=item.updated_at))
+
+    def remove(self, key: str) -> None:
+        self._db.execute(self.table.delete().where(*self._where(key)))
+
+
+def _columns(row: sa.Row[Any]) -> dict[str, Any]:
+    m = row._mapping
+    return {"key": m["key"], "label": m["label"], "display_order": m["display_order"],
+            "created_at": m["created_at"], "updated_at": m["updated_at"]}
+
+
+class SqlStageRepository(_Keyed):
+    table = lead_stages
+
+    def list(self) -> Sequence[Stage]:
+        return [Stage(**_columns(row)) for row in self._rows()]
+
+    def add(self, stage: Stage) -> None:
+        self._add(stage)
+
+    def update(self, stage: Stage) -> None:
+        self._update(stage)
+
+
+class SqlStatusRepository(_Keyed):
+    table = lead_statuses
+
+    def list(self) -> Sequence[Status]:
+        return [Status(**_columns(row)) for row in self._rows()]
+
+    def add(self, status: Status) -> None:
+        self._add(status)
+
+    def update(self, status: Status) -> None:
+        self._update(status)
+
+
+def row_to_lead(row: sa.Row[Any]) -> Lead:
+    m = row._mapping
+    return Lead(id=m["id"], tenant_id=m["tenant_id"], stage=m["stage"], status=m["status"],
+                created_at=m["created_at"], updated_at=m["updated_at"],
+                first_name=m["first_name"], last_name=m["last_name"], email=m["email"],
+                phone=m["phone_e164"], company=m["company"], title=m["title"],
+                owner_id=m["owner_user_id"], source=m["source"],
+                custom_fields=dict(m["custom_fields"] or {}), created_by=m["created_by"],
+                deleted_at=m["deleted_at"])
+
+
+def _lead_values(lead: Lead) -> dict[str, Any]:
+    return {"first_name": lead.first_name, "last_name": lead.last_name, "email": lead.email,
+            "phone_e164": lead.phone, "company": lead.company, "title": lead.title,
+            "stage": lead.stage, "status": lead.status, "owner_user_id": lead.owner_id,
+            "source": lead.source, "custom_fields": lead.custom_fields,
+            "updated_at": lead.updated_at, "deleted_at": lead.deleted_at}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class SqlLeadRepository(SqlRepository):
+    def _mine(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
+        return [leads.c.tenant_id == self.tenant_id, *where]
+
+    def _live(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
+        return self._mine(leads.c.deleted_at.is_(None), *where)
+
+    def add(self, lead: Lead) -> None:
+        self._db.execute(leads.insert().values(
+            tenant_id=self.tenant_id, id=lead.id, created_by=lead.created_by,
+            created_at=lead.created_at, **_lead_values(lead)))
+
+    def get(self, lead_id: uuid.UUID) -> Lead | None:
+        row = self._one(sa.select(leads).where(*self._mine(leads.c.id == lead_id)))
+        return row_to_lead(row) if row else None
+
+    def update(self, lead: Lead) -> None:
+        self._db.execute(leads.update().where(*self._mine(leads.c.id == lead.id))
+                         .values(_lead_values(lead)))
+
+    def find_live_by_email(self, email: str) -> Lead | None:
+        # Emails are stored lower-cased (a CHECK constraint), so the plain unique index serves.
+        row = self._one(sa.select(leads).where(*self._live(leads.c.email == email.lower())))
+        return row_to_lead(row) if row else None
+
+    def _filtered(self, f: LeadFilter) -> list[sa.ColumnElement[bool]]:
+        where = self._live()
+        if f.stage is not None:
+            where.append(leads.c.stage == f.stage)
+        if f.status is not None:
+            where.append(leads.c.status == f.status)
+        if f.owner_id is not None:
+            where.append(leads.c.owner_user_id == f.owner_id)
+        if f.created_from is not None:
+            where.append(leads.c.created_at >= f.created_from)
+        if f.created_to is not None:
+            where.append(leads.c.created_at < f.created_to)
+        if f.text:
+            pattern = _like(f.text)
+            where.append(sa.or_(*(c.ilike(pattern, escape="\\") for c in (
+                leads.c.first_name, leads.c.last_name, leads.c.email, leads.c.company))))
+        return where
+
+    def list(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
+        return paginate(self._db, sa.select(leads).where(*self._filtered(filter)),
+                        created_at=leads.c.created_at, id_column=leads.c.id, page=page,
+                        to_item=row_to_lead)
+
+    def count_live(self, *, stage: str | None = None, status: str | None = None) -> int:
+        where = self._live()
+        if stage is not None:
+            where.append(leads.c.stage == stage)
+        if status is not None:
+            where.append(leads.c.status == status)
+        return int(self._db.execute(sa.select(sa.func.count()).select_from(leads)
+                                    .where(*where)).scalar_one())
+
+    def ids_in_stage(self, stage: str) -> Sequence[uuid.UUID]:
+        rows = self._db.execute(sa.select(leads.c.id).where(*self._live(leads.c.stage == stage)))
+        return [row.id for row in rows]
+
+    def move_stage(self, from_stage: str, to_stage: str, at: datetime) -> int:
+        return self._db.execute(leads.update().where(*self._mine(leads.c.stage == from_stage))
+                                .values(stage=to_stage, updated_at=at)).rowcount
+
+    def move_status(self, from_status: str, to_status: str, at: datetime) -> int:
+        return self._db.execute(leads.update().where(*self._mine(leads.c.status == from_status))
+                                .values(status=to_status, updated_at=at)).rowcount
+
+
+class SqlStageHistoryRepository(SqlRepository):
+    def add_many(self, changes: Sequence[StageChange]) -> None:
+        if changes:
+            self._db.execute(lead_stage_history.insert(), [
+                {"tenant_id": self.tenant_id, "id": c.id, "lead_id": c.lead_id,
+                 "from_stage": c.from_stage, "to_stage": c.to_stage,
+                 "changed_by": c.changed_by, "created_at": c.changed_at} for c in changes])
+
+    def list_for(self, lead_id: uuid.UUID) -> Sequence[StageChange]:
+        h = lead_stage_history
+        rows = self._db.execute(sa.select(h).where(h.c.tenant_id == self.tenant_id,
+                                                   h.c.lead_id == lead_id)
+                                .order_by(h.c.created_at, h.c.id))
+        return [StageChange(id=r.id, lead_id=r.lead_id, from_stage=r.from_stage,
+                            to_stage=r.to_stage, changed_at=r.created_at,
+                            changed_by=r.changed_by) for r in rows]

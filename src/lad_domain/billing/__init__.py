@@ -1,0 +1,1 @@
+"""Billing: wallets, the immutable ledger, priced usage, reservations, entitlements, invoices."""

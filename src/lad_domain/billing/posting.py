@@ -1,0 +1,170 @@
+"""Posting usage events: price, check the entitlement, debit the paying wallet, write the
+ledger, all in the caller's transaction. This is the rule every backend follows; the
+PostgreSQL adapter runs the same rule for a single event in one stored function (one round
+trip), and the contract tests hold all backends to the same results."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+from typing import Any
+
+from lad_domain.billing.invoice import Period
+from lad_domain.billing.model import (
+    Cause,
+    Entitlement,
+    LedgerEntry,
+    LedgerType,
+    OverageMode,
+    RejectionReason,
+    UsageEvent,
+    UsageStatus,
+    Wallet,
+    balance_events,
+)
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
+from lad_domain.billing.pricing import Price, price_items
+from lad_domain.shared.errors import Conflict
+from lad_domain.shared.events import DomainEvent
+from lad_domain.shared.money import ZERO
+
+USAGE_KEY_PREFIX = "usage:"
+
+
+def record_event(uow: BillingUnitOfWork, context: PostingContext, event_type: str,
+                 aggregate_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]
+                 ) -> None:
+    uow.outbox.add(DomainEvent(id=context.ids.new_id(), tenant_id=uow.tenant_id,
+                               event_type=event_type, payload=payload,
+                               occurred_at=context.now, aggregate_type=aggregate_type,
+                               aggregate_id=str(aggregate_id)))
+
+
+def record_balance_events(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+                          available_before: Decimal) -> None:
+    for event in balance_events(wallet, available_before):
+        record_event(uow, context, event, "wallet", wallet.id, {
+            "wallet_id": str(wallet.id), "available": str(wallet.available),
+            "threshold": str(wallet.low_balance_threshold or ZERO)})
+
+
+def replay(first: UsageEvent, request: UsageRequest) -> UsageEvent:
+    """A retry: the first result, if the payload is the same."""
+    if first.fingerprint != request.fingerprint:
+        raise Conflict(f"the idempotency key {request.idempotency_key!r} was used for a "
+                       "different usage event")
+    return first
+
+
+def lock_payers(uow: BillingUnitOfWork, owners: Collection[uuid.UUID | None],
+                context: PostingContext) -> dict[uuid.UUID | None, Wallet]:
+    """The wallets that may pay for these owners, locked; the tenant's is created empty
+    when it does not exist yet."""
+    wallets = uow.wallets.lock({*owners, None})
+    if not any(w.user_id is None for w in wallets):
+        tenant_id = uow.tenant_id
+        assert tenant_id is not None
+        uow.wallets.add(Wallet(id=context.ids.new_id(), tenant_id=tenant_id, user_id=None,
+                               created_at=context.now, updated_at=context.now))
+        wallets = uow.wallets.lock({*owners, None})
+    return {w.user_id: w for w in wallets}
+
+
+class RepositoryUsagePostings:
+    """The posting rule over the repositories of one unit of work."""
+
+    def __init__(self, uow: BillingUnitOfWork) -> None:
+        self.uow = uow
+
+    def post(self, requests: Sequence[UsageRequest], context: PostingContext
+             ) -> list[UsageEvent]:
+        if not requests:
+            return []
+        uow = self.uow
+        payers = lock_payers(uow, {r.user_id for r in requests}, context)
+        # Read after the wallet lock: a retry that waited for the first attempt sees it.
+        known = dict(uow.usage_events.get_by_keys({r.idempotency_key for r in requests}))
+        times = [r.occurred_at for r in requests]
+        candidates = uow.prices.candidates({i.category for r in requests for i in r.items},
+                                           min(times), max(times))
+        features = {r.feature_key for r in requests}
+        entitlements = {e.feature_key: e for e in uow.entitlements.list()
+                        if e.feature_key in features}
+        period = Period.of(context.now)
+        used = Counter(uow.entitlements.used(period)) if entitlements else Counter[str]()
+        results, new_events, entries = [], [], []
+        changed: dict[uuid.UUID, Wallet] = {}
+        uses: Counter[str] = Counter()
+        for request in requests:
+            first = known.get(request.idempotency_key)
+            if first is not None:
+                results.append(replay(first, request))
+                continue
+            wallet = payers.get(request.user_id) or payers[None]
+            event, entry = self._decide(request, wallet, entitlements.get(request.feature_key),
+                                        used[request.feature_key], candidates, context)
+            if event.status is UsageStatus.POSTED and request.feature_key in entitlements:
+                used[request.feature_key] += 1
+                uses[request.feature_key] += 1
+            if entry is not None:
+                entries.append(entry)
+                changed[wallet.id] = wallet
+            known[request.idempotency_key] = event
+            new_events.append(event)
+            results.append(event)
+        # Ledger rows first: a usage event refers to its ledger row.
+        uow.ledger.add_many(entries)
+        uow.usage_events.add_many(new_events)
+        uow.wallets.save_balances(changed.values())
+        if uses:
+            uow.entitlements.add_uses(period, uses, context.now)
+        return results
+
+    def _decide(self, request: UsageRequest, wallet: Wallet, entitlement: Entitlement | None,
+                used: int, candidates: Sequence[Price], context: PostingContext
+                ) -> tuple[UsageEvent, LedgerEntry | None]:
+        uow = self.uow
+        items = price_items(request.items, candidates, request.occurred_at)
+        event = UsageEvent(id=context.ids.new_id(), tenant_id=wallet.tenant_id,
+                           feature_key=request.feature_key, items=items,
+                           total_cost=sum((item.cost for item in items), ZERO),
+                           idempotency_key=request.idempotency_key,
+                           fingerprint=request.fingerprint, occurred_at=request.occurred_at,
+                           created_at=context.now, user_id=request.user_id,
+                           wallet_id=wallet.id)
+        within_quota = entitlement is not None and entitlement.includes(used)
+        if entitlement is not None and not within_quota and (
+                entitlement.overage is OverageMode.REFUSE):
+            self._reject(event, RejectionReason.QUOTA_EXHAUSTED, context)
+            return event, None
+        cost = ZERO if within_quota else event.total_cost
+        if cost > 0 and not wallet.can_spend(cost):
+            self._reject(event, RejectionReason.INSUFFICIENT_FUNDS, context)
+            return event, None
+        entry = None
+        if cost > 0:
+            before = wallet.available
+            wallet.debit(cost, context.now)
+            entry = LedgerEntry(id=context.ids.new_id(), tenant_id=wallet.tenant_id,
+                                wallet_id=wallet.id, type=LedgerType.USAGE_DEBIT, amount=-cost,
+                                balance_after=wallet.current_balance,
+                                idempotency_key=USAGE_KEY_PREFIX + request.idempotency_key,
+                                created_at=context.now, actor=context.actor,
+                                cause=Cause.USAGE_EVENT, cause_id=event.id,
+                                fingerprint=request.fingerprint, created_by=context.user_id)
+            record_balance_events(uow, context, wallet, before)
+        event.post(context.now, within_quota=within_quota,
+                   ledger_entry_id=entry.id if entry else None)
+        record_event(uow, context, "billing.usage_posted", "usage_event", event.id, {
+            "feature_key": event.feature_key, "total_cost": str(event.total_cost),
+            "charged": str(event.charged), "within_quota": within_quota})
+        return event, entry
+
+    def _reject(self, event: UsageEvent, reason: RejectionReason,
+                context: PostingContext) -> None:
+        event.reject(reason)
+        record_event(self.uow, context, "billing.usage_rejected", "usage_event", event.id, {
+            "feature_key": event.feature_key, "total_cost": str(event.total_cost),
+            "reason": str(reason)})

@@ -1,0 +1,194 @@
+"""Reservations: hold an estimate for work whose cost is known at the end (a voice call),
+then capture the actual amount and release the rest; the sweep releases expired holds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import attrs
+
+from lad_domain.billing.model import (
+    Cause,
+    LedgerEntry,
+    LedgerType,
+    Reservation,
+    ReservationStatus,
+    Wallet,
+    fingerprint,
+)
+from lad_domain.billing.permissions import BillingPermission, require_operator, require_service
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
+from lad_domain.billing.posting import lock_payers, record_balance_events, record_event
+from lad_domain.billing.services import BillingService, allow
+from lad_domain.billing.validation import idempotency_key, positive_amount
+from lad_domain.shared.errors import Conflict, Expired, NotFound, ValidationFailed
+from lad_domain.shared.money import ZERO, amount
+from lad_domain.shared.principal import Principal
+from lad_domain.shared.validation import key
+
+DEFAULT_HOLD = timedelta(hours=1)
+MAX_HOLD = timedelta(hours=24)
+SWEEP_BATCH = 500
+
+
+@attrs.define
+class ReservationService:
+    billing: BillingService
+
+    def reserve(self, principal: Principal, *, feature_key: object, amount_: object,
+                idempotency_key_: object, user_id: uuid.UUID | None = None,
+                hold: timedelta | None = None, tenant_id: uuid.UUID | None = None
+                ) -> Reservation:
+        """Hold ``amount`` of the paying wallet's available balance until captured,
+        released or expired; a retry with the same key returns the first reservation."""
+        require_service(principal)
+        feature = key(feature_key, field="feature_key")
+        value = positive_amount(amount_)
+        client_key = idempotency_key(idempotency_key_)
+        hold = DEFAULT_HOLD if hold is None else hold
+        if not timedelta(seconds=1) <= hold <= MAX_HOLD:
+            raise ValidationFailed.single("expires_in_seconds",
+                                          f"must be between 1 and {int(MAX_HOLD.total_seconds())}")
+        digest = fingerprint({"feature_key": feature, "amount": str(value), "user_id": user_id,
+                              "hold": hold.total_seconds()})
+        context = self.billing.context(principal)
+        with self.billing.scope(principal, tenant_id) as uow:
+            allow(uow, principal, BillingPermission.USAGE_RECORD)
+            if user_id is not None and uow.memberships.get(user_id) is None:
+                raise ValidationFailed.single("user_id", "is not a member of this tenant")
+            payers = lock_payers(uow, {user_id}, context)
+            first = uow.reservations.get_by_key(client_key)
+            if first is not None:
+                if first.fingerprint != digest:
+                    raise Conflict(f"the idempotency key {client_key!r} was used for a "
+                                   "different reservation")
+                return first
+            wallet = payers.get(user_id) or payers[None]
+            before = wallet.available
+            wallet.hold(value, context.now)
+            reservation = Reservation(
+                id=context.ids.new_id(), tenant_id=wallet.tenant_id, wallet_id=wallet.id,
+                feature_key=feature, amount=value, status=ReservationStatus.OPEN,
+                idempotency_key=client_key, fingerprint=digest, created_at=context.now,
+                expires_at=context.now + hold, created_by=context.user_id)
+            uow.reservations.add(reservation)
+            _write(uow, context, wallet, reservation, LedgerType.RESERVATION, ZERO, value,
+                   f"reservation:{client_key}")
+            record_balance_events(uow, context, wallet, before)
+            record_event(uow, context, "billing.reservation_opened", "reservation",
+                         reservation.id, {"amount": str(value), "feature_key": feature})
+            uow.commit()
+        return reservation
+
+    def capture(self, principal: Principal, reservation_id: uuid.UUID, amount_: object, *,
+                tenant_id: uuid.UUID | None = None) -> Reservation:
+        """Pay ``amount`` (at most the reservation) and release the rest. Capturing the same
+        amount again returns the reservation; a different amount is a conflict."""
+        require_service(principal)
+        value = amount(amount_, field="amount")  # type: ignore[arg-type]
+        if value < 0:
+            raise ValidationFailed.single("amount", "must not be negative")
+        context = self.billing.context(principal)
+        with self.billing.scope(principal, tenant_id) as uow:
+            allow(uow, principal, BillingPermission.USAGE_RECORD)
+            reservation, wallet = _locked(uow, context, reservation_id)
+            if reservation.status is ReservationStatus.CAPTURED:
+                if reservation.captured_amount != value:
+                    raise Conflict(f"the reservation was captured for "
+                                   f"{reservation.captured_amount}")
+                return reservation
+            if reservation.is_open and context.now >= reservation.expires_at:
+                raise Expired("the reservation has expired; record the usage instead")
+            reservation.capture(value, context.now)
+            wallet.settle(reservation.amount, value, context.now)
+            uow.reservations.update(reservation)
+            if value > 0:
+                _write(uow, context, wallet, reservation, LedgerType.CAPTURE, -value, -value,
+                       f"capture:{reservation.id}")
+            rest = reservation.amount - value
+            if rest > 0:
+                _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -rest,
+                       f"release:{reservation.id}")
+            record_event(uow, context, "billing.reservation_captured", "reservation",
+                         reservation.id, {"amount": str(value), "released": str(rest)})
+            uow.commit()
+        return reservation
+
+    def release(self, principal: Principal, reservation_id: uuid.UUID, *,
+                tenant_id: uuid.UUID | None = None) -> Reservation:
+        """Give the whole hold back; releasing a released or expired one changes nothing."""
+        require_service(principal)
+        context = self.billing.context(principal)
+        with self.billing.scope(principal, tenant_id) as uow:
+            allow(uow, principal, BillingPermission.USAGE_RECORD)
+            reservation, wallet = _locked(uow, context, reservation_id)
+            if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
+                return reservation
+            _release(uow, context, wallet, reservation,
+                     expired=context.now >= reservation.expires_at)
+            uow.commit()
+        return reservation
+
+    def sweep(self, principal: Principal, *, tenant_id: uuid.UUID | None = None) -> int:
+        """Release every open reservation whose time is up; returns how many."""
+        require_operator(principal)
+        released = 0
+        for tenant in [tenant_id] if tenant_id else self.billing.each_tenant():
+            while True:
+                context = self.billing.context(principal)
+                with self.billing.uow(tenant) as uow:
+                    allow(uow, principal, BillingPermission.READ)
+                    due = uow.reservations.expired(context.now, limit=SWEEP_BATCH)
+                    if not due:
+                        break
+                    owners = {w.user_id for w in uow.wallets.list()
+                              if w.id in {r.wallet_id for r in due}}
+                    wallets = {w.id: w for w in uow.wallets.lock(owners)}
+                    for stale in due:
+                        reservation = uow.reservations.get(stale.id, lock=True)
+                        if reservation is not None and reservation.is_open:
+                            _release(uow, context, wallets[reservation.wallet_id], reservation,
+                                     expired=True)
+                            released += 1
+                    uow.commit()
+        return released
+
+
+def _locked(uow: BillingUnitOfWork, context: PostingContext, reservation_id: uuid.UUID
+            ) -> tuple[Reservation, Wallet]:
+    """The reservation and its wallet, the wallet locked first (as every posting does)."""
+    found = uow.reservations.get(reservation_id)
+    payer = uow.wallets.get(found.wallet_id) if found is not None else None
+    if found is None or payer is None:
+        raise NotFound("reservation not found")
+    wallets = {w.id: w for w in uow.wallets.lock({payer.user_id})}
+    reservation = uow.reservations.get(reservation_id, lock=True)
+    assert reservation is not None
+    return reservation, wallets[reservation.wallet_id]
+
+
+def _release(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+             reservation: Reservation, *, expired: bool) -> None:
+    reservation.release(context.now, expired=expired)
+    wallet.settle(reservation.amount, ZERO, context.now)
+    uow.reservations.update(reservation)
+    _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -reservation.amount,
+           f"release:{reservation.id}")
+    record_event(uow, context, f"billing.reservation_{reservation.status}", "reservation",
+                 reservation.id, {"amount": str(reservation.amount)})
+
+
+def _write(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+           reservation: Reservation, type_: LedgerType, change: Decimal, reserved: Decimal,
+           ledger_key: str) -> LedgerEntry:
+    entry = LedgerEntry(id=context.ids.new_id(), tenant_id=wallet.tenant_id,
+                        wallet_id=wallet.id, type=type_, amount=change, reserved_change=reserved,
+                        balance_after=wallet.current_balance, idempotency_key=ledger_key,
+                        created_at=context.now, actor=context.actor, cause=Cause.RESERVATION,
+                        cause_id=reservation.id, fingerprint=reservation.fingerprint,
+                        created_by=context.user_id)
+    uow.ledger.add_many([entry])
+    uow.wallets.save_balances([wallet])
+    return entry

@@ -1,0 +1,1 @@
+"""Education vertical: students (leads with a school profile) and their counsellors."""

@@ -1,0 +1,219 @@
+"""Pipeline use cases: the tenant's stages (ordered) and statuses, and the default pipeline
+a new tenant starts with."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from lad_domain.leads.model import (
+    DEFAULT_STAGES,
+    DEFAULT_STATUSES,
+    MAX_LABEL,
+    Pipeline,
+    Stage,
+    StageChange,
+)
+from lad_domain.leads.model import Status as LeadStatus
+from lad_domain.leads.policy import LeadPermission
+from lad_domain.leads.ports import LeadsUnitOfWork
+from lad_domain.leads.services import LeadsScope, pipeline_of
+from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
+from lad_domain.shared.principal import Principal
+from lad_domain.shared.validation import key, plain_text
+from lad_domain.tenancy import policy
+from lad_domain.tenancy.ports import TenancyUnitOfWork
+
+
+def seed_default_pipeline(uow: TenancyUnitOfWork, tenant_id: uuid.UUID, at: datetime) -> None:
+    """Called when a tenant is created, inside that transaction (see TenancyService)."""
+    leads_uow: LeadsUnitOfWork = uow  # type: ignore[assignment]
+    for order, (stage_key, label) in enumerate(DEFAULT_STAGES):
+        leads_uow.lead_stages.add(Stage(key=stage_key, label=label, display_order=order,
+                                        created_at=at, updated_at=at))
+    for order, (status_key, label) in enumerate(DEFAULT_STATUSES):
+        leads_uow.lead_statuses.add(LeadStatus(key=status_key, label=label, display_order=order,
+                                               created_at=at, updated_at=at))
+
+
+@attrs.define
+class PipelineService:
+    scope: LeadsScope
+
+    def pipeline(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
+                 ) -> Pipeline:
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.READ)
+            return pipeline_of(uow)
+
+    # --- stages ---------------------------------------------------------------------------
+
+    def add_stage(self, principal: Principal, *, key: str, label: str,
+                  tenant_id: uuid.UUID | None = None) -> Stage:
+        """A new stage at the end of the pipeline."""
+        stage_key, label = _key(key), _label(label)
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            stages = list(uow.lead_stages.list())
+            if any(s.key == stage_key for s in stages):
+                raise Conflict(f"the stage {stage_key!r} already exists")
+            now = self.scope.clock.now()
+            stage = Stage(key=stage_key, label=label,
+                          display_order=max((s.display_order for s in stages), default=-1) + 1,
+                          created_at=now, updated_at=now)
+            uow.lead_stages.add(stage)
+            self._record(uow, "pipeline.stage_added", {"key": stage_key})
+            uow.commit()
+        return stage
+
+    def rename_stage(self, principal: Principal, stage_key: str, label: str, *,
+                     tenant_id: uuid.UUID | None = None) -> Stage:
+        label = _label(label)
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            stage = attrs.evolve(_stage(uow, stage_key), label=label,
+                                 updated_at=self.scope.clock.now())
+            uow.lead_stages.update(stage)
+            self._record(uow, "pipeline.stage_renamed", {"key": stage.key, "label": label})
+            uow.commit()
+        return stage
+
+    def reorder_stages(self, principal: Principal, keys: Sequence[str], *,
+                       tenant_id: uuid.UUID | None = None) -> list[Stage]:
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            stages = pipeline_of(uow).reordered(list(keys), self.scope.clock.now())
+            for stage in stages:
+                uow.lead_stages.update(stage)
+            self._record(uow, "pipeline.stages_reordered", {"keys": list(keys)})
+            uow.commit()
+        return stages
+
+    def delete_stage(self, principal: Principal, stage_key: str, *,
+                     move_to: str | None = None, tenant_id: uuid.UUID | None = None) -> int:
+        """Delete a stage; its leads must move to ``move_to`` in the same step. Returns how
+        many leads moved."""
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            pipeline = pipeline_of(uow)
+            stage = _stage(uow, stage_key)
+            others = [s for s in pipeline.stages if s.key != stage.key]
+            if not others:
+                raise Conflict("the last stage of a pipeline cannot be deleted")
+            if move_to is not None:
+                if move_to == stage.key:
+                    raise ValidationFailed.single("move_to", "must be another stage")
+                target = pipeline.stage(move_to, field="move_to").key
+            else:
+                waiting = uow.leads.count_live(stage=stage.key)
+                if waiting:
+                    raise Conflict(f"{waiting} lead(s) are in the stage {stage.key!r}; give "
+                                   "move_to, another stage, to move them in the same step")
+                target = others[0].key  # soft-deleted leads still need a stage
+            now = self.scope.clock.now()
+            changes = [_change(self.scope, lead_id, stage.key, target, now, principal)
+                       for lead_id in uow.leads.ids_in_stage(stage.key)]
+            moved = uow.leads.move_stage(stage.key, target, now)
+            uow.lead_history.add_many(changes)
+            uow.lead_stages.remove(stage.key)
+            for order, other in enumerate(others):
+                if other.display_order != order:
+                    uow.lead_stages.update(attrs.evolve(other, display_order=order,
+                                                        updated_at=now))
+            self._record(uow, "pipeline.stage_deleted",
+                         {"key": stage.key, "moved_to": target, "moved": len(changes)})
+            uow.commit()
+        return moved
+
+    # --- statuses -------------------------------------------------------------------------
+
+    def add_status(self, principal: Principal, *, key: str, label: str,
+                   tenant_id: uuid.UUID | None = None) -> LeadStatus:
+        status_key, label = _key(key), _label(label)
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            statuses = list(uow.lead_statuses.list())
+            if any(s.key == status_key for s in statuses):
+                raise Conflict(f"the status {status_key!r} already exists")
+            now = self.scope.clock.now()
+            status = LeadStatus(key=status_key, label=label, display_order=max(
+                (s.display_order for s in statuses), default=-1) + 1, created_at=now,
+                updated_at=now)
+            uow.lead_statuses.add(status)
+            self._record(uow, "pipeline.status_added", {"key": status_key})
+            uow.commit()
+        return status
+
+    def rename_status(self, principal: Principal, status_key: str, label: str, *,
+                      tenant_id: uuid.UUID | None = None) -> LeadStatus:
+        label = _label(label)
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            status = attrs.evolve(_status(pipeline_of(uow), status_key), label=label,
+                                  updated_at=self.scope.clock.now())
+            uow.lead_statuses.update(status)
+            self._record(uow, "pipeline.status_renamed", {"key": status.key, "label": label})
+            uow.commit()
+        return status
+
+    def delete_status(self, principal: Principal, status_key: str, *,
+                      move_to: str | None = None, tenant_id: uuid.UUID | None = None) -> int:
+        with self.scope.open(principal, tenant_id) as uow:
+            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            pipeline = pipeline_of(uow)
+            status = _status(pipeline, status_key)
+            others = [s for s in pipeline.statuses if s.key != status.key]
+            if not others:
+                raise Conflict("the last status of a pipeline cannot be deleted")
+            if move_to is not None:
+                if move_to == status.key:
+                    raise ValidationFailed.single("move_to", "must be another status")
+                target = pipeline.status(move_to, field="move_to").key
+            else:
+                waiting = uow.leads.count_live(status=status.key)
+                if waiting:
+                    raise Conflict(f"{waiting} lead(s) have the status {status.key!r}; give "
+                                   "move_to, another status, to move them in the same step")
+                target = others[0].key
+            moved = uow.leads.move_status(status.key, target, self.scope.clock.now())
+            uow.lead_statuses.remove(status.key)
+            self._record(uow, "pipeline.status_deleted",
+                         {"key": status.key, "moved_to": target, "moved": moved})
+            uow.commit()
+        return moved
+
+    def _record(self, uow: LeadsUnitOfWork, event_type: str, payload: dict[str, object]
+                ) -> None:
+        self.scope.record(uow, event_type, "pipeline", uow.tenant_id or uuid.UUID(int=0),
+                          dict(payload))
+
+
+def _key(value: str) -> str:
+    return key(value, field="key")
+
+
+def _label(value: str) -> str:
+    return plain_text(value, field="label", max_length=MAX_LABEL)
+
+
+def _stage(uow: LeadsUnitOfWork, stage_key: str) -> Stage:
+    for stage in uow.lead_stages.list():
+        if stage.key == stage_key:
+            return stage
+    raise NotFound(f"no stage {stage_key!r}")
+
+
+def _status(pipeline: Pipeline, status_key: str) -> LeadStatus:
+    for status in pipeline.statuses:
+        if status.key == status_key:
+            return status
+    raise NotFound(f"no status {status_key!r}")
+
+
+def _change(scope: LeadsScope, lead_id: uuid.UUID, from_stage: str, to_stage: str,
+            at: datetime, principal: Principal) -> StageChange:
+    return StageChange(id=scope.ids.new_id(), lead_id=lead_id, from_stage=from_stage,
+                       to_stage=to_stage, changed_at=at, changed_by=principal.user_id)

@@ -1,0 +1,171 @@
+"""Importing leads from CSV: mapping, per-row checks, deduplication, dry runs and files that
+are refused whole."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from lad_domain.leads.importing import ImportReport, LeadImportService
+from lad_domain.leads.model import LeadFilter
+from lad_domain.shared.errors import ValidationFailed
+from lad_domain.shared.pagination import PageRequest
+from tests.unit.leads.workspace import Workspace
+
+
+def _import(ws: Workspace, content: str | bytes, **options: object) -> ImportReport:
+    raw = content.encode() if isinstance(content, str) else content
+    return ws.lad.lead_import().import_leads(ws.owner, io.BytesIO(raw), **options)  # type: ignore[arg-type]
+
+
+def _emails(ws: Workspace) -> list[str | None]:
+    found = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest(limit=200))
+    return sorted(lead.email or "" for lead in found.items)
+
+
+def test_import_creates_leads_from_aliased_columns(ws: Workspace) -> None:
+    report = _import(ws, "First Name,Surname,E-mail,Phone Number,Company,Job Title\n"
+                         "Ada,Lovelace,ADA@example.com,+44 20 7946 0958,Acme,CTO\n")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert (report.created, report.rows) == (1, 1)
+    assert (lead.first_name, lead.last_name, lead.email, lead.phone, lead.title,
+            lead.source) == ("Ada", "Lovelace", "ada@example.com", "+442079460958", "CTO",
+                             "import")
+
+
+def test_rejected_rows_name_row_field_and_reason(ws: Workspace) -> None:
+    report = _import(ws, "email,phone\nok@example.com,\nbad-email,\ngood@example.com,12\n")
+    assert report.created == 1 and report.rejected_rows == 2
+    assert [(r.row, r.field) for r in report.rejected] == [(3, "email"), (4, "phone")]
+
+
+def test_duplicates_in_the_file_keep_the_first_row(ws: Workspace) -> None:
+    report = _import(ws, "email,first_name\na@x.io,First\nA@x.io,Second\n")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert (report.created, report.skipped, report.duplicates_in_file) == (1, 1, 1)
+    assert lead.first_name == "First"
+
+
+def test_rows_matching_live_leads_are_skipped_by_default(ws: Workspace) -> None:
+    ws.lead(email="a@x.io", company="Old")
+    report = _import(ws, "email,company\na@x.io,New\nb@x.io,New\n")
+    assert (report.created, report.updated, report.skipped) == (1, 0, 1)
+
+
+def test_on_duplicate_update_overwrites_with_non_blank_cells(ws: Workspace) -> None:
+    lead = ws.lead(email="a@x.io", company="Old", title="CTO")
+    report = _import(ws, "email,company,title\na@x.io,New,\n", on_duplicate="update")
+    updated = ws.lad.leads().get_lead(ws.owner, lead.id)
+    assert (report.created, report.updated) == (0, 1)
+    assert (updated.company, updated.title) == ("New", "CTO")
+
+
+def test_a_dry_run_reports_but_writes_nothing(ws: Workspace) -> None:
+    ws.lead(email="a@x.io")
+    report = _import(ws, "email\na@x.io\nb@x.io\nb@x.io\nbad\n", dry_run=True)
+    assert (report.created, report.skipped, report.rejected_rows) == (1, 2, 1)
+    assert _emails(ws) == ["a@x.io"]
+
+
+def test_unknown_columns_are_reported_and_custom_columns_kept(ws: Workspace) -> None:
+    report = _import(ws, "email,Favourite colour,custom.LinkedIn URL\na@x.io,red,li/ada\n")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert report.ignored_columns == ["Favourite colour"]
+    assert lead.custom_fields == {"linkedin_url": "li/ada"}
+
+
+def test_stage_by_label_and_owner_by_email(ws: Workspace) -> None:
+    member = ws.member(email="sam@acme.test")
+    _import(ws, "email,stage,owner\na@x.io,Meeting booked,SAM@acme.test\n")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert (lead.stage, lead.owner_id) == ("meeting", member.user_id)
+
+
+def test_unknown_stage_and_owner_are_rejected(ws: Workspace) -> None:
+    report = _import(ws, "email,stage,owner\na@x.io,limbo,nobody@x.io\n")
+    assert {r.field for r in report.rejected} == {"stage", "owner"}
+
+
+def test_a_full_name_column_is_split(ws: Workspace) -> None:
+    _import(ws, "Name,email\nAda King Lovelace,a@x.io\n")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert (lead.first_name, lead.last_name) == ("Ada", "King Lovelace")
+
+
+def test_a_byte_order_mark_and_blank_lines_are_fine(ws: Workspace) -> None:
+    report = _import(ws, b"\xef\xbb\xbfemail\r\n\r\na@x.io\r\n,\r\n")
+    assert (report.created, report.rejected_rows) == (1, 0)
+
+
+def test_another_encoding_can_be_named(ws: Workspace) -> None:
+    _import(ws, "email,first_name\na@x.io,Zoë\n".encode("latin-1"), encoding="latin-1")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert lead.first_name == "Zoë"
+
+
+def test_a_formula_escaped_by_export_is_read_back(ws: Workspace) -> None:
+    _import(ws, "email,company\na@x.io,'=SUM(A1)\n")
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert lead.company == "=SUM(A1)"
+
+
+def test_progress_is_reported_per_batch(ws: Workspace) -> None:
+    seen: list[tuple[int, int]] = []
+    _import(ws, "email\na@x.io\nb@x.io\n", progress=lambda b, r: seen.append((b, r)))
+    assert seen[-1][1] == 2 and seen[-1][0] > 0
+
+
+def test_an_import_records_one_event(ws: Workspace) -> None:
+    _import(ws, "email\na@x.io\n")
+    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
+        events = uow.events.list(event_type="leads.imported")
+    assert events[0].payload["created"] == 1
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "file: is empty"),
+    (b"\n\n", "file: is empty"),
+    (b"ada@example.com,Ada\n", "no header row"),
+    (b"colour,size\nred,XL\n", "none of its columns is known"),
+    (b"email,E-mail\na@x.io,b@x.io\n", "both mean email"),
+    (b"email,name\na@x.io,Zo\xeb\n", "is not valid utf-8 text"),
+    (b"\xff\xfee\x00m\x00", "is not valid utf-8 text"),
+])
+def test_a_bad_file_is_refused_whole(ws: Workspace, content: bytes, message: str) -> None:
+    with pytest.raises(ValidationFailed, match=message):
+        _import(ws, content)
+    assert _emails(ws) == []
+
+
+def test_an_encoding_error_late_in_the_file_writes_nothing(ws: Workspace) -> None:
+    rows = "".join(f"p{i}@x.io\n" for i in range(50)).encode()
+    service = LeadImportService(ws.lad.tenant_scope(), ws.lad.phone_numbers(), batch_rows=10)
+    with pytest.raises(ValidationFailed, match="utf-8"):
+        service.import_leads(ws.owner, io.BytesIO(b"email\n" + rows + b"bad\xff@x.io\n"))
+    assert _emails(ws) == []
+
+
+def test_a_file_over_the_size_limit_is_refused(ws: Workspace) -> None:
+    service = LeadImportService(ws.lad.tenant_scope(), ws.lad.phone_numbers(), max_bytes=64)
+    with pytest.raises(ValidationFailed, match="larger than the import limit"):
+        service.import_leads(ws.owner, io.BytesIO(b"email\n" + b"a@x.io\n" * 20))
+    assert _emails(ws) == []
+
+
+def test_a_row_with_extra_cells_is_rejected(ws: Workspace) -> None:
+    report = _import(ws, "email,company\na@x.io,Acme, Inc\n")
+    assert [(r.row, r.field) for r in report.rejected] == [(2, "row")]
+
+
+def test_a_nul_character_rejects_the_row(ws: Workspace) -> None:
+    report = _import(ws, "email,company\na@x.io,Ac\x00me\n")
+    assert report.rejected[0].field == "row"
+
+
+def test_bad_options_name_their_field(ws: Workspace) -> None:
+    for options, field in (({"on_duplicate": "merge"}, "on_duplicate"),
+                           ({"region": "Britain"}, "region"),
+                           ({"encoding": "klingon"}, "encoding")):
+        with pytest.raises(ValidationFailed, match=field):
+            _import(ws, "email\na@x.io\n", **options)
