@@ -3,9 +3,15 @@ in-memory adapters so both raise the same Conflict."""
 
 from __future__ import annotations
 
+from lad_domain.shared.errors import Conflict
+from lad_domain.tenancy.model import SlugTaken
+
+GENERIC = "this change conflicts with existing data"
+
 CONSTRAINT_MESSAGES: dict[str, str] = {
     "uq_users_email_lower": "a user with this email already exists",
     "uq_tenants_slug_live": "this slug is taken",
+    "tenants.slug": "this slug is taken",
     "uq_memberships_one_owner": "a tenant has exactly one owner",
     "pk_memberships": "this user is already a member",
     "uq_user_identities_provider_provider_user_id": "this identity is linked to another user",
@@ -26,4 +32,37 @@ CONSTRAINT_MESSAGES: dict[str, str] = {
         "this member is already a counsellor",
     "education_students.tenant_id, education_students.lead_id":
         "this lead is already a student",
+    "ck_billing_wallets_available": "insufficient funds: the wallet would go below its floor",
+    "ck_billing_wallets_reserved_balance": "a wallet cannot hold less than nothing",
+    "uq_billing_wallets_tenant_wallet": "this tenant already has a wallet",
+    "uq_billing_wallets_tenant_id_user_id": "this member already has a wallet",
+    "uq_billing_ledger_transactions_tenant_id_idempotency_key":
+        "this idempotency key was already used",
+    "uq_billing_usage_events_tenant_id_idempotency_key": "this idempotency key was already used",
+    "uq_billing_reservations_tenant_id_idempotency_key": "this idempotency key was already used",
+    "uq_billing_invoices_period": "this month is already invoiced",
+    "uq_billing_invoices_tenant_id_invoice_number": "this invoice number is taken",
+    "uq_billing_pricing_catalog_global": "a price from that time already exists",
+    "uq_billing_pricing_catalog_tenant": "a price from that time already exists",
+    "billing_ledger_transactions.tenant_id, billing_ledger_transactions.idempotency_key":
+        "this idempotency key was already used",
+    "billing_usage_events.tenant_id, billing_usage_events.idempotency_key":
+        "this idempotency key was already used",
+    "billing_reservations.tenant_id, billing_reservations.idempotency_key":
+        "this idempotency key was already used",
+    "billing_wallets.tenant_id, billing_wallets.user_id": "this member already has a wallet",
 }
+
+#: Constraints whose conflict a use case handles by itself, with their own error class.
+CONSTRAINT_ERRORS: dict[str, type[Conflict]] = {
+    "uq_tenants_slug_live": SlugTaken,
+    "tenants.slug": SlugTaken,
+}
+
+
+def conflict(constraint: str | None) -> Conflict:
+    """The domain error for a violated constraint (by name, or SQLite's column list)."""
+    if constraint is None:
+        return Conflict(GENERIC)
+    error_class = CONSTRAINT_ERRORS.get(constraint, Conflict)
+    return error_class(CONSTRAINT_MESSAGES.get(constraint, GENERIC))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MEMORY_URL = "memory://"
@@ -35,6 +35,25 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _supported_url(cls, url: str | None) -> str | None:
+        if url is None or url == MEMORY_URL:
+            return url
+        if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+            return url
+        if url.startswith(("postgresql://", "postgresql+psycopg://")):
+            return url.replace("postgresql://", "postgresql+psycopg://", 1)
+        raise ValueError("must be sqlite:///PATH, postgresql+psycopg://USER@HOST/DB or "
+                         "memory:// (for an in-memory database use memory://)")
+
+    @field_validator("operator_token")
+    @classmethod
+    def _long_operator_token(cls, token: str | None) -> str | None:
+        if token is not None and len(token) < 32:
+            raise ValueError("must be at least 32 characters")
+        return token
 
     @property
     def is_memory(self) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from lad_adapters.constraints import CONSTRAINT_MESSAGES
+from lad_adapters.constraints import CONSTRAINT_MESSAGES, GENERIC, conflict
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.events import Outbox
 from lad_domain.shared.pagination import Cursor, Page, PageRequest
@@ -130,11 +130,11 @@ class InMemoryRepository:
     @staticmethod
     def _unique(items: Iterable[Any], predicate: Callable[[Any], bool], constraint: str) -> None:
         if any(predicate(item) for item in items):
-            raise Conflict(conflict_message(constraint))
+            raise conflict(constraint)
 
 
 def conflict_message(constraint: str) -> str:
-    return CONSTRAINT_MESSAGES.get(constraint, "this change conflicts with existing data")
+    return CONSTRAINT_MESSAGES.get(constraint, GENERIC)
 
 
 def paginate(items: list[T], page: PageRequest, key: Callable[[T], tuple[Any, uuid.UUID]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from lad_adapters.memory.store import InMemoryRepository, paginate
 from lad_domain.shared.events import DomainEvent
@@ -214,6 +215,14 @@ class InMemoryApiKeyRepository(InMemoryRepository):
     def list(self, page: PageRequest) -> Page[ApiKey]:
         return paginate(self._select(lambda k: k.tenant_id == self.tenant_id), page,
                         lambda k: (k.created_at, k.id))
+
+    def revoke_created_by(self, user_id: uuid.UUID, at: datetime) -> int:
+        mine = self._select(lambda k: k.tenant_id == self.tenant_id
+                            and k.created_by == user_id and k.revoked_at is None)
+        for key in mine:
+            key.revoked_at = at
+            self._put((self.tenant_id, key.id), key)
+        return len(mine)
 
 
 class InMemoryFeatureFlagRepository(InMemoryRepository):

@@ -11,12 +11,19 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.sql import Executable
 
-from lad_adapters.constraints import CONSTRAINT_MESSAGES
-from lad_domain.shared.errors import Conflict, DomainError
+from lad_adapters.constraints import CONSTRAINT_MESSAGES, conflict
+from lad_domain.shared.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 
 
 class DatabaseUnavailable(DomainError):
+    """The database cannot serve: unreachable, or its schema is not migrated. ``reason`` is
+    the driver's first line, for operators (the CLI prints it; HTTP does not)."""
+
     code = "unavailable"
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -71,25 +78,44 @@ class translate_errors:
 
     def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None,
                  tb: object) -> None:
+        if not isinstance(error, exc.DBAPIError):
+            return
         if isinstance(error, exc.IntegrityError):
-            raise Conflict(_conflict_message(error)) from error
-        if isinstance(error, exc.OperationalError) and _is_lost_connection(error):
-            raise DatabaseUnavailable("the database is unavailable; retry") from error
+            raise _conflict(error) from error
+        reason = _first_line(error)
+        if _sqlstate(error) == "42P01" or "no such table" in reason:
+            raise DatabaseUnavailable(
+                "the database schema is not migrated; run `lad db upgrade`", reason=reason
+            ) from error
+        if _sqlstate(error) == "42501":
+            raise PermissionDenied(f"the database refused this: {reason}") from error
+        if isinstance(error, exc.DataError):
+            raise ValidationFailed.single("body", f"a value cannot be stored: {reason}") from error
+        if isinstance(error, exc.OperationalError) or error.connection_invalidated:
+            raise DatabaseUnavailable("the database is unavailable; retry later",
+                                      reason=reason) from error
 
 
-def _conflict_message(error: exc.IntegrityError) -> str:
+def _sqlstate(error: exc.DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def _first_line(error: exc.DBAPIError) -> str:
+    return (str(error.orig).strip().splitlines() or [""])[0]
+
+
+def _conflict(error: exc.IntegrityError) -> Conflict:
+    """The violated constraint by its name (PostgreSQL) or its name or columns in the
+    message (SQLite)."""
+    name = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    if name in CONSTRAINT_MESSAGES:
+        return conflict(name)
     text = str(error.orig)
-    diag = getattr(error.orig, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name and name in CONSTRAINT_MESSAGES:
-        return CONSTRAINT_MESSAGES[name]
-    for constraint, message in CONSTRAINT_MESSAGES.items():
+    for constraint in CONSTRAINT_MESSAGES:
         if constraint in text:
-            return message
+            return conflict(constraint)
     if "FOREIGN KEY" in text.upper():
-        return "a referenced record does not exist"
-    return "this change conflicts with existing data"
+        return Conflict("a referenced record does not exist")
+    return conflict(None)
 
 
-def _is_lost_connection(error: exc.OperationalError) -> bool:
-    return bool(error.connection_invalidated) or "terminat" in str(error.orig).lower()

@@ -9,13 +9,13 @@ import re
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from lad_adapters.sql.database import translate_errors
 from lad_adapters.sql.tables import metadata
-from lad_domain.shared.errors import PermissionDenied, ValidationFailed
+from lad_domain.shared.errors import ValidationFailed
 
 #: Tables the application only appends to: no UPDATE or DELETE, even by mistake.
 APPEND_ONLY = frozenset({"billing_ledger_transactions"})
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def ensure_app_role(conn: Connection, role: str, *, password: str | None = None,
@@ -32,7 +32,7 @@ def ensure_app_role(conn: Connection, role: str, *, password: str | None = None,
                           {"role": role}).first() is not None
     if not exists and not create:
         raise ValidationFailed.single("role", f"there is no role {role!r}")
-    try:
+    with translate_errors():
         if not exists:
             _run_formatted(conn, "CREATE ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
                            "NOCREATEROLE", role)
@@ -40,11 +40,6 @@ def ensure_app_role(conn: Connection, role: str, *, password: str | None = None,
             _run_formatted(conn, "ALTER ROLE %I PASSWORD %L", role, password)
         _refuse_bypass(conn, role)
         return _grant(conn, role)
-    except sa.exc.ProgrammingError as error:
-        if getattr(error.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
-            raise PermissionDenied(f"the migration role may not do this: {error.orig}"
-                                   ) from error
-        raise
 
 
 def _refuse_bypass(conn: Connection, role: str) -> None:
@@ -79,6 +74,8 @@ def _grant(conn: Connection, role: str) -> list[str]:
             granted.append(table.name)
     conn.exec_driver_sql(
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quote(_schema(conn))} TO {grantee}")
+    # Read-only, so that /healthz can tell whether the schema is at the code's head.
+    conn.exec_driver_sql(f"GRANT SELECT ON alembic_version TO {grantee}")
     return granted
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -309,6 +310,12 @@ class SqlApiKeyRepository(_Repository):
         return paginate(self._db, sa.select(tenant_api_keys).where(self._mine()),
                         created_at=tenant_api_keys.c.created_at,
                         id_column=tenant_api_keys.c.id, page=page, to_item=_row_to_api_key)
+
+    def revoke_created_by(self, user_id: uuid.UUID, at: datetime) -> int:
+        result = self._db.execute(tenant_api_keys.update().where(
+            self._mine(), tenant_api_keys.c.created_by == user_id,
+            tenant_api_keys.c.revoked_at.is_(None)).values(revoked_at=at))
+        return result.rowcount
 
 
 class SqlFeatureFlagRepository(_Repository):

@@ -18,10 +18,21 @@ from lad_domain.shared.principal import Role
 #: Features a new tenant starts with; the rest are enabled by the plan or an operator.
 DEFAULT_FEATURES = ("leads", "campaigns", "billing", "education", "icp", "voice", "enrichment")
 PLAN_TIERS = ("free", "starter", "growth", "enterprise")
+#: What each plan lets an owner enable by themselves; beyond it, only the operator.
+PLAN_FEATURES: dict[str, frozenset[str]] = {tier: frozenset(DEFAULT_FEATURES)
+                                            for tier in PLAN_TIERS}
+
+
+def plan_features(plan_tier: str) -> frozenset[str]:
+    return PLAN_FEATURES.get(plan_tier, frozenset())
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 16
+
+
+class SlugTaken(Conflict):
+    """Another live tenant has this slug (raised by the adapters' unique key too)."""
 
 
 class TenantStatus(enum.StrEnum):

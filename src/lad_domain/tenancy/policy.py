@@ -23,6 +23,8 @@ class Rule:
     min_role: Role
     feature: str | None = None
     capability: str | None = None
+    #: Refused to API keys: a key must not mint keys or grant rights that outlive it.
+    people_only: bool = False
 
 
 class Permission(enum.StrEnum):
@@ -50,9 +52,9 @@ RULES: dict[str, Rule] = {
     Permission.INVITATIONS_MANAGE: Rule(Role.ADMIN, capability="invitations.manage"),
     Permission.FEATURES_READ: Rule(Role.VIEWER),
     Permission.FEATURES_MANAGE: Rule(Role.OWNER),
-    Permission.CAPABILITIES_MANAGE: Rule(Role.ADMIN),
+    Permission.CAPABILITIES_MANAGE: Rule(Role.ADMIN, people_only=True),
     Permission.FLAGS_READ: Rule(Role.VIEWER),
-    Permission.API_KEYS_MANAGE: Rule(Role.ADMIN),
+    Permission.API_KEYS_MANAGE: Rule(Role.ADMIN, people_only=True),
 }
 
 
@@ -77,6 +79,8 @@ def require(uow: TenancyUnitOfWork, principal: Principal, permission: str) -> Ro
     tenant = uow.tenants.get(principal.tenant_id)
     if tenant is None or not tenant.is_live:
         raise NotFound("tenant not found")
+    if rule.people_only and principal.kind is PrincipalKind.API_KEY:
+        raise PermissionDenied(f"{permission} is for members, not API keys")
     role = _current_role(uow, principal)
     allowed = role.rank >= rule.min_role.rank or _has_capability(uow, principal, rule)
     if not allowed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from lad_domain.shared.events import DomainEvent
@@ -88,6 +89,9 @@ class ApiKeyRepository(Protocol):
     def get(self, key_id: uuid.UUID) -> ApiKey | None: ...
     def update(self, key: ApiKey) -> None: ...
     def list(self, page: PageRequest) -> Page[ApiKey]: ...
+    def revoke_created_by(self, user_id: uuid.UUID, at: datetime) -> int:
+        """Revoke the live keys this member created; returns how many."""
+        ...
 
 
 class FeatureFlagRepository(Protocol):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -31,6 +32,7 @@ from lad_domain.tenancy.model import (
     Invitation,
     InvitationState,
     Membership,
+    SlugTaken,
     Tenant,
     TenantFeature,
     User,
@@ -45,6 +47,8 @@ from lad_domain.tenancy.ports import (
     TenancyUnitOfWorkFactory,
     TokenIssuer,
 )
+
+T = TypeVar("T")
 
 INVITATION_TTL = timedelta(days=7)
 API_KEY_PREFIX = "lad"
@@ -94,9 +98,12 @@ class FlagValue:
 
 @attrs.frozen
 class Me:
-    user: User
+    """Who the bearer is: a member (``user``) or a tenant API key (``api_key_id``)."""
+
     tenant: Tenant
     role: Role
+    user: User | None = None
+    api_key_id: uuid.UUID | None = None
 
 
 @attrs.define
@@ -125,16 +132,19 @@ class TenancyService:
         name = plain_text(tenant_name, field="tenant_name")
         email = normalise_email(email)
         check_password(password)
-        tenant_id = self.ids.new_id()
-        with self.uow(tenant_id) as uow:
-            user = uow.users.get_by_email(email)
-            if user is not None:
-                raise Conflict(f"{email} is already registered; log in to create a tenant")
-            tenant = self._new_tenant(uow, tenant_id, name, slug)
-            user = self._new_user(uow, email, password, tenant_id)
-            self._make_owner(uow, tenant, user)
-            uow.commit()
-        return self._session(tenant.id, user.id, Role.OWNER)
+
+        def attempt(retry: int) -> Session:
+            tenant_id = self.ids.new_id()
+            with self.uow(tenant_id) as uow:
+                if uow.users.get_by_email(email) is not None:
+                    raise Conflict(f"{email} is already registered; log in to create a tenant")
+                tenant = self._new_tenant(uow, tenant_id, name, slug, retry)
+                user = self._new_user(uow, email, password, tenant_id)
+                self._make_owner(uow, tenant, user)
+                uow.commit()
+            return self._session(tenant.id, user.id, Role.OWNER)
+
+        return _retry_on_taken_slug(attempt, slug_given=slug is not None)
 
     def create_tenant(self, principal: Principal, *, name: str, owner_email: str,
                       owner_password: str | None = None, slug: str | None = None) -> Tenant:
@@ -142,17 +152,22 @@ class TenancyService:
         self.require_operator(principal)
         name = plain_text(name, field="name")
         email = normalise_email(owner_email, field="owner_email")
-        tenant_id = self.ids.new_id()
-        with self.uow(tenant_id) as uow:
-            owner = uow.users.get_by_email(email)
-            if owner is None and owner_password is None:
-                raise NotFound(f"no user {email}; give a password to create one")
-            tenant = self._new_tenant(uow, tenant_id, name, slug)
-            if owner is None:
-                owner = self._new_user(uow, email, check_password(owner_password), tenant_id)
-            self._make_owner(uow, tenant, owner)
-            uow.commit()
-        return tenant
+
+        def attempt(retry: int) -> Tenant:
+            tenant_id = self.ids.new_id()
+            with self.uow(tenant_id) as uow:
+                owner = uow.users.get_by_email(email)
+                if owner is None and owner_password is None:
+                    raise NotFound(f"no user {email}; give a password to create one")
+                tenant = self._new_tenant(uow, tenant_id, name, slug, retry)
+                if owner is None:
+                    owner = self._new_user(uow, email, check_password(owner_password),
+                                           tenant_id)
+                self._make_owner(uow, tenant, owner)
+                uow.commit()
+            return tenant
+
+        return _retry_on_taken_slug(attempt, slug_given=slug is not None)
 
     def create_user(self, principal: Principal, *, email: str, password: str) -> User:
         self.require_operator(principal)
@@ -216,10 +231,10 @@ class TenancyService:
         with self.scope(principal) as uow:
             role = policy.require(uow, principal, Permission.TENANT_READ)
             user = uow.users.get(principal.user_id) if principal.user_id else None
-            tenant = uow.tenants.get(uow.tenant_id) if uow.tenant_id else None
-        if user is None or tenant is None or role is None:
-            raise NotFound("this principal is not a user")
-        return Me(user=user, tenant=tenant, role=role)
+            tenant = uow.tenants.get(tenant_of(uow))
+        if tenant is None or role is None:
+            raise NotFound("the operator acts in no tenant of its own")
+        return Me(tenant=tenant, role=role, user=user, api_key_id=principal.api_key_id)
 
     def link_identity(self, principal: Principal, *, provider: str, provider_user_id: str
                       ) -> UserIdentity:
@@ -280,11 +295,13 @@ class TenancyService:
             invitation = uow.invitations.get(invitation_id)
             if invitation is None:
                 raise NotFound("invitation not found")
-            if invitation.state(self.clock.now()) is not InvitationState.PENDING:
-                raise Conflict(f"the invitation is already {invitation.state(self.clock.now())}")
-            invitation.revoked_at = self.clock.now()
-            uow.invitations.update(invitation)
-            uow.commit()
+            state = invitation.state(self.clock.now())
+            if state is InvitationState.ACCEPTED:
+                raise Conflict("the invitation was already accepted; remove the member instead")
+            if state is not InvitationState.REVOKED:  # revoking twice changes nothing
+                invitation.revoked_at = self.clock.now()
+                uow.invitations.update(invitation)
+                uow.commit()
         return invitation
 
     def accept_invitation(self, *, token: str, password: str) -> Session:
@@ -343,9 +360,9 @@ class TenancyService:
         return user
 
     def _new_tenant(self, uow: TenancyUnitOfWork, tenant_id: uuid.UUID, name: str,
-                    slug: str | None) -> Tenant:
+                    slug: str | None, retry: int = 0) -> Tenant:
         now = self.clock.now()
-        slug = self._free_slug(uow, slug, name)
+        slug = self._free_slug(uow, slug, name, retry)
         tenant = Tenant(id=tenant_id, name=name, slug=slug, created_at=now, updated_at=now)
         uow.tenants.add(tenant)
         for feature_key in DEFAULT_FEATURES:
@@ -361,13 +378,17 @@ class TenancyService:
         self.record_event(uow, "tenant.created", "tenant", tenant.id,
                           {"name": tenant.name, "slug": tenant.slug, "owner_id": str(owner.id)})
 
-    def _free_slug(self, uow: TenancyUnitOfWork, wanted: str | None, name: str) -> str:
+    def _free_slug(self, uow: TenancyUnitOfWork, wanted: str | None, name: str,
+                   retry: int) -> str:
         if wanted is not None:
             slug = key(wanted, field="slug")
             if uow.tenants.get_by_slug(slug) is not None:
-                raise Conflict(f"the slug {slug!r} is taken")
+                raise SlugTaken(f"the slug {slug!r} is taken")
             return slug
         base = slugify(name)
+        if retry:
+            # A concurrent sign-up took the slug we saw free: step aside at random.
+            base = f"{base}-{secrets.token_hex(3)}"
         slug, n = base, 1
         while uow.tenants.get_by_slug(slug) is not None:
             n += 1
@@ -417,6 +438,21 @@ class TenancyService:
                                    aggregate_id=str(aggregate_id)))
 
 
+SLUG_ATTEMPTS = 5
+
+
+def _retry_on_taken_slug(attempt: Callable[[int], T], *, slug_given: bool) -> T:
+    """Run a tenant-creating attempt again when a generated slug was taken between the
+    check and the insert (PostgreSQL lets concurrent sign-ups race there)."""
+    for retry in range(SLUG_ATTEMPTS):
+        try:
+            return attempt(retry)
+        except SlugTaken:
+            if slug_given or retry == SLUG_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def parse_role(value: Role | str) -> Role:
     try:
         return Role(value)
@@ -429,7 +465,7 @@ def parse_role(value: Role | str) -> Role:
 def may_grant(actor_role: Role | None, role: Role) -> None:
     """Nobody hands out a role above their own (the operator has no ceiling)."""
     if actor_role is not None and role.rank > actor_role.rank:
-        raise PermissionDenied(f"a {actor_role} cannot grant the {role} role")
+        raise PermissionDenied(f"the {actor_role} role cannot grant or change the {role} role")
 
 
 def tenant_of(uow: TenancyUnitOfWork) -> uuid.UUID:

@@ -23,6 +23,7 @@ from lad_domain.tenancy.model import (
     UserCapability,
     check_metadata,
     evaluate_flag,
+    plan_features,
     transfer_ownership,
 )
 from lad_domain.tenancy.policy import Permission
@@ -159,9 +160,7 @@ class TeamService:
             membership = _member(uow, user_id)
             membership.ensure_removable()
             may_grant(actor_role, membership.role)
-            uow.memberships.remove(user_id)
-            self.accounts.record_event(uow, "member.removed", "membership", user_id,
-                                  {"user_id": str(user_id)})
+            self._drop_member(uow, user_id, "member.removed")
             uow.commit()
 
     def leave(self, principal: Principal) -> None:
@@ -171,10 +170,16 @@ class TeamService:
             policy.require(uow, principal, Permission.TENANT_READ)
             membership = _member(uow, principal.user_id)
             membership.ensure_removable()
-            uow.memberships.remove(principal.user_id)
-            self.accounts.record_event(uow, "member.left", "membership", principal.user_id,
-                                  {"user_id": str(principal.user_id)})
+            self._drop_member(uow, principal.user_id, "member.left")
             uow.commit()
+
+    def _drop_member(self, uow: TenancyUnitOfWork, user_id: uuid.UUID, event: str) -> None:
+        """Remove the membership and revoke the API keys the member created: a key must
+        not keep a departed member's access alive."""
+        uow.memberships.remove(user_id)
+        revoked = uow.api_keys.revoke_created_by(user_id, self.accounts.clock.now())
+        self.accounts.record_event(uow, event, "membership", user_id,
+                                   {"user_id": str(user_id), "api_keys_revoked": revoked})
 
     def transfer_ownership(self, principal: Principal, user_id: uuid.UUID) -> Member:
         with self.scope(principal) as uow:
@@ -208,6 +213,10 @@ class TeamService:
         feature_key = key(feature_key, field="feature_key")
         with self.scope(principal, tenant_id) as uow:
             policy.require(uow, principal, Permission.FEATURES_MANAGE)
+            plan = _live_tenant(uow).plan_tier
+            if enabled and not principal.is_operator and feature_key not in plan_features(plan):
+                raise PermissionDenied(f"the {feature_key} feature is not in the {plan} plan; "
+                                       "the platform operator can enable it")
             feature = TenantFeature(tenant_of(uow), feature_key, bool(enabled),
                                     self.accounts.clock.now())
             uow.features.save(feature)
@@ -237,6 +246,8 @@ class TeamService:
 
     def revoke_capability(self, principal: Principal, user_id: uuid.UUID, *, feature_key: str,
                           capability_key: str) -> None:
+        feature_key = key(feature_key, field="feature_key")
+        capability_key = key(capability_key, field="capability_key")
         with self.scope(principal) as uow:
             policy.require(uow, principal, Permission.CAPABILITIES_MANAGE)
             _member(uow, user_id)

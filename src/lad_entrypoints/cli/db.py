@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Connection
 
 from lad_adapters.sql import drift, migrate, partitions, roles, schema_docs
-from lad_adapters.sql.database import create_engine
+from lad_adapters.sql.database import create_engine, translate_errors
 from lad_entrypoints.cli.common import container
 from lad_entrypoints.cli.output import console, emit
 from lad_entrypoints.container import upgrade_database
@@ -40,6 +43,8 @@ def upgrade(ctx: typer.Context,
     """Apply migrations up to REVISION (default: head); on PostgreSQL also create the
     coming months' partitions and, with --app-role, grant the application role."""
     settings = _settings(ctx)
+    if app_role is not None:
+        _postgres_only(ctx, "application roles")
     upgrade_database(container(ctx), revision)
     console.print(f"database at {migrate.current(settings.migration_url) or 'base'}")
     if settings.migration_url.startswith("postgresql") and revision == "head":
@@ -91,12 +96,22 @@ def diff(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+#: The checkout's docs folder (src/lad_entrypoints/cli/db.py -> the repository root).
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
 @app.command()
 def docs(
-    out: Annotated[Path, typer.Option(help="The docs directory.")] = Path("docs"),
+    out: Annotated[Path | None, typer.Option(
+        help="The docs directory (default: the checkout's docs/).")] = None,
     check: Annotated[bool, typer.Option(help="Only check; exit 1 if a file is stale.")] = False,
 ) -> None:
     """Write docs/schema.md from the tables, and the Citus statements in docs/scaling.md."""
+    if out is None:
+        if not (REPOSITORY / "pyproject.toml").exists():
+            raise typer.BadParameter("not run from a checkout; name the docs folder",
+                                     param_hint="--out")
+        out = REPOSITORY / "docs"
     schema, scaling = out / "schema.md", out / "scaling.md"
     wanted = {schema: schema_docs.render(),
               scaling: schema_docs.with_citus_statements(_read(scaling))}
@@ -117,7 +132,7 @@ def docs(
 @partitions_app.command("ensure")
 def ensure_partitions(ctx: typer.Context, months_ahead: MonthsAhead = 3) -> None:
     """Create this month's and the next N months' partitions that are missing."""
-    _postgres_only(ctx)
+    _postgres_only(ctx, "partitions")
     _print_created(_ensure_partitions(ctx, months_ahead))
 
 
@@ -125,32 +140,35 @@ def ensure_partitions(ctx: typer.Context, months_ahead: MonthsAhead = 3) -> None
 def list_partitions(ctx: typer.Context, as_json: Annotated[bool, typer.Option(
         "--json", help="Print JSON for scripts.")] = False) -> None:
     """The partitions of each partitioned table."""
-    engine = create_engine(_postgres_only(ctx))
-    try:
-        with engine.connect() as conn:
-            found = partitions.existing(conn)
-    finally:
-        engine.dispose()
+    with _owner_connection(_postgres_only(ctx, "partitions")) as conn:
+        found = partitions.existing(conn)
     emit([{"table": parent, "partition": child} for parent, children in found.items()
           for child in children], as_json=as_json)
 
 
-def _postgres_only(ctx: typer.Context) -> str:
+def _postgres_only(ctx: typer.Context, what: str) -> str:
     url = _settings(ctx).migration_url
     if not url.startswith("postgresql"):
-        raise typer.BadParameter("partitions exist on PostgreSQL only",
+        raise typer.BadParameter(f"{what} exist on PostgreSQL only",
                                  param_hint="LAD_DATABASE_URL")
     return url
 
 
-def _ensure_partitions(ctx: typer.Context, months_ahead: int) -> list[str]:
-    today = container(ctx).clock().now().date()
-    engine = create_engine(_settings(ctx).migration_url)
+@contextmanager
+def _owner_connection(url: str) -> Iterator[Connection]:
+    """One transaction as the table owner; driver errors become domain errors."""
+    engine = create_engine(url)
     try:
-        with engine.begin() as conn:
-            return partitions.ensure(conn, today=today, months_ahead=months_ahead)
+        with translate_errors(), engine.begin() as conn:
+            yield conn
     finally:
         engine.dispose()
+
+
+def _ensure_partitions(ctx: typer.Context, months_ahead: int) -> list[str]:
+    today = container(ctx).clock().now().date()
+    with _owner_connection(_settings(ctx).migration_url) as conn:
+        return partitions.ensure(conn, today=today, months_ahead=months_ahead)
 
 
 def _print_created(created: list[str]) -> None:
@@ -159,12 +177,8 @@ def _print_created(created: list[str]) -> None:
 
 
 def _grant(ctx: typer.Context, role: str, *, password: str | None, create: bool) -> None:
-    engine = create_engine(_postgres_only(ctx))
-    try:
-        with engine.begin() as conn:
-            granted = roles.ensure_app_role(conn, role, password=password, create=create)
-    finally:
-        engine.dispose()
+    with _owner_connection(_postgres_only(ctx, "application roles")) as conn:
+        granted = roles.ensure_app_role(conn, role, password=password, create=create)
     console.print(f"role {role}: granted {len(granted)} tables")
 
 

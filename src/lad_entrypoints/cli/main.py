@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Annotated
 
+import pydantic
 import typer
 
 from lad_adapters.sql.database import DatabaseUnavailable
@@ -87,8 +88,16 @@ def run(cli: typer.Typer, args: list[str] | None = None) -> int:
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except DomainError as error:
-        errors.print(f"error: {error.message}", highlight=False, markup=False)
+        reason = getattr(error, "reason", "")
+        line = f"error: {error.message}" + (f" ({reason})" if reason else "")
+        errors.print(line, highlight=False, markup=False, soft_wrap=True)
         return exit_code(error)
+    except pydantic.ValidationError as error:
+        for problem in error.errors():
+            name = "LAD_" + "_".join(str(p) for p in problem["loc"]).upper()
+            errors.print(f"error: invalid setting {name}: {problem['msg']}", highlight=False,
+                         markup=False, soft_wrap=True)
+        return EXIT_CODES[ValidationFailed]
     return 0
 
 

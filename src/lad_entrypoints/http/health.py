@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
+from lad_adapters.sql import migrate
+from lad_adapters.sql.database import DatabaseUnavailable
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.dependencies import container
+from lad_entrypoints.http.schemas import Problem
 
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["health"])
-def healthz(lad: Annotated[Container, Depends(container)]) -> JSONResponse:
-    """200 when the database answers, 503 when it does not."""
+@router.get("/healthz", tags=["health"], responses={
+    503: {"model": Problem, "description": "The database is unreachable or not migrated"}})
+def healthz(lad: Annotated[Container, Depends(container)]) -> dict[str, str]:
+    """200 when the database answers and its schema is at the code's head; 503 otherwise."""
     engine = lad.engine()
     if engine is None:
-        return JSONResponse({"status": "ok", "database": "memory"})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError:
-        return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": engine.dialect.name})
+        return {"status": "ok", "database": "memory"}
+    current, head = migrate.revision_of(engine), migrate.head()
+    if current != head:
+        raise DatabaseUnavailable(f"the database schema is at {current or 'base'} but the "
+                                  f"code needs {head}; run `lad db upgrade`")
+    return {"status": "ok", "database": engine.dialect.name, "revision": current or ""}

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from lad_domain.shared.principal import Role
 from lad_domain.tenancy.model import ApiKey, Invitation, Tenant
@@ -70,8 +70,10 @@ class TenantPatch(Strict):
 
 
 class MeOut(BaseModel):
-    user_id: uuid.UUID
-    email: str
+    kind: str = Field(description="user or api_key")
+    user_id: uuid.UUID | None
+    email: str | None
+    api_key_id: uuid.UUID | None
     role: Role
     tenant: TenantOut
 
@@ -131,7 +133,7 @@ class FeatureOut(BaseModel):
 
 
 class FeatureIn(Strict):
-    enabled: bool
+    enabled: StrictBool
 
 
 class FlagOut(BaseModel):
@@ -195,9 +197,12 @@ def token(body: TokenIn, tenancy: Tenancy) -> SessionOut:
 
 @router.get("/me", tags=["me"])
 def me(principal: CurrentPrincipal, tenancy: Tenancy) -> MeOut:
+    """The bearer: a member (with their email) or a tenant API key."""
     found = tenancy.me(principal)
-    return MeOut(user_id=found.user.id, email=found.user.email, role=found.role,
-                 tenant=TenantOut.of(found.tenant))
+    return MeOut(kind="user" if found.user else "api_key",
+                 user_id=found.user.id if found.user else None,
+                 email=found.user.email if found.user else None,
+                 api_key_id=found.api_key_id, role=found.role, tenant=TenantOut.of(found.tenant))
 
 
 @router.post("/me/identities", status_code=status.HTTP_201_CREATED, tags=["me"])

@@ -59,8 +59,10 @@ def test_tenant_a_gets_404_for_every_id_of_tenant_b(client: TestClient, containe
         if body is not None:
             body = {k: v.format(**ids) for k, v in body.items()}
         response = client.request(method, path.format(**ids), json=body, headers=headers)
-        # An admin key may not transfer ownership at all: refused before any lookup.
-        expected = 403 if actor == "api_key" and "transfer" in path else 404
+        # An admin key may not transfer ownership, grant capabilities or manage keys at
+        # all: refused before any lookup.
+        refused = ("transfer", "capabilities", "api-keys")
+        expected = 403 if actor == "api_key" and any(r in path for r in refused) else 404
         assert response.status_code == expected, f"{method} {path}: {response.text}"
         assert not [s for s in secrets_of_b if s in response.text], response.text
     assert _state(client, container, owner_b, member_b) == before

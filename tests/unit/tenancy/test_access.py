@@ -119,3 +119,14 @@ def test_a_principal_of_another_tenant_is_denied(org: Org, new_org: NewOrg) -> N
     with org.accounts.uow(theirs.id, user_id=org.owner.user_id) as uow, \
             pytest.raises(PermissionDenied):
         policy.require(uow, org.owner, policy.Permission.MEMBERS_READ)
+
+
+def test_the_owner_cannot_enable_a_feature_outside_the_plan(org: Org) -> None:
+    with pytest.raises(PermissionDenied):
+        org.team.set_feature(org.owner, "white_label", True)
+    org.team.set_feature(org.owner, "white_label", False)  # turning off is always allowed
+
+
+def test_the_operator_enables_any_feature(org: Org) -> None:
+    feature = org.team.set_feature(Principal.operator(), "white_label", True, tenant_id=org.id)
+    assert feature.enabled

@@ -103,3 +103,24 @@ def test_a_key_of_a_deleted_tenant_acts_nowhere(org: Org) -> None:
     org.team.delete_tenant(org.owner)
     with pytest.raises(NotFound):
         org.team.list_members(org.accounts.authenticate(issued.secret), PageRequest())
+
+
+def test_a_key_cannot_mint_keys(org: Org) -> None:
+    key = org.accounts.authenticate(org.team.create_api_key(org.owner, name="hr",
+                                                            role=Role.ADMIN).secret)
+    with pytest.raises(PermissionDenied):
+        org.team.create_api_key(key, name="spare", role=Role.ADMIN)
+
+
+def test_removing_a_member_revokes_the_keys_they_created(org: Org) -> None:
+    admin = org.member(Role.ADMIN)
+    issued = org.team.create_api_key(admin, name="theirs", role=Role.MEMBER)
+    org.team.remove_member(org.owner, admin.user_id)
+    with pytest.raises(AuthenticationFailed):
+        org.accounts.authenticate(issued.secret)
+
+
+def test_a_key_sees_itself_in_me(org: Org) -> None:
+    issued = org.team.create_api_key(org.owner, name="ci", role=Role.VIEWER)
+    me = org.accounts.me(org.accounts.authenticate(issued.secret))
+    assert (me.user, me.api_key_id, me.role) == (None, issued.api_key.id, Role.VIEWER)
