@@ -1,6 +1,9 @@
 """Row-level security on PostgreSQL: the policies that make a transaction's scope (the
 ``lad.tenant_id`` and ``lad.user_id`` settings the unit of work sets) a second wall behind
-the repositories. Migrations call these with the tables they cover."""
+the repositories. Migrations call these with the tables they cover.
+
+Migrations are history: these builders must keep producing the SQL they produce today. A
+policy that should change gets a new builder and a new migration, never an edit here."""
 
 from __future__ import annotations
 
