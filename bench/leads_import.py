@@ -6,7 +6,7 @@ On PostgreSQL the baseline COPYs the same valid rows into the same ``leads`` tab
 indexes); on SQLite it inserts them with one ``executemany`` transaction. The LAD import runs
 through the container, on PostgreSQL as the application role (row-level security on).
 Printed: rows per second, the import's stage split (read+map, validate, dedupe, write), the
-ratios with their targets, and the peak memory (ru_maxrss of a child process) of importing a
+ratios with their targets, and the peak memory (VmHWM of a child process) of importing a
 million rows. Each figure is the best of ``--repeat`` runs.
 """
 
@@ -166,7 +166,7 @@ def report(result: dict[str, Any], total_rows: int) -> bool:
     print(f"  {'LAD import, whole':<28}{result['whole']:8.2f} s {whole_rate:>10,.0f} rows/s"
           f"   {whole_ratio:.2f}x baseline (target >= {whole_target})")
     for stage, label in (("read", "read + map"), ("validate", "validate"),
-                         ("dedupe", "dedupe (SQL)"), ("write", "write (stage, insert, commit)")):
+                         ("dedupe", "dedupe (SQL)"), ("write", "write (stage+insert)")):
         print(f"    {label:<26}{result[stage]:8.2f} s")
     print(f"  {'LAD write stage (dedupe+write)':<28}{result['write_best']:6.2f} s "
           f"{write_rate:>10,.0f} rows/s   {write_ratio:.2f}x baseline (target >= "
@@ -181,9 +181,21 @@ def memory_child(url: str, tenant: str, user: str, csv_path: str) -> None:
     start = time.perf_counter()
     with open(csv_path, "rb") as source:
         created = lad.lead_import().import_leads(owner, source).created
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"created": created, "seconds": time.perf_counter() - start,
-                      "peak_mb": peak_kib / 1024}))
+                      "peak_mb": _peak_kib() / 1024,
+                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _peak_kib() -> int:
+    """This process's peak resident set. Linux's VmHWM belongs to the address space made at
+    exec, whereas ru_maxrss also carries the parent's peak across fork and exec (so the memory
+    run goes first); elsewhere ru_maxrss is what there is."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _measure_memory(url: str, owner: Principal, csv_path: Path) -> dict[str, Any]:
@@ -198,7 +210,7 @@ def run_memory(rows: int, state: Path) -> bool:
     csv_path = state / "million.csv"
     generate(csv_path, rows, seed=7, keep=False)
     print(f"\npeak memory importing {rows:,} rows ({csv_path.stat().st_size / 2**20:.0f} MiB "
-          f"CSV), ru_maxrss of a child process (target < {MEMORY_TARGET_MB} MB):")
+          f"CSV), in a child process (target < {MEMORY_TARGET_MB} MB):")
     ok = True
     with postgres_database("lad_bench_memory") as (_owner_url, app_url):
         lad = container(app_url, state)
@@ -214,7 +226,8 @@ def run_memory(rows: int, state: Path) -> bool:
 
 
 def _print_memory(dialect: str, result: dict[str, Any]) -> bool:
-    print(f"  {dialect:<12}{result['peak_mb']:8.1f} MB peak   {result['created']:,} leads in "
+    print(f"  {dialect:<12}{result['peak_mb']:8.1f} MB peak (VmHWM; ru_maxrss "
+          f"{result['maxrss_mb']:.1f} MB)   {result['created']:,} leads in "
           f"{result['seconds']:.1f} s")
     return bool(result["peak_mb"] < MEMORY_TARGET_MB)
 
@@ -233,15 +246,16 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="lad-bench-") as tmp:
         state = Path(tmp)
+        ok = True
+        if args.million_rows:
+            # First, while this process is small: a child's ru_maxrss starts from it.
+            ok &= run_memory(args.million_rows, state)
         csv_path = state / "leads.csv"
         valid = generate(csv_path, args.rows)
-        ok = True
         if args.only in (None, "postgresql"):
             ok &= report(run_postgres(csv_path, valid, args.repeat, state), args.rows)
         if args.only in (None, "sqlite"):
             ok &= report(run_sqlite(csv_path, valid, args.repeat, state), args.rows)
-        if args.million_rows:
-            ok &= run_memory(args.million_rows, state)
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
     return 0 if ok else 1
 

@@ -189,7 +189,7 @@ def items_document(items: Sequence[PricedItem]) -> list[dict[str, Any]]:
             for i in items]
 
 
-def _items(document: Sequence[Mapping[str, Any]]) -> tuple[PricedItem, ...]:
+def items_from_document(document: Sequence[Mapping[str, Any]]) -> tuple[PricedItem, ...]:
     return tuple(PricedItem(category=i["category"], provider=i.get("provider"),
                             model=i.get("model"), quantity=Decimal(str(i["quantity"])),
                             unit_price=Decimal(str(i["unit_price"])),
@@ -198,11 +198,11 @@ def _items(document: Sequence[Mapping[str, Any]]) -> tuple[PricedItem, ...]:
                  for i in document)
 
 
-def row_to_usage_event(row: sa.Row[Any]) -> UsageEvent:
+def _row_to_usage_event(row: sa.Row[Any]) -> UsageEvent:
     m = row._mapping
     reason = m["rejection_reason"]
     return UsageEvent(id=m["id"], tenant_id=m["tenant_id"], feature_key=m["feature_key"],
-                      items=_items(m["usage_items"]), total_cost=m["total_cost"],
+                      items=items_from_document(m["usage_items"]), total_cost=m["total_cost"],
                       status=UsageStatus(m["status"]), idempotency_key=m["idempotency_key"],
                       fingerprint=m["request_hash"] or "", occurred_at=m["occurred_at"],
                       created_at=m["created_at"], user_id=m["user_id"],
@@ -230,15 +230,20 @@ class SqlUsageEventRepository(Repository):
     def get(self, event_id: uuid.UUID) -> UsageEvent | None:
         row = self._db.execute(sa.select(usage_events).where(
             usage_events.c.tenant_id == self.tenant_id, usage_events.c.id == event_id)).first()
-        return row_to_usage_event(row) if row else None
+        return _row_to_usage_event(row) if row else None
 
     def get_by_keys(self, keys: Collection[str]) -> Mapping[str, UsageEvent]:
         if not keys:
             return {}
+        wanted = list(keys)
+        # PostgreSQL: one array parameter, not a placeholder per key (a batch has thousands).
+        match = (usage_events.c.idempotency_key == sa.any_(sa.bindparam(
+            "keys", wanted, type_=postgresql.ARRAY(sa.String()))))
+        if self._db.dialect != "postgresql":
+            match = usage_events.c.idempotency_key.in_(wanted)
         rows = self._db.execute(sa.select(usage_events).where(
-            usage_events.c.tenant_id == self.tenant_id,
-            usage_events.c.idempotency_key.in_(list(keys))))
-        return {row.idempotency_key: row_to_usage_event(row) for row in rows}
+            usage_events.c.tenant_id == self.tenant_id, match))
+        return {row.idempotency_key: _row_to_usage_event(row) for row in rows}
 
     def posted_between(self, start: datetime, end: datetime) -> Iterable[UsageLine]:
         query = sa.select(usage_events.c.feature_key, usage_events.c.usage_items,

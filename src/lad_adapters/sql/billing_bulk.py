@@ -1,20 +1,22 @@
 """Many rows in one statement on PostgreSQL: ``INSERT ... SELECT FROM
-jsonb_populate_recordset(...)``, the rows travelling as one JSON document.
+json_populate_recordset(...)``, the rows travelling as one JSON document.
 
 psycopg sends ``executemany`` as one statement per row, a multi-row ``VALUES`` with
 thousands of placeholders costs more to parse in Python than it saves, and arrays in text
 form cost a regular expression per value; one JSON document is encoded in C and parsed by
-the server into the table's own column types. (COPY would be faster still, but PostgreSQL
+the server into the table's own column types (orjson encodes it, some twenty times
+faster than the standard library). (COPY would be faster still, but PostgreSQL
 refuses COPY FROM into tables under row-level security.) SQLite keeps ``executemany``,
 which its driver runs in C.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from lad_adapters.sql.database import Db
@@ -33,8 +35,15 @@ def insert_many(db: Db, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> N
     if db.dialect != "postgresql" or len(rows) < BULK_FROM:
         db.execute(table.insert(), rows)
         return
-    document = json.dumps(rows, default=str, separators=(",", ":"))
+    document = orjson.dumps(rows, default=_decimal).decode()
     db.execute(_statement(table, tuple(rows[0])), {"rows": document})
+
+
+def _decimal(value: object) -> str:
+    """orjson writes UUIDs, datetimes and documents itself; Decimals as exact strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a JSON row")
 
 
 def _statement(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause:
@@ -44,5 +53,5 @@ def _statement(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause:
         columns = ", ".join(table.c[name].name for name in names)
         _statements[key] = sa.text(
             f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM "
-            f"jsonb_populate_recordset(NULL::{table.name}, CAST(:rows AS jsonb))")
+            f"json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))")
     return _statements[key]

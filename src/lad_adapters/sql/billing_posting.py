@@ -3,23 +3,23 @@
 (``lad_domain.billing.posting``) step for step: lock the tenant's and the member's wallets,
 return the first result of a key seen before, price every item at the time it happened,
 check the quota, debit the paying wallet only if the funds suffice, and write the ledger row,
-the usage event and its domain events. Batches, and SQLite, run the rule in Python over the
-repositories; the contract tests hold every path to the same results."""
+the usage event and the low or depleted balance events. Batches, and SQLite, run the rule in
+Python over the repositories; the contract tests hold every path to the same results."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.billing import row_to_usage_event
+from lad_adapters.sql.billing import items_from_document
 from lad_adapters.sql.billing_bulk import insert_many
-from lad_adapters.sql.database import Db
-from lad_adapters.sql.tables.billing import billing_usage_events
+from lad_adapters.sql.database import Db, translate_errors
 from lad_adapters.sql.tables.tenancy import domain_events
-from lad_domain.billing.model import UsageEvent
+from lad_domain.billing.model import RejectionReason, UsageEvent, UsageStatus
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsagePostings, UsageRequest
 from lad_domain.billing.posting import USAGE_KEY_PREFIX, RepositoryUsagePostings, replay
 from lad_domain.shared.errors import FieldError, ValidationFailed
@@ -43,14 +43,18 @@ $$
 
 POST_USAGE = """
 CREATE FUNCTION billing_post_usage(
-    p_tenant uuid, p_id uuid, p_ledger_id uuid, p_event_ids uuid[], p_new_wallet uuid,
-    p_key text, p_hash text, p_feature text, p_user uuid, p_items jsonb,
+    p_tenant uuid, p_id uuid, p_ledger_id uuid, p_low_id uuid, p_depleted_id uuid,
+    p_new_wallet uuid, p_key text, p_hash text, p_feature text, p_user uuid, p_items jsonb,
     p_occurred timestamptz, p_now timestamptz, p_actor text, p_created_by uuid)
-RETURNS SETOF billing_usage_events
+RETURNS TABLE (replayed boolean, status text, rejection_reason text, total_cost numeric,
+               usage_items jsonb, wallet_id uuid, ledger_transaction_id uuid,
+               within_quota boolean)
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     v_wallet billing_wallets%ROWTYPE;
-    v_event billing_usage_events%ROWTYPE;
+    v_row billing_wallets%ROWTYPE;
+    v_has_tenant_wallet boolean := false;
     v_item jsonb;
     v_price record;
     v_index integer := 0;
@@ -72,27 +76,34 @@ DECLARE
     v_period text := to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM');
 BEGIN
     -- The tenant's wallet and the member's, locked in id order as every posting locks them:
-    -- postings of one tenant (and retries of one key) run one after the other.
-    PERFORM 1 FROM billing_wallets
-     WHERE tenant_id = p_tenant AND (user_id IS NULL OR user_id = p_user)
-     ORDER BY id FOR UPDATE;
-    SELECT * INTO v_wallet FROM billing_wallets WHERE tenant_id = p_tenant AND user_id = p_user;
-    IF NOT FOUND THEN
-        SELECT * INTO v_wallet FROM billing_wallets
-         WHERE tenant_id = p_tenant AND user_id IS NULL;
-    END IF;
-    IF NOT FOUND THEN
+    -- postings of one tenant (and retries of one key) run one after the other. The member's
+    -- sub-wallet pays when there is one; the tenant's is created empty when missing.
+    FOR v_row IN SELECT * FROM billing_wallets
+                  WHERE tenant_id = p_tenant AND (user_id IS NULL OR user_id = p_user)
+                  ORDER BY id FOR UPDATE LOOP
+        IF v_row.user_id IS NULL THEN
+            v_has_tenant_wallet := true;
+        END IF;
+        IF v_wallet.id IS NULL OR v_row.user_id IS NOT NULL THEN
+            v_wallet := v_row;
+        END IF;
+    END LOOP;
+    IF NOT v_has_tenant_wallet THEN
         INSERT INTO billing_wallets (tenant_id, id, user_id, created_at, updated_at)
         VALUES (p_tenant, p_new_wallet, NULL, p_now, p_now) ON CONFLICT DO NOTHING;
-        SELECT * INTO v_wallet FROM billing_wallets
+        SELECT * INTO v_row FROM billing_wallets
          WHERE tenant_id = p_tenant AND user_id IS NULL FOR UPDATE;
+        IF v_wallet.id IS NULL THEN
+            v_wallet := v_row;
+        END IF;
     END IF;
 
-    -- A key seen before: its first result (the caller compares the payload).
-    SELECT * INTO v_event FROM billing_usage_events
-     WHERE tenant_id = p_tenant AND idempotency_key = p_key;
+    -- A key seen before: the caller reads its first result and compares the payload.
+    PERFORM 1 FROM billing_usage_events e
+     WHERE e.tenant_id = p_tenant AND e.idempotency_key = p_key;
     IF FOUND THEN
-        RETURN NEXT v_event;
+        RETURN QUERY SELECT true, NULL::text, NULL::text, NULL::numeric, NULL::jsonb,
+                            NULL::uuid, NULL::uuid, NULL::boolean;
         RETURN;
     END IF;
 
@@ -164,7 +175,7 @@ BEGIN
                AND v_wallet.low_balance_threshold > v_after THEN
                 INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type,
                                            aggregate_id, payload, created_at)
-                VALUES (p_tenant, p_event_ids[2], 'billing.balance_low', 'wallet',
+                VALUES (p_tenant, p_low_id, 'billing.balance_low', 'wallet',
                         v_wallet.id::text, jsonb_build_object(
                             'wallet_id', v_wallet.id::text, 'available', v_after::text,
                             'threshold', v_wallet.low_balance_threshold::text), p_now);
@@ -172,7 +183,7 @@ BEGIN
             IF v_before > 0 AND v_after <= 0 THEN
                 INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type,
                                            aggregate_id, payload, created_at)
-                VALUES (p_tenant, p_event_ids[3], 'billing.balance_depleted', 'wallet',
+                VALUES (p_tenant, p_depleted_id, 'billing.balance_depleted', 'wallet',
                         v_wallet.id::text, jsonb_build_object(
                             'wallet_id', v_wallet.id::text, 'available', v_after::text,
                             'threshold', coalesce(v_wallet.low_balance_threshold,
@@ -193,40 +204,27 @@ BEGIN
         ledger_transaction_id, within_quota, created_at, updated_at)
     VALUES (p_tenant, p_id, p_user, p_feature, v_priced, v_total, v_status, v_reason, p_key,
             p_hash, p_occurred, CASE WHEN v_status = 'posted' THEN p_now END, v_wallet.id,
-            v_ledger, v_status = 'posted' AND v_within, p_now, p_now)
-    RETURNING * INTO v_event;
-    INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type, aggregate_id,
-                               payload, created_at)
-    VALUES (p_tenant, p_event_ids[1], 'billing.usage_' || v_status, 'usage_event', p_id::text,
-            CASE WHEN v_status = 'posted' THEN jsonb_build_object(
-                     'feature_key', p_feature, 'total_cost', v_total::text,
-                     'charged', v_charge::text, 'within_quota', v_within)
-                 ELSE jsonb_build_object(
-                     'feature_key', p_feature, 'total_cost', v_total::text,
-                     'reason', v_reason) END,
-            p_now);
-    RETURN NEXT v_event;
+            v_ledger, v_status = 'posted' AND v_within, p_now, p_now);
+    RETURN QUERY SELECT false, v_status, v_reason, v_total::numeric, v_priced, v_wallet.id,
+                        v_ledger, v_status = 'posted' AND v_within;
 END
 $$
 """.replace("{usage_prefix}", USAGE_KEY_PREFIX)
 
 CREATE_FUNCTION = [ROUND_HALF_EVEN, POST_USAGE]
 DROP_FUNCTION = [
-    "DROP FUNCTION billing_post_usage(uuid, uuid, uuid, uuid[], uuid, text, text, text, uuid, "
-    "jsonb, timestamptz, timestamptz, text, uuid)",
+    "DROP FUNCTION billing_post_usage(uuid, uuid, uuid, uuid, uuid, uuid, text, text, text, "
+    "uuid, jsonb, timestamptz, timestamptz, text, uuid)",
     "DROP FUNCTION lad_round_half_even(numeric, integer)",
 ]
 
-_POST = sa.text(
-    "SELECT * FROM billing_post_usage(CAST(:tenant AS uuid), CAST(:id AS uuid), "
-    "CAST(:ledger_id AS uuid), CAST(:event_ids AS uuid[]), CAST(:new_wallet AS uuid), "
-    "CAST(:key AS text), CAST(:hash AS text), CAST(:feature AS text), CAST(:user AS uuid), "
-    "CAST(:items AS jsonb), :occurred, :now, CAST(:actor AS text), CAST(:created_by AS uuid))"
-).bindparams(
-    sa.bindparam("items", type_=sa.JSON()),
-    sa.bindparam("occurred", type_=billing_usage_events.c.occurred_at.type),
-    sa.bindparam("now", type_=billing_usage_events.c.created_at.type),
-).columns(*billing_usage_events.c)
+#: Called with the driver's own parameters: the hot path skips SQLAlchemy's statement
+#: compilation and type processing (errors are still translated in the one place).
+_CALL = (
+    "SELECT replayed, status, rejection_reason, total_cost, usage_items, wallet_id, "
+    "ledger_transaction_id, within_quota FROM billing_post_usage(%s::uuid, %s::uuid, "
+    "%s::uuid, %s::uuid, %s::uuid, %s::uuid, %s::text, %s::text, %s::text, %s::uuid, "
+    "%s::jsonb, %s::timestamptz, %s::timestamptz, %s::text, %s::uuid)")
 
 
 class PostgresUsagePostings:
@@ -247,20 +245,25 @@ class PostgresUsagePostings:
             self._store_outbox()
             return posted
         [request] = requests
-        event_id, ledger_id, *event_ids, wallet_id = (context.ids.new_id() for _ in range(6))
+        ids = [context.ids.new_id() for _ in range(5)]  # event, ledger, low, depleted, wallet
+        items = json.dumps([{"category": i.category, "provider": i.provider, "model": i.model,
+                             "quantity": str(i.quantity)} for i in request.items])
         try:
-            row = self._db.execute(_POST, {
-                **_params(request, context), "tenant": self._tenant_id, "id": event_id,
-                "ledger_id": ledger_id, "event_ids": event_ids, "new_wallet": wallet_id,
-            }).one()
+            with translate_errors():
+                row = self._db.connection.exec_driver_sql(_CALL, (
+                    self._tenant_id, *ids, request.idempotency_key, request.fingerprint,
+                    request.feature_key, request.user_id, items, request.occurred_at,
+                    context.now, context.actor, context.user_id)).one()
         except sa.exc.DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) == UNPRICED:
                 diag = error.orig.diag  # type: ignore[union-attr]
                 raise _unpriced(request, str(diag.message_primary)) from None
             raise
-        event = row_to_usage_event(row)
-        return [event if event.id == event_id else replay(event, request)]
-
+        if row.replayed:
+            first = self._uow.usage_events.get_by_keys([request.idempotency_key])
+            return [replay(first[request.idempotency_key], request)]
+        assert self._tenant_id is not None
+        return [_posted(self._tenant_id, request, context, ids[0], row)]
 
     def _store_outbox(self) -> None:
         """A batch's events, stored now in one statement (the unit of work would send
@@ -282,15 +285,20 @@ def usage_postings(uow: BillingUnitOfWork, db: Db, tenant_id: uuid.UUID | None
     return shared
 
 
-def _params(request: UsageRequest, context: PostingContext) -> dict[str, Any]:
-    return {
-        "key": request.idempotency_key, "hash": request.fingerprint,
-        "feature": request.feature_key, "user": request.user_id,
-        "items": [{"category": i.category, "provider": i.provider, "model": i.model,
-                   "quantity": str(i.quantity)} for i in request.items],
-        "occurred": request.occurred_at, "now": context.now, "actor": context.actor,
-        "created_by": context.user_id,
-    }
+def _posted(tenant_id: uuid.UUID, request: UsageRequest, context: PostingContext,
+            event_id: uuid.UUID, row: sa.Row[Any]) -> UsageEvent:
+    """The new event: what the request said, and what the function decided."""
+    posted = row.status == UsageStatus.POSTED
+    return UsageEvent(
+        id=event_id, tenant_id=tenant_id,
+        feature_key=request.feature_key, items=items_from_document(row.usage_items),
+        total_cost=row.total_cost, idempotency_key=request.idempotency_key,
+        fingerprint=request.fingerprint, occurred_at=request.occurred_at,
+        created_at=context.now, status=UsageStatus(row.status), user_id=request.user_id,
+        wallet_id=row.wallet_id, within_quota=row.within_quota,
+        rejection_reason=RejectionReason(row.rejection_reason) if row.rejection_reason
+        else None, ledger_entry_id=row.ledger_transaction_id,
+        posted_at=context.now if posted else None)
 
 
 def _unpriced(request: UsageRequest, indexes: str) -> ValidationFailed:

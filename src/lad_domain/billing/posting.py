@@ -26,7 +26,7 @@ from lad_domain.billing.model import (
 )
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
 from lad_domain.billing.pricing import Price, price_items
-from lad_domain.shared.errors import Conflict
+from lad_domain.shared.errors import Conflict, FieldError, ValidationFailed
 from lad_domain.shared.events import DomainEvent
 from lad_domain.shared.money import ZERO
 
@@ -87,8 +87,10 @@ class RepositoryUsagePostings:
         # Read after the wallet lock: a retry that waited for the first attempt sees it.
         known = dict(uow.usage_events.get_by_keys({r.idempotency_key for r in requests}))
         times = [r.occurred_at for r in requests]
-        candidates = uow.prices.candidates({i.category for r in requests for i in r.items},
-                                           min(times), max(times))
+        by_category: dict[str, list[Price]] = {}
+        for price in uow.prices.candidates({i.category for r in requests for i in r.items},
+                                           min(times), max(times)):
+            by_category.setdefault(price.category, []).append(price)
         features = {r.feature_key for r in requests}
         entitlements = {e.feature_key: e for e in uow.entitlements.list()
                         if e.feature_key in features}
@@ -97,14 +99,22 @@ class RepositoryUsagePostings:
         results, new_events, entries = [], [], []
         changed: dict[uuid.UUID, Wallet] = {}
         uses: Counter[str] = Counter()
-        for request in requests:
+        for index, request in enumerate(requests):
             first = known.get(request.idempotency_key)
             if first is not None:
                 results.append(replay(first, request))
                 continue
             wallet = payers.get(request.user_id) or payers[None]
-            event, entry = self._decide(request, wallet, entitlements.get(request.feature_key),
-                                        used[request.feature_key], candidates, context)
+            candidates = [p for i in request.items for p in by_category.get(i.category, ())]
+            try:
+                event, entry = self._decide(request, wallet,
+                                            entitlements.get(request.feature_key),
+                                            used[request.feature_key], candidates, context)
+            except ValidationFailed as failed:
+                if len(requests) == 1:
+                    raise
+                raise ValidationFailed([FieldError(f"events[{index}].{e.field}", e.message)
+                                        for e in failed.errors]) from None
             if event.status is UsageStatus.POSTED and request.feature_key in entitlements:
                 used[request.feature_key] += 1
                 uses[request.feature_key] += 1
@@ -137,11 +147,11 @@ class RepositoryUsagePostings:
         within_quota = entitlement is not None and entitlement.includes(used)
         if entitlement is not None and not within_quota and (
                 entitlement.overage is OverageMode.REFUSE):
-            self._reject(event, RejectionReason.QUOTA_EXHAUSTED, context)
+            event.reject(RejectionReason.QUOTA_EXHAUSTED)
             return event, None
         cost = ZERO if within_quota else event.total_cost
         if cost > 0 and not wallet.can_spend(cost):
-            self._reject(event, RejectionReason.INSUFFICIENT_FUNDS, context)
+            event.reject(RejectionReason.INSUFFICIENT_FUNDS)
             return event, None
         entry = None
         if cost > 0:
@@ -157,14 +167,4 @@ class RepositoryUsagePostings:
             record_balance_events(uow, context, wallet, before)
         event.post(context.now, within_quota=within_quota,
                    ledger_entry_id=entry.id if entry else None)
-        record_event(uow, context, "billing.usage_posted", "usage_event", event.id, {
-            "feature_key": event.feature_key, "total_cost": str(event.total_cost),
-            "charged": str(event.charged), "within_quota": within_quota})
         return event, entry
-
-    def _reject(self, event: UsageEvent, reason: RejectionReason,
-                context: PostingContext) -> None:
-        event.reject(reason)
-        record_event(self.uow, context, "billing.usage_rejected", "usage_event", event.id, {
-            "feature_key": event.feature_key, "total_cost": str(event.total_cost),
-            "reason": str(reason)})

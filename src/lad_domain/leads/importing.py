@@ -18,7 +18,7 @@ import attrs
 from lad_domain.leads.csv_format import map_header
 from lad_domain.leads.model import OnDuplicate, parse_on_duplicate
 from lad_domain.leads.policy import LeadPermission
-from lad_domain.leads.ports import ImportRow, PhoneNumberParser
+from lad_domain.leads.ports import ImportRow, LeadImportStaging, PhoneNumberParser
 from lad_domain.leads.row_check import RowCheck
 from lad_domain.leads.services import LeadsScope, member_emails, pipeline_of
 from lad_domain.shared.errors import FieldError, ValidationFailed
@@ -121,45 +121,19 @@ class LeadImportService:
                              self.scope.ids)
             staging = uow.lead_import()
             report.timings["read"] += perf_counter() - started
-            staged = 0
-            while True:
-                t0 = perf_counter()
-                chunk = _next_chunk(reader, self.batch_rows, encoding)
-                t1 = perf_counter()
-                if not chunk:
-                    break
-                valid: list[ImportRow] = []
-                for cells in chunk:
-                    row_no += 1
-                    result = check.row(row_no, cells)
-                    if type(result) is tuple:
-                        valid.append(result)
-                    elif isinstance(result, list):
-                        report.reject(row_no, result)
-                report.rows += check.counted
-                check.counted = 0
-                t2 = perf_counter()
-                if valid:
-                    staging.stage(valid)
-                    staged += len(valid)
-                t3 = perf_counter()
-                timings = report.timings
-                timings["read"] += t1 - t0
-                timings["validate"] += t2 - t1
-                timings["write"] += t3 - t2
-                if progress is not None:
-                    progress(counter.count, report.rows)
-            t0 = perf_counter()
+            staged = self._stage(reader, row_no, encoding, check, staging, report,
+                                 lambda: progress(counter.count, report.rows)
+                                 if progress is not None else None)
+            started = perf_counter()
             dedup = staging.deduplicate()
-            t1 = perf_counter()
-            report.timings["dedupe"] += t1 - t0
+            report.timings["dedupe"] += perf_counter() - started
             report.duplicates_in_file = dedup.in_file
             if dry_run:
-                fresh = staged - dedup.in_file - dedup.existing
-                report.created = fresh
                 report.updated = dedup.existing if mode is OnDuplicate.UPDATE else 0
-                report.skipped = staged - fresh - report.updated
+                report.created = staged - dedup.in_file - dedup.existing
+                report.skipped = staged - report.created - report.updated
                 return report
+            started = perf_counter()
             merged = staging.merge(on_duplicate=mode, at=now, created_by=principal.user_id)
             report.created, report.updated = merged.created, merged.updated
             report.skipped = staged - merged.created - merged.updated
@@ -167,8 +141,40 @@ class LeadImportService:
                               {"created": report.created, "updated": report.updated,
                                "skipped": report.skipped, "rejected": report.rejected_rows})
             uow.commit()
-            report.timings["write"] += perf_counter() - t1
+            report.timings["write"] += perf_counter() - started
         return report
+
+    def _stage(self, reader: CsvReader, row_no: int, encoding: str, check: RowCheck,
+               staging: LeadImportStaging, report: ImportReport,
+               progress: Callable[[], None]) -> int:
+        """Read, check and stage the rows batch by batch; returns how many were staged."""
+        staged = 0
+        timings = report.timings
+        while True:
+            t0 = perf_counter()
+            chunk = _next_chunk(reader, self.batch_rows, encoding)
+            t1 = perf_counter()
+            if not chunk:
+                return staged
+            valid: list[ImportRow] = []
+            for cells in chunk:
+                row_no += 1
+                result = check.row(row_no, cells)
+                if result is None:
+                    continue  # a blank row
+                report.rows += 1
+                if isinstance(result, tuple):
+                    valid.append(result)
+                else:
+                    report.reject(row_no, result)
+            t2 = perf_counter()
+            if valid:
+                staging.stage(valid)
+                staged += len(valid)
+            timings["read"] += t1 - t0
+            timings["validate"] += t2 - t1
+            timings["write"] += perf_counter() - t2
+            progress()
 
     def _open(self, source: BinaryIO, encoding: str
               ) -> tuple[CsvReader, _LimitedReader]:

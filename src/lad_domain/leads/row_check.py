@@ -47,14 +47,12 @@ class RowCheck:
         self._phones = phones
         self._region = region
         self._ids = ids
-        self.counted = 0
 
     def row(self, row_no: int, cells: list[str]) -> ImportRow | list[FieldError] | None:
         """None for a blank row, which is skipped silently."""
         joined = "".join(cells)
         if not joined.strip():
             return None
-        self.counted += 1
         n = len(cells)
         if n > self._width and "".join(cells[self._width:]).strip():
             return [FieldError("row", f"has {n} cells but the header names {self._width}; "

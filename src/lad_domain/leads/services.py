@@ -138,7 +138,6 @@ class LeadService:
                     tenant_id: uuid.UUID | None = None) -> Lead:
         """Change the given fields (a null clears one); a new stage is recorded as a move."""
         clean = clean_lead_fields(changes, self.phones)
-        clean.pop("phone_region", None)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
             policy.require(uow, principal, LeadPermission.WRITE)

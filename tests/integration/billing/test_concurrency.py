@@ -8,11 +8,14 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from lad_domain.billing.invoice import Invoice
 from lad_domain.billing.model import LedgerEntry, UsageEvent, UsageStatus
+from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.pagination import PageRequest
 from lad_entrypoints.container import Container
 from tests.unit.billing.books import EMAIL, Books
@@ -89,3 +92,26 @@ def _ledger(books: Books) -> list[LedgerEntry]:
         if found.next_cursor is None:
             return entries
         page = PageRequest.parse(limit=200, cursor=found.next_cursor)
+
+
+def test_invoices_generated_at_once_get_one_number_and_no_gap(lad: Container,
+                                                              clock: FixedClock) -> None:
+    books = Books.open(lad)
+    books.fund("1")
+    books.use()
+    clock.advance(timedelta(days=31))
+    books.use()
+    clock.advance(timedelta(days=30))
+    invoices = lad.billing_invoices()
+    start = threading.Barrier(4)
+
+    def generate(period: str) -> list[Invoice]:
+        start.wait()
+        return invoices.generate(OPERATOR, period, tenant_id=books.id)
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(generate, ["2026-03", "2026-03", "2026-04", "2026-04"]))
+    march, april = {i.id for i in found[0] + found[1]}, {i.id for i in found[2] + found[3]}
+    assert len(march) == len(april) == 1
+    numbers = sorted(i.invoice_number for i in found[0] + found[2])
+    assert numbers == [1, 2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from lad_domain.shared.principal import Role
@@ -13,6 +14,12 @@ from tests.unit.billing.books import Books
 from tests.unit.tenancy.org import OPERATOR as OPERATOR_PRINCIPAL
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """HTTP over the SQL backends (the contract tests hold memory to the same results)."""
+    return str(request.param)
 EMAIL = {"category": "email_send", "quantity": "1"}
 
 

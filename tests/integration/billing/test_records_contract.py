@@ -46,7 +46,8 @@ def test_an_adjustment_below_the_floor_changes_nothing(books: Books) -> None:
 
 def test_the_store_refuses_a_wallet_below_its_floor(books: Books) -> None:
     wallet = books.wallet()
-    with pytest.raises(Conflict), books.lad.unit_of_work()(books.id) as uow:
+    with pytest.raises(Conflict, match="below its floor"), books.lad.unit_of_work()(
+            books.id) as uow:
         wallet.current_balance = Decimal("-1")
         uow.wallets.save_balances([wallet])
         uow.commit()

@@ -132,3 +132,11 @@ def test_low_and_depleted_balances_are_recorded_as_events(books: Books) -> None:
     books.use()
     assert len(books.events("billing.balance_depleted")) == 1
     assert len(books.events("billing.balance_low")) == 1
+
+
+def test_an_unpriced_item_in_a_batch_names_its_event(books: Books) -> None:
+    events = [{"idempotency_key": "b1", "feature_key": "outreach", "usage_items": [EMAIL]},
+              {"idempotency_key": "b2", "feature_key": "outreach",
+               "usage_items": [{"category": "telepathy", "quantity": "1"}]}]
+    with pytest.raises(ValidationFailed, match=r"events\[1\].usage_items\[0\]"):
+        books.lad.billing().record_usage_batch(books.service, events)

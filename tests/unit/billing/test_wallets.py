@@ -95,3 +95,11 @@ def test_an_adjustment_below_the_available_balance_is_refused(books: Books) -> N
     with pytest.raises(InsufficientFunds):
         books.lad.billing().adjust(OPERATOR, books.id, "-2", idempotency_key_="a",
                                    note="typo")
+
+
+def test_a_member_granted_billing_read_sees_the_wallet(books: Books) -> None:
+    member = books.org.member(Role.MEMBER)
+    assert member.user_id is not None
+    books.lad.team().grant_capability(books.org.owner, member.user_id, feature_key="core",
+                                      capability_key="billing.read")
+    assert books.lad.billing().wallet(member).current_balance == 0
