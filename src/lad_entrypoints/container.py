@@ -22,7 +22,7 @@ from lad_domain.billing.plans import PlanService
 from lad_domain.billing.reconciliation import Reconciliation
 from lad_domain.billing.reservations import ReservationService
 from lad_domain.billing.services import BillingService
-from lad_domain.education.services import EducationService
+from lad_domain.education.services import EducationService, release_counsellor
 from lad_domain.leads.activity_services import ActivityService
 from lad_domain.leads.exporting import LeadExportService
 from lad_domain.leads.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
@@ -77,9 +77,11 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(_tokens, settings, clock)
 
     tenant_seeders = providers.List(providers.Object(seed_default_pipeline))
+    member_departures = providers.List(providers.Object(release_counsellor))
     tenancy = providers.Singleton(TenancyService, uow=unit_of_work, hasher=password_hasher,
                                   tokens=tokens, clock=clock, ids=ids,
-                                  tenant_seeders=tenant_seeders)
+                                  tenant_seeders=tenant_seeders,
+                                  member_departures=member_departures)
     team = providers.Singleton(TeamService, accounts=tenancy)
 
     phone_numbers = providers.Singleton(LibPhoneNumberParser)

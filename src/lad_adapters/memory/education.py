@@ -64,7 +64,8 @@ class InMemoryStudentRepository(InMemoryRepository):
 
     def get(self, student_id: uuid.UUID) -> Student | None:
         found: Student | None = self._get((self.tenant_id, student_id))
-        return found if found is not None and found.deleted_at is None else None
+        visible = found is not None and found.deleted_at is None and self._lead_is_live(found)
+        return found if visible else None
 
     def get_by_lead(self, lead_id: uuid.UUID) -> Student | None:
         found = [s for s in self._live() if s.lead_id == lead_id]
@@ -75,11 +76,19 @@ class InMemoryStudentRepository(InMemoryRepository):
         self._put((self.tenant_id, student.id), student)
 
     def list(self, filter: StudentFilter, page: PageRequest) -> Page[Student]:
-        return paginate([attrs.evolve(s) for s in self._live() if filter.matches(s)], page,
+        return paginate([attrs.evolve(s) for s in self._live()
+                         if filter.matches(s) and self._lead_is_live(s)], page,
                         lambda s: (s.created_at, s.id))
 
     def count_for(self, counsellor_id: uuid.UUID) -> int:
-        return sum(1 for s in self._live() if s.counsellor_id == counsellor_id)
+        return sum(1 for s in self._live()
+                   if s.counsellor_id == counsellor_id and self._lead_is_live(s))
+
+    def _lead_is_live(self, student: Student) -> bool:
+        """As in SQL: a student shows only while their lead is live."""
+        lead = self._tx.table(InMemoryLeadRepository.table_name).get(
+            (self.tenant_id, student.lead_id))
+        return lead is not None and lead.deleted_at is None
 
     def reassign(self, from_id: uuid.UUID, to_id: uuid.UUID | None, at: datetime) -> int:
         moved = 0

@@ -78,6 +78,12 @@ class translate_errors:
 
     def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None,
                  tb: object) -> None:
+        if isinstance(error, exc.StatementError) and not isinstance(error, exc.DBAPIError):
+            # A bound value our column types could not convert (a date out of range, ...).
+            if isinstance(error.orig, OverflowError | ValueError):
+                raise ValidationFailed.single(
+                    "body", f"a value cannot be stored: {error.orig}") from error
+            return
         if not isinstance(error, exc.DBAPIError):
             return
         if isinstance(error, exc.IntegrityError):

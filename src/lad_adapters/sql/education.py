@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from lad_adapters.sql.leads import SqlRepository
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.tables.education import education_counsellors, education_students
+from lad_adapters.sql.tables.leads import leads
 from lad_domain.education.model import Counsellor, Student, StudentFilter
 from lad_domain.shared.pagination import Page, PageRequest
 
@@ -71,9 +72,18 @@ def _row_to_student(row: sa.Row[Any]) -> Student:
                    created_by=row.created_by, deleted_at=row.deleted_at)
 
 
+#: A student shows only while their lead is live: deleting the lead hides the profile,
+#: restoring it brings the profile back.
+_LEAD_IS_LIVE = sa.exists().where(leads.c.tenant_id == s.c.tenant_id, leads.c.id == s.c.lead_id,
+                                  leads.c.deleted_at.is_(None))
+
+
 class SqlStudentRepository(SqlRepository):
     def _live(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
         return [s.c.tenant_id == self.tenant_id, s.c.deleted_at.is_(None), *where]
+
+    def _visible(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
+        return [*self._live(*where), _LEAD_IS_LIVE]
 
     def add(self, student: Student) -> None:
         self._db.execute(s.insert().values(
@@ -82,7 +92,7 @@ class SqlStudentRepository(SqlRepository):
             **self._values(student)))
 
     def get(self, student_id: uuid.UUID) -> Student | None:
-        row = self._one(sa.select(s).where(*self._live(s.c.id == student_id)))
+        row = self._one(sa.select(s).where(*self._visible(s.c.id == student_id)))
         return _row_to_student(row) if row else None
 
     def get_by_lead(self, lead_id: uuid.UUID) -> Student | None:
@@ -94,7 +104,7 @@ class SqlStudentRepository(SqlRepository):
                          .values(self._values(student)))
 
     def list(self, filter: StudentFilter, page: PageRequest) -> Page[Student]:
-        where = self._live()
+        where = self._visible()
         if filter.counsellor_id is not None:
             where.append(s.c.counsellor_id == filter.counsellor_id)
         if filter.grade is not None:
@@ -106,7 +116,7 @@ class SqlStudentRepository(SqlRepository):
 
     def count_for(self, counsellor_id: uuid.UUID) -> int:
         return int(self._db.execute(sa.select(sa.func.count()).select_from(s).where(
-            *self._live(s.c.counsellor_id == counsellor_id))).scalar_one())
+            *self._visible(s.c.counsellor_id == counsellor_id))).scalar_one())
 
     def reassign(self, from_id: uuid.UUID, to_id: uuid.UUID | None, at: datetime) -> int:
         return self._db.execute(s.update().where(*self._live(s.c.counsellor_id == from_id))

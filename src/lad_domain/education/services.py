@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 
 import attrs
 
@@ -23,6 +24,7 @@ from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, Role
 from lad_domain.tenancy import policy
 from lad_domain.tenancy.policy import Rule
+from lad_domain.tenancy.ports import TenancyUnitOfWork
 
 FEATURE = "education"
 
@@ -253,3 +255,18 @@ def _ensure_code_free(uow: EducationUnitOfWork, code: str, counsellor_id: uuid.U
     other = uow.education_counsellors.get_by_code(code)
     if other is not None and other.id != counsellor_id:
         raise Conflict(f"the counselor_code {code} is taken")
+
+
+def release_counsellor(uow: TenancyUnitOfWork, user_id: uuid.UUID, at: datetime) -> None:
+    """A member who leaves stops counselling (see TenancyService.member_departures); one
+    who still counsels students must have them reassigned first."""
+    education_uow: EducationUnitOfWork = uow  # type: ignore[assignment]
+    counsellor = education_uow.education_counsellors.get_by_user(user_id)
+    if counsellor is None:
+        return
+    caseload = education_uow.education_students.count_for(counsellor.id)
+    if caseload:
+        raise Conflict(f"this member counsels {caseload} student(s); reassign them first "
+                       f"(counsellor {counsellor.counselor_code})")
+    counsellor.deleted_at = counsellor.updated_at = at
+    education_uow.education_counsellors.update(counsellor)

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from lad_domain.leads.model import MAX_JSON_DEPTH, shallow_enough
+from lad_domain.shared.clock import aware_utc
 from lad_domain.shared.errors import Conflict, ValidationFailed
 
 MAX_NOTE_LENGTH = 10_000
@@ -227,8 +228,7 @@ def booking_text(value: object, *, field: str) -> str | None:
 
 
 def future_time(at: datetime, now: datetime, *, field: str = "scheduled_at") -> datetime:
-    if at.tzinfo is None:
-        raise ValidationFailed.single(field, "needs a timezone (e.g. 2026-01-01T09:00Z)")
+    at = aware_utc(at, field=field)
     if at <= now:
         raise ValidationFailed.single(field, "must be in the future")
     return at

@@ -67,6 +67,7 @@ class ActivityService:
             note = self._own_note(uow, principal, lead_id, note_id)
             note.edit(content, self.scope.clock.now())
             uow.lead_notes.update(note)
+            self.scope.record(uow, "lead.note_edited", "lead", lead_id, {"note_id": str(note_id)})
             uow.commit()
         return note
 

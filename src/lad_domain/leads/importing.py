@@ -187,7 +187,8 @@ class LeadImportService:
         text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16),
                                 encoding="utf-8-sig" if codec == "utf-8" else codec,
                                 errors="strict", newline="")
-        return csv.reader(text), counter
+        # strict: an unterminated quote is an error, not the rest of the file in one cell.
+        return csv.reader(text, strict=True), counter
 
 
 def _header(reader: CsvReader, encoding: str) -> tuple[list[str], int]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from lad_domain.shared.clock import aware_utc
 from lad_domain.shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 MAX_NAME = 100
@@ -147,9 +148,10 @@ class LeadFilter:
     created_to: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
-        for field, at in (("created_from", self.created_from), ("created_to", self.created_to)):
-            if at is not None and at.tzinfo is None:
-                raise ValidationFailed.single(field, "needs a timezone (e.g. 2026-01-01T00:00Z)")
+        for field in ("created_from", "created_to"):
+            at = getattr(self, field)
+            if at is not None:
+                object.__setattr__(self, field, aware_utc(at, field=field))
         if self.text is not None and len(self.text) > 200:
             raise ValidationFailed.single("q", "must be at most 200 characters")
         for field, text in (("q", self.text), ("stage", self.stage), ("status", self.status)):

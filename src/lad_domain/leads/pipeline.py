@@ -114,17 +114,22 @@ class PipelineService:
                                    "move_to, another stage, to move them in the same step")
                 target = others[0].key  # soft-deleted leads still need a stage
             now = self.scope.clock.now()
+            # Soft-deleted leads move too (a lead always has a stage) but are not reported.
+            moved = uow.leads.count_live(stage=stage.key)
             changes = [_change(self.scope, lead_id, stage.key, target, now, principal)
                        for lead_id in uow.leads.ids_in_stage(stage.key)]
-            moved = uow.leads.move_stage(stage.key, target, now)
+            uow.leads.move_stage(stage.key, target, now)
             uow.lead_history.add_many(changes)
+            for change in changes:
+                self.scope.record(uow, "lead.stage_changed", "lead", change.lead_id,
+                                  {"from": stage.key, "to": target})
             uow.lead_stages.remove(stage.key)
             for order, other in enumerate(others):
                 if other.display_order != order:
                     uow.lead_stages.update(attrs.evolve(other, display_order=order,
                                                         updated_at=now))
             self._record(uow, "pipeline.stage_deleted",
-                         {"key": stage.key, "moved_to": target, "moved": len(changes)})
+                         {"key": stage.key, "moved_to": target, "moved": moved})
             uow.commit()
         return moved
 
@@ -178,7 +183,8 @@ class PipelineService:
                     raise Conflict(f"{waiting} lead(s) have the status {status.key!r}; give "
                                    "move_to, another status, to move them in the same step")
                 target = others[0].key
-            moved = uow.leads.move_status(status.key, target, self.scope.clock.now())
+            moved = uow.leads.count_live(status=status.key)
+            uow.leads.move_status(status.key, target, self.scope.clock.now())
             uow.lead_statuses.remove(status.key)
             self._record(uow, "pipeline.status_deleted",
                          {"key": status.key, "moved_to": target, "moved": moved})

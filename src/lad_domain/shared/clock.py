@@ -6,6 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def aware_utc(at: datetime, *, field: str) -> datetime:
+    """A caller's timestamp as UTC: it must name its zone and stay within years 1-9999
+    once converted (``0001-01-01T00:00+05:00`` does not)."""
+    from lad_domain.shared.errors import ValidationFailed
+
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationFailed.single(field, "needs a timezone (e.g. 2026-01-01T09:00Z)")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed.single(field, "is out of range once converted to UTC") from None
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

@@ -59,6 +59,8 @@ API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 #: ``seed(uow, tenant_id, now)``: gives a new tenant a context's defaults.
 TenantSeeder = Callable[[TenancyUnitOfWork, uuid.UUID, datetime], None]
+#: ``depart(uow, user_id, now)``: a member is leaving the unit of work's tenant.
+MemberDeparture = Callable[[TenancyUnitOfWork, uuid.UUID, datetime], None]
 
 
 @attrs.frozen
@@ -116,6 +118,9 @@ class TenancyService:
     #: Run in the transaction that creates a tenant, so that other contexts give it their
     #: defaults (the leads pipeline, ...) atomically with it.
     tenant_seeders: Sequence[TenantSeeder] = ()
+    #: Run in the transaction that removes a member (removal or leaving), so that other
+    #: contexts release or refuse what the member holds (a counsellor's caseload, ...).
+    member_departures: Sequence[MemberDeparture] = ()
     _dummy_hash: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:

@@ -176,8 +176,11 @@ class TeamService:
     def _drop_member(self, uow: TenancyUnitOfWork, user_id: uuid.UUID, event: str) -> None:
         """Remove the membership and revoke the API keys the member created: a key must
         not keep a departed member's access alive."""
+        now = self.accounts.clock.now()
+        for depart in self.accounts.member_departures:
+            depart(uow, user_id, now)
         uow.memberships.remove(user_id)
-        revoked = uow.api_keys.revoke_created_by(user_id, self.accounts.clock.now())
+        revoked = uow.api_keys.revoke_created_by(user_id, now)
         self.accounts.record_event(uow, event, "membership", user_id,
                                    {"user_id": str(user_id), "api_keys_revoked": revoked})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.tenancy.api import fields, join, problem, sign_up
@@ -94,3 +95,13 @@ def test_nul_characters_and_deep_json_are_422_not_500(client: TestClient) -> Non
                               headers=owner.auth)) == ["label"]
     assert fields(client.get("/v1/education/students", params={"grade": "\x00"},
                              headers=owner.auth)) == ["grade"]
+
+
+@pytest.mark.parametrize("query", ["created_from=0001-01-01T00:00:00%2B05:00",
+                                   "created_to=9999-12-31T23:59:59-05:00"])
+def test_a_time_out_of_range_in_utc_names_its_field(client: TestClient, query: str) -> None:
+    owner = sign_up(client)
+    for path in ("/v1/leads", "/v1/leads/export"):
+        response = client.get(f"{path}?{query}", headers=owner.auth)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == query.split("=")[0]

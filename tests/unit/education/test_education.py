@@ -114,3 +114,29 @@ def test_without_the_education_feature_nothing_is_allowed(ws: Workspace) -> None
     ws.lad.team().set_feature(ws.owner, "education", False)
     with pytest.raises(PermissionDenied, match="education feature"):
         _student(ws)
+
+
+def test_a_member_who_counsels_students_cannot_be_removed(ws: Workspace) -> None:
+    member = ws.member()
+    assert member.user_id is not None
+    counsellor = ws.lad.education().add_counsellor(ws.owner, member.user_id, "C-7")
+    ws.lad.education().assign_counsellor(ws.owner, _student(ws).id, counsellor.id)
+    with pytest.raises(Conflict, match="reassign"):
+        ws.lad.team().remove_member(ws.owner, member.user_id)
+
+
+def test_a_removed_member_stops_counselling(ws: Workspace) -> None:
+    member = ws.member()
+    assert member.user_id is not None
+    ws.lad.education().add_counsellor(ws.owner, member.user_id, "C-8")
+    ws.lad.team().remove_member(ws.owner, member.user_id)
+    assert ws.lad.education().list_counsellors(ws.owner, PageRequest()).items == []
+
+
+def test_a_student_is_hidden_while_their_lead_is_deleted(ws: Workspace) -> None:
+    student = _student(ws)
+    ws.lad.leads().delete_lead(ws.owner, student.lead_id)
+    with pytest.raises(NotFound):
+        ws.lad.education().get_student(ws.owner, student.id)
+    ws.lad.leads().restore_lead(ws.owner, student.lead_id)
+    assert ws.lad.education().get_student(ws.owner, student.id).id == student.id

@@ -131,6 +131,7 @@ def test_an_import_records_one_event(ws: Workspace) -> None:
     (b"email,E-mail\na@x.io,b@x.io\n", "both mean email"),
     (b"email,name\na@x.io,Zo\xeb\n", "is not valid utf-8 text"),
     (b"\xff\xfee\x00m\x00", "is not valid utf-8 text"),
+    (b'First Name,E-mail\n"Ada,a@x.io\n', "is not valid CSV"),
 ])
 def test_a_bad_file_is_refused_whole(ws: Workspace, content: bytes, message: str) -> None:
     with pytest.raises(ValidationFailed, match=message):

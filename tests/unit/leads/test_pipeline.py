@@ -67,6 +67,19 @@ def test_deleting_a_stage_moves_its_leads_in_the_same_step(ws: Workspace) -> Non
     assert [(c.from_stage, c.to_stage) for c in history] == [("qualified", "meeting")]
 
 
+def test_leads_moved_by_a_stage_deletion_each_record_a_stage_change(ws: Workspace) -> None:
+    lead = ws.lead(stage="qualified")
+    ws.lad.pipeline().delete_stage(ws.owner, "qualified", move_to="meeting")
+    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
+        events = uow.events.list(event_type="lead.stage_changed")
+    assert [(e.aggregate_id, e.payload["to"]) for e in events] == [(str(lead.id), "meeting")]
+
+
+def test_a_deleted_lead_moves_with_its_stage_but_is_not_counted(ws: Workspace) -> None:
+    ws.lad.leads().delete_lead(ws.owner, ws.lead(stage="qualified").id)
+    assert ws.lad.pipeline().delete_stage(ws.owner, "qualified") == 0
+
+
 def test_deleting_renumbers_the_remaining_stages(ws: Workspace) -> None:
     ws.lad.pipeline().delete_stage(ws.owner, "contacted")
     stages = ws.lad.pipeline().pipeline(ws.owner).stages
