@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.leads import SqlRepository
 from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.education import education_counsellors, education_students
 from lad_adapters.sql.tables.leads import leads
 from lad_domain.education.model import Counsellor, Student, StudentFilter

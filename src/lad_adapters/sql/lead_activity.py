@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.leads import SqlRepository
 from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.leads import lead_attachments, lead_bookings, lead_notes, lead_social
 from lad_domain.leads.activity import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.shared.pagination import Page, PageRequest

@@ -10,28 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.database import Db
 from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
 from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
 from lad_domain.shared.pagination import Page, PageRequest
-
-
-class SqlRepository:
-    """Base of the repositories of one tenant's rows."""
-
-    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
-        self._db = db
-        self._tenant_id = tenant_id
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        if self._tenant_id is None:
-            raise RuntimeError("this repository needs a unit of work scoped to a tenant")
-        return self._tenant_id
-
-    def _one(self, query: sa.Select[Any]) -> sa.Row[Any] | None:
-        return self._db.execute(query).first()
 
 
 class _Keyed(SqlRepository):

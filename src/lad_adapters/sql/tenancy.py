@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.database import Db
 from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.tenancy import (
     domain_events,
     feature_flags,
@@ -40,21 +40,6 @@ from lad_domain.tenancy.model import (
 )
 
 
-class _Repository:
-    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
-        self._db = db
-        self._tenant_id = tenant_id
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        if self._tenant_id is None:
-            raise RuntimeError("this repository needs a unit of work scoped to a tenant")
-        return self._tenant_id
-
-    def _one(self, query: sa.Select[Any]) -> sa.Row[Any] | None:
-        return self._db.execute(query).first()
-
-
 def _row_to_tenant(row: sa.Row[Any]) -> Tenant:
     m = row._mapping
     return Tenant(id=m["id"], name=m["name"], slug=m["slug"], status=TenantStatus(m["status"]),
@@ -69,7 +54,7 @@ def _tenant_values(t: Tenant) -> dict[str, Any]:
             "updated_at": t.updated_at, "deleted_at": t.deleted_at}
 
 
-class SqlTenantRepository(_Repository):
+class SqlTenantRepository(SqlRepository):
     def add(self, tenant: Tenant) -> None:
         self._db.execute(tenants.insert().values(_tenant_values(tenant)))
 
@@ -105,7 +90,7 @@ def _user_values(u: User) -> dict[str, Any]:
             "created_at": u.created_at, "updated_at": u.updated_at}
 
 
-class SqlUserRepository(_Repository):
+class SqlUserRepository(SqlRepository):
     def add(self, user: User) -> None:
         self._db.execute(users.insert().values(_user_values(user)))
 
@@ -125,7 +110,7 @@ class SqlUserRepository(_Repository):
                         id_column=users.c.id, page=page, to_item=_row_to_user)
 
 
-class SqlIdentityRepository(_Repository):
+class SqlIdentityRepository(SqlRepository):
     def add(self, identity: UserIdentity) -> None:
         self._db.execute(user_identities.insert().values(
             id=identity.id, user_id=identity.user_id, provider=identity.provider,
@@ -150,7 +135,7 @@ def _row_to_membership(row: sa.Row[Any]) -> Membership:
                       invited_by=m["invited_by"])
 
 
-class SqlMembershipRepository(_Repository):
+class SqlMembershipRepository(SqlRepository):
     def _mine(self) -> sa.ColumnElement[bool]:
         return memberships.c.tenant_id == self.tenant_id
 
@@ -191,7 +176,7 @@ class SqlMembershipRepository(_Repository):
         return [row.tenant_id for row in rows]
 
 
-class SqlFeatureRepository(_Repository):
+class SqlFeatureRepository(SqlRepository):
     def get(self, feature_key: str) -> TenantFeature | None:
         row = self._one(sa.select(tenant_features).where(
             tenant_features.c.tenant_id == self.tenant_id,
@@ -213,7 +198,7 @@ class SqlFeatureRepository(_Repository):
         return [TenantFeature(**row._mapping) for row in rows]
 
 
-class SqlCapabilityRepository(_Repository):
+class SqlCapabilityRepository(SqlRepository):
     def add(self, capability: UserCapability) -> None:
         self._db.execute(user_capabilities.insert().values(
             tenant_id=self.tenant_id, user_id=capability.user_id,
@@ -244,7 +229,7 @@ def _row_to_invitation(row: sa.Row[Any]) -> Invitation:
                       revoked_at=m["revoked_at"])
 
 
-class SqlInvitationRepository(_Repository):
+class SqlInvitationRepository(SqlRepository):
     def _mine(self) -> sa.ColumnElement[bool]:
         return tenant_invitations.c.tenant_id == self.tenant_id
 
@@ -285,7 +270,7 @@ def _row_to_api_key(row: sa.Row[Any]) -> ApiKey:
     return ApiKey(**m)
 
 
-class SqlApiKeyRepository(_Repository):
+class SqlApiKeyRepository(SqlRepository):
     def _mine(self) -> sa.ColumnElement[bool]:
         return tenant_api_keys.c.tenant_id == self.tenant_id
 
@@ -318,7 +303,7 @@ class SqlApiKeyRepository(_Repository):
         return result.rowcount
 
 
-class SqlFeatureFlagRepository(_Repository):
+class SqlFeatureFlagRepository(SqlRepository):
     def rows_for(self, feature_key: str, *, user_id: uuid.UUID | None) -> Sequence[FeatureFlag]:
         scope: sa.ColumnElement[bool] = feature_flags.c.tenant_id.is_(None)
         if self._tenant_id is not None:
@@ -345,7 +330,7 @@ def _is(column: sa.ColumnElement[Any], value: object) -> sa.ColumnElement[bool]:
     return column.is_(None) if value is None else column == value
 
 
-class SqlEventRepository(_Repository):
+class SqlEventRepository(SqlRepository):
     def add_many(self, events: Sequence[DomainEvent]) -> None:
         if not events:
             return
