@@ -46,11 +46,16 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         with translate_errors():
             self._connection = self._engine.connect()
-            self._transaction = self._connection.begin()
         db = self.db = Db(self._connection)
-        if db.dialect == "postgresql":
-            db.execute(_SET_SCOPE, {"tenant_id": str(self.tenant_id or ""),
-                                    "user_id": str(self.user_id or "")})
+        try:
+            with translate_errors():
+                self._transaction = self._connection.begin()
+            if db.dialect == "postgresql":
+                db.execute(_SET_SCOPE, {"tenant_id": str(self.tenant_id or ""),
+                                        "user_id": str(self.user_id or "")})
+        except BaseException:
+            self.__exit__(None, None, None)  # never leak the connection
+            raise
         t = self.tenant_id
         self.tenants = tenancy.SqlTenantRepository(db, t)
         self.users = tenancy.SqlUserRepository(db, t)
