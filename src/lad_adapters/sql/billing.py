@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lad_adapters.sql.billing_bulk import insert_many
-from lad_adapters.sql.database import Db
 from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.billing import (
     billing_ledger_transactions as ledger,
 )
@@ -39,16 +39,8 @@ from lad_domain.billing.ports import LedgerTotals, UsageLine
 from lad_domain.shared.pagination import Page, PageRequest
 
 
-class Repository:
-    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
-        self._db = db
-        self._tenant_id = tenant_id
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        if self._tenant_id is None:
-            raise RuntimeError("this repository needs a unit of work scoped to a tenant")
-        return self._tenant_id
+class Repository(SqlRepository):
+    """Billing's repositories: the shared base, and upserts."""
 
     def _insert(self, table: sa.Table) -> Any:
         """INSERT with the dialect's ON CONFLICT clauses (both speak them)."""

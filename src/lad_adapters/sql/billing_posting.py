@@ -1,10 +1,5 @@
-"""Posting usage on SQL. PostgreSQL posts a single event in one round trip: the function
-``billing_post_usage`` (created by revision 0201) runs the domain's posting rule
-(``lad_domain.billing.posting``) step for step: lock the tenant's and the member's wallets,
-return the first result of a key seen before, price every item at the time it happened,
-check the quota, debit the paying wallet only if the funds suffice, and write the ledger row,
-the usage event and the low or depleted balance events. Batches, and SQLite, run the rule in
-Python over the repositories; the contract tests hold every path to the same results."""
+"""Posting usage on SQL: one event in one round trip on PostgreSQL (a stored function),
+batches and SQLite by the domain's rule over the repositories."""
 
 from __future__ import annotations
 
@@ -58,7 +53,7 @@ DECLARE
     v_item jsonb;
     v_price record;
     v_index integer := 0;
-    v_missing text[] := '{}';
+    v_missing integer[] := '{}';
     v_priced jsonb := '[]';
     v_cost numeric(20, 6);
     v_total numeric(20, 6) := 0;
@@ -119,7 +114,7 @@ BEGIN
          ORDER BY c.tenant_id IS NOT NULL DESC, c.provider <> '' DESC, c.model <> '' DESC
          LIMIT 1;
         IF NOT FOUND THEN
-            v_missing := v_missing || v_index::text;
+            v_missing := v_missing || v_index;
         ELSE
             v_cost := lad_round_half_even((v_item->>'quantity')::numeric * v_price.unit_price, 6);
             v_total := v_total + v_cost;
@@ -136,13 +131,13 @@ BEGIN
     END IF;
 
     -- The quota: within it, counted and not charged; beyond it, charged or refused.
-    SELECT e.monthly_quota, e.overage_policy INTO v_quota, v_overage
+    SELECT e.monthly_quota, e.overage_policy, u.used INTO v_quota, v_overage, v_used
       FROM billing_feature_entitlements e
+      LEFT JOIN billing_entitlement_usage u
+        ON u.tenant_id = e.tenant_id AND u.feature_key = e.feature_key AND u.period = v_period
      WHERE e.tenant_id = p_tenant AND e.feature_key = p_feature;
     v_limited := FOUND;
     IF v_limited THEN
-        SELECT u.used INTO v_used FROM billing_entitlement_usage u
-         WHERE u.tenant_id = p_tenant AND u.feature_key = p_feature AND u.period = v_period;
         v_within := v_quota IS NULL OR coalesce(v_used, 0) < v_quota;
         IF NOT v_within AND v_overage = 'refuse' THEN
             v_status := 'rejected';
@@ -228,8 +223,13 @@ _CALL = (
 
 
 class PostgresUsagePostings:
-    """One event: one call of ``billing_post_usage``. A batch: the shared rule, which
-    writes many rows per statement."""
+    """One event: one call of ``billing_post_usage``, which runs the domain's posting rule
+    (``lad_domain.billing.posting``) step for step: lock the tenant's and the member's
+    wallets, find a key seen before, price every item at the time it happened, check the
+    quota, debit the paying wallet only if the funds suffice, write the ledger row, the
+    usage event and the low or depleted balance events. A batch: the shared rule, which
+    writes many rows per statement. The contract tests hold both paths (and memory and
+    SQLite) to the same results."""
 
     def __init__(self, uow: BillingUnitOfWork, db: Db, tenant_id: uuid.UUID | None,
                  shared: UsagePostings) -> None:

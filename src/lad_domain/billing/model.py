@@ -1,8 +1,9 @@
 """Billing aggregates and values: wallets and their ledger, usage, reservations, entitlements.
 
-A wallet's balances are a cache of its ledger: every change to ``current_balance`` is a
-ledger entry whose ``amount`` is the change, and every change to ``reserved_balance`` is an
-entry whose ``reserved_change`` is the change, so both can be re-derived (``reconcile``).
+A wallet's balances are a cache: every change to ``current_balance`` is a ledger entry whose
+``amount`` is the change, and every change to ``reserved_balance`` an entry whose
+``reserved_change`` is the change; ``reconcile`` re-derives the current balance from the
+ledger and the reserved balance from the open reservations.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +19,10 @@ from lad_domain.billing.model import (
     LedgerEntry,
     LedgerType,
     OverageMode,
+    PricedItem,
     RejectionReason,
     UsageEvent,
+    UsageItem,
     UsageStatus,
     Wallet,
     balance_events,
@@ -97,6 +100,7 @@ class RepositoryUsagePostings:
         period = Period.of(context.now)
         used = Counter(uow.entitlements.used(period)) if entitlements else Counter[str]()
         results, new_events, entries = [], [], []
+        priced: dict[tuple[tuple[UsageItem, ...], datetime], tuple[PricedItem, ...]] = {}
         changed: dict[uuid.UUID, Wallet] = {}
         uses: Counter[str] = Counter()
         for index, request in enumerate(requests):
@@ -105,11 +109,16 @@ class RepositoryUsagePostings:
                 results.append(replay(first, request))
                 continue
             wallet = payers.get(request.user_id) or payers[None]
-            candidates = [p for i in request.items for p in by_category.get(i.category, ())]
             try:
+                # Events of a batch often use the same items at the same time: price once.
+                slot = (request.items, request.occurred_at)
+                if slot not in priced:
+                    priced[slot] = price_items(request.items, [
+                        p for i in request.items for p in by_category.get(i.category, ())],
+                        request.occurred_at)
                 event, entry = self._decide(request, wallet,
                                             entitlements.get(request.feature_key),
-                                            used[request.feature_key], candidates, context)
+                                            used[request.feature_key], priced[slot], context)
             except ValidationFailed as failed:
                 if len(requests) == 1:
                     raise
@@ -133,10 +142,9 @@ class RepositoryUsagePostings:
         return results
 
     def _decide(self, request: UsageRequest, wallet: Wallet, entitlement: Entitlement | None,
-                used: int, candidates: Sequence[Price], context: PostingContext
+                used: int, items: tuple[PricedItem, ...], context: PostingContext
                 ) -> tuple[UsageEvent, LedgerEntry | None]:
         uow = self.uow
-        items = price_items(request.items, candidates, request.occurred_at)
         event = UsageEvent(id=context.ids.new_id(), tenant_id=wallet.tenant_id,
                            feature_key=request.feature_key, items=items,
                            total_cost=sum((item.cost for item in items), ZERO),

@@ -64,14 +64,18 @@ def usage_items(raw: object, *, field: str = "usage_items") -> tuple[UsageItem, 
     return tuple(items)
 
 
+_ITEM_FIELDS = frozenset({"category", "provider", "model", "quantity"})
+
+
 def _usage_item(item: object, where: str) -> UsageItem:
     if not isinstance(item, Mapping):
         raise ValidationFailed.single(where, "must be an object")
-    unknown = set(item) - {"category", "provider", "model", "quantity"}
-    if unknown:
-        raise ValidationFailed.single(where, f"unknown fields: {', '.join(sorted(unknown))}")
-    quantity = amount(item.get("quantity", ""), field=f"{where}.quantity")
-    if quantity != Decimal(str(item.get("quantity"))):
+    if not _ITEM_FIELDS.issuperset(item):
+        unknown = ", ".join(sorted(set(item) - _ITEM_FIELDS))
+        raise ValidationFailed.single(where, f"unknown fields: {unknown}")
+    raw = item.get("quantity", "")
+    quantity = amount(raw, field=f"{where}.quantity")
+    if quantity != Decimal(raw if isinstance(raw, int | Decimal) else str(raw)):
         raise ValidationFailed.single(f"{where}.quantity", "has more than 6 decimal places")
     if not 0 < quantity <= MAX_QUANTITY:
         raise ValidationFailed.single(f"{where}.quantity",
@@ -89,25 +93,32 @@ def usage_request(*, idempotency_key_: object, feature_key: object, items: objec
     ``occurred_at`` the caller did not give is not part of the payload, so that a retry
     later still matches."""
     errors: list[FieldError] = []
-    checked: dict[str, object] = {}
-    for field, check in (("idempotency_key", lambda: idempotency_key(idempotency_key_)),
-                         ("feature_key", lambda: key(feature_key, field="feature_key")),
-                         ("usage_items", lambda: usage_items(items)),
-                         ("occurred_at", lambda: _occurred(occurred_at, now))):
-        try:
-            checked[field] = check()
-        except ValidationFailed as failed:
-            errors.extend(failed.errors)
+    client_key = feature = ""
+    parsed: tuple[UsageItem, ...] = ()
+    try:
+        client_key = idempotency_key(idempotency_key_)
+    except ValidationFailed as failed:
+        errors.extend(failed.errors)
+    try:
+        feature = key(feature_key, field="feature_key")
+    except ValidationFailed as failed:
+        errors.extend(failed.errors)
+    try:
+        parsed = usage_items(items)
+    except ValidationFailed as failed:
+        errors.extend(failed.errors)
+    try:
+        _occurred(occurred_at, now)
+    except ValidationFailed as failed:
+        errors.extend(failed.errors)
     if errors:
         raise ValidationFailed(errors)
-    parsed: tuple[UsageItem, ...] = checked["usage_items"]  # type: ignore[assignment]
     occurred_at = occurred_at.astimezone(UTC) if occurred_at else None
-    payload = {"feature_key": checked["feature_key"], "user_id": user_id,
+    payload = {"feature_key": feature, "user_id": user_id,
                "occurred_at": occurred_at.isoformat() if occurred_at else None,
                "items": [[i.category, i.provider, i.model, decimal_text(i.quantity)]
                          for i in parsed]}
-    return UsageRequest(idempotency_key=str(checked["idempotency_key"]),
-                        feature_key=str(checked["feature_key"]), items=parsed,
+    return UsageRequest(idempotency_key=client_key, feature_key=feature, items=parsed,
                         occurred_at=occurred_at or now, fingerprint=fingerprint(payload),
                         user_id=user_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -175,3 +176,14 @@ def test_another_tenants_invoice_is_not_found(client: TestClient, books: Books) 
     invoice = _invoiced(client, other)
     response = client.get(f"/v1/billing/invoices/{invoice['id']}", headers=_owner(books))
     assert response.status_code == 404
+
+
+def test_a_top_up_of_an_unknown_tenant_is_404(client: TestClient, books: Books) -> None:
+    response = client.post(f"/v1/operator/tenants/{uuid.uuid4()}/top-ups",
+                           json={"amount": "5"}, headers={**OPERATOR, "Idempotency-Key": "k"})
+    assert response.status_code == 404
+
+
+def test_a_float_amount_is_refused_naming_the_field(client: TestClient, books: Books) -> None:
+    response = _top_up(client, books, 12.5)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "amount"

@@ -112,3 +112,21 @@ def test_a_batch_posts_in_order_and_replays_per_event(books: Books) -> None:
     assert books.lad.billing().record_usage_batch(books.service, events) == posted
     assert books.use(idempotency_key="b0") == posted[0]
     assert books.reconcile().clean
+
+
+def test_a_large_batch_is_stored_exactly_as_returned(books: Books) -> None:
+    from lad_domain.shared.principal import Role
+    member = books.org.member(Role.MEMBER)
+    books.lad.billing().set_low_balance_threshold(OPERATOR, books.id, "0.05")
+    books.fund("0.06")
+    books.lad.billing().transfer(books.org.owner, "0.01", idempotency_key_="t",
+                                 to_user_id=member.user_id)
+    events = [{"idempotency_key": f"big-{i}", "feature_key": "voice" if i % 3 else "outreach",
+               "usage_items": CALL if i % 3 else [EMAIL],
+               "user_id": str(member.user_id) if i % 4 == 0 else None} for i in range(40)]
+    posted = books.lad.billing().record_usage_batch(books.service, events)
+    with books.lad.unit_of_work()(books.id) as uow:
+        assert [uow.usage_events.get(e.id) for e in posted] == posted
+    assert {e.status for e in posted} == {UsageStatus.POSTED, UsageStatus.REJECTED}
+    assert len(books.ledger()) == 3 + sum(e.status is UsageStatus.POSTED for e in posted)
+    assert books.events("billing.balance_low") and books.reconcile().clean
