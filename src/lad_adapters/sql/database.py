@@ -33,7 +33,9 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
                                   **kwargs)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per unit of work; a dropped connection surfaces as
+    # DatabaseUnavailable (503, retry) and the pool replaces it.
+    return sa.create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
