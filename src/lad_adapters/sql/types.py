@@ -50,6 +50,9 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+_SQLITE_MAX = 2**63 - 1
+
+
 class _FixedDecimal(sa.TypeDecorator[Decimal]):
     """NUMERIC(20, scale) on PostgreSQL; on SQLite, whose NUMERIC is a float, an exact
     BIGINT count of the smallest unit, so sums and comparisons in SQL stay exact."""
@@ -67,9 +70,14 @@ class _FixedDecimal(sa.TypeDecorator[Decimal]):
         if value is None:
             return None
         value = Decimal(value)
-        if dialect.name == "sqlite":
-            return int(value.scaleb(self.scale).to_integral_exact())
-        return value
+        minor = int(value.scaleb(self.scale).to_integral_exact())
+        # Refused here, as a clear error, rather than by the driver (an OverflowError on
+        # SQLite, a numeric overflow on PostgreSQL).
+        too_large = (abs(minor) > _SQLITE_MAX if dialect.name == "sqlite"
+                     else abs(value) >= 10 ** (20 - self.scale))
+        if too_large:
+            raise ValueError(f"{value:f} is beyond the largest figure this column stores")
+        return minor if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

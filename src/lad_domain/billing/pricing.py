@@ -141,7 +141,8 @@ def _parse_row(row: object, now: datetime, where: str) -> PriceSpec:
     if unknown:
         raise ValidationFailed.single(where, f"unknown fields: {', '.join(sorted(unknown))}")
     category = key(row.get("category"), field=f"{where}.category")
-    price = unit_price(row.get("unit_price", ""), field=f"{where}.unit_price")
+    price = unit_price(row.get("unit_price", ""), field=f"{where}.unit_price",
+                       exact=True)
     if price < 0:
         raise ValidationFailed.single(f"{where}.unit_price", "must not be negative")
     start = _instant(row.get("effective_from"), f"{where}.effective_from") or now

@@ -87,7 +87,7 @@ class ReservationService:
         """Pay ``amount`` (at most the reservation) and release the rest. Capturing the same
         amount again returns the reservation; a different amount is a conflict."""
         require_service(principal)
-        value = amount(amount_, field="amount")  # type: ignore[arg-type]
+        value = amount(amount_, field="amount", exact=True)  # type: ignore[arg-type]
         if value < 0:
             raise ValidationFailed.single("amount", "must not be negative")
         context = self.billing.context(principal)

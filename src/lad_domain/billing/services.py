@@ -203,7 +203,7 @@ class BillingService:
     def set_credit_limit(self, principal: Principal, tenant_id: uuid.UUID,
                          limit: object | None) -> Wallet:
         """How far the tenant's available balance may go below zero (None: not at all)."""
-        value = None if limit is None else amount(limit, field="credit_limit")  # type: ignore[arg-type]
+        value = None if limit is None else amount(limit, field="credit_limit", exact=True)  # type: ignore[arg-type]
         if value is not None and value < 0:
             raise ValidationFailed.single("credit_limit", "must not be negative")
         return self._configure(principal, tenant_id, credit_limit=value)
@@ -211,7 +211,7 @@ class BillingService:
     def set_low_balance_threshold(self, principal: Principal, tenant_id: uuid.UUID,
                                   threshold: object | None) -> Wallet:
         """Below this available balance a billing.balance_low event is recorded."""
-        value = None if threshold is None else amount(threshold, field="threshold")  # type: ignore[arg-type]
+        value = None if threshold is None else amount(threshold, field="threshold", exact=True)  # type: ignore[arg-type]
         if value is not None and value < 0:
             raise ValidationFailed.single("threshold", "must not be negative")
         return self._configure(principal, tenant_id, low_balance_threshold=value)

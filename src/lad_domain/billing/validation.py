@@ -32,7 +32,7 @@ def idempotency_key(value: object, *, field: str = "idempotency_key") -> str:
 
 
 def positive_amount(value: object, *, field: str = "amount") -> Decimal:
-    result = amount(value, field=field)  # type: ignore[arg-type]
+    result = amount(value, field=field, exact=True)  # type: ignore[arg-type]
     if result <= 0:
         raise ValidationFailed.single(field, "must be greater than zero")
     if result > MAX_AMOUNT:
@@ -41,7 +41,7 @@ def positive_amount(value: object, *, field: str = "amount") -> Decimal:
 
 
 def signed_amount(value: object, *, field: str = "amount") -> Decimal:
-    result = amount(value, field=field)  # type: ignore[arg-type]
+    result = amount(value, field=field, exact=True)  # type: ignore[arg-type]
     if result == 0 or abs(result) > MAX_AMOUNT:
         raise ValidationFailed.single(field, f"must be non-zero and at most {MAX_AMOUNT} "
                                       "either way")

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from lad_domain.billing.invoice import Invoice
 from lad_domain.billing.invoicing import InvoiceService
@@ -19,7 +18,7 @@ from lad_domain.billing.pricing import Price
 from lad_domain.billing.reservations import ReservationService
 from lad_domain.billing.services import BillingService, rejection_error
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.schemas import PROBLEMS, DecimalText, PageOut, Strict
 
 router = APIRouter(prefix="/v1", responses={**PROBLEMS, 402: PROBLEMS[409]})
 
@@ -27,7 +26,8 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
                                        description="Unique per request; a retry with the "
                                        "same key returns the first result")]
 #: Amounts and quantities: decimal strings (or integers); a JSON float is refused.
-Number = str | int | float
+#: Strict: JSON true must not become 1; floats reach the domain, which refuses them by name.
+Number = StrictStr | StrictInt | StrictFloat
 
 
 def _billing(request: Request) -> BillingService:
@@ -58,11 +58,11 @@ Invoices = Annotated[InvoiceService, Depends(_invoices)]
 class WalletOut(BaseModel):
     id: uuid.UUID
     user_id: uuid.UUID | None
-    current_balance: Decimal
-    reserved_balance: Decimal
-    available: Decimal
-    credit_limit: Decimal | None
-    low_balance_threshold: Decimal | None
+    current_balance: DecimalText
+    reserved_balance: DecimalText
+    available: DecimalText
+    credit_limit: DecimalText | None
+    low_balance_threshold: DecimalText | None
     currency: str = "USD"
     updated_at: datetime
 
@@ -82,8 +82,8 @@ class LedgerEntryOut(BaseModel):
     id: uuid.UUID
     wallet_id: uuid.UUID
     type: str
-    amount: Decimal
-    balance_after: Decimal
+    amount: DecimalText
+    balance_after: DecimalText
     cause: str
     cause_id: uuid.UUID | None
     actor: str
@@ -115,9 +115,9 @@ class UsageItemOut(BaseModel):
     category: str
     provider: str | None
     model: str | None
-    quantity: Decimal
-    unit_price: Decimal
-    cost: Decimal
+    quantity: DecimalText
+    unit_price: DecimalText
+    cost: DecimalText
 
 
 class UsageEventOut(BaseModel):
@@ -125,8 +125,8 @@ class UsageEventOut(BaseModel):
     feature_key: str
     status: str
     usage_items: list[UsageItemOut]
-    total_cost: Decimal
-    charged: Decimal
+    total_cost: DecimalText
+    charged: DecimalText
     within_quota: bool
     user_id: uuid.UUID | None
     occurred_at: datetime
@@ -158,8 +158,8 @@ class ReservationOut(BaseModel):
     id: uuid.UUID
     wallet_id: uuid.UUID
     feature_key: str
-    amount: Decimal
-    captured_amount: Decimal
+    amount: DecimalText
+    captured_amount: DecimalText
     status: str
     expires_at: datetime
     closed_at: datetime | None
@@ -178,7 +178,7 @@ class PriceOut(BaseModel):
     provider: str | None
     model: str | None
     unit: str
-    unit_price: Decimal
+    unit_price: DecimalText
     tenant_override: bool
     effective_from: datetime
     effective_to: datetime | None
@@ -209,8 +209,8 @@ class EntitlementOut(BaseModel):
 class InvoiceLineOut(BaseModel):
     feature_key: str
     category: str
-    quantity: Decimal
-    amount: Decimal
+    quantity: DecimalText
+    amount: DecimalText
 
 
 class InvoiceOut(BaseModel):
@@ -219,7 +219,7 @@ class InvoiceOut(BaseModel):
     invoice_number: int
     period: str
     status: str
-    total: Decimal
+    total: DecimalText
     currency: str = "USD"
     lines: list[InvoiceLineOut]
     created_at: datetime

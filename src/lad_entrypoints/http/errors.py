@@ -79,11 +79,21 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
             reason = err.get("ctx", {}).get("error", "decode error")
             errors.append({"field": "body", "message": f"is not valid JSON: {reason}"})
             continue
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [str(p) for p in err.get("loc", ())
+               if p not in ("body", "query", "path") and not _is_type_tag(p)]
         field = ".".join(loc) or "body"
         errors.append({"field": field, "message": str(err.get("msg", "is invalid"))})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(request, 422, detail or "the request is invalid", "validation_failed", errors)
+
+
+#: The member of a union type pydantic names in an error's location (``amount.str``): not
+#: a field the client sent.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "decimal", "list", "dict", "none"})
+
+
+def _is_type_tag(part: object) -> bool:
+    return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 T = TypeVar("T")
+
+#: Money and quantities in JSON: a plain decimal string ("0.0000008000", never "8.000E-7"),
+#: the same on every backend.
+DecimalText = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str,
+                                                 when_used="json")]
 
 
 class Strict(BaseModel):

@@ -187,3 +187,25 @@ def test_a_top_up_of_an_unknown_tenant_is_404(client: TestClient, books: Books) 
 def test_a_float_amount_is_refused_naming_the_field(client: TestClient, books: Books) -> None:
     response = _top_up(client, books, 12.5)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "amount"
+
+
+@pytest.mark.parametrize("bad", [True, "1" + "0" * 30, "1.123456789", 1.5])
+def test_a_top_up_amount_that_is_not_exact_money_is_422(client: TestClient, books: Books,
+                                                         bad: Any) -> None:
+    response = _top_up(client, books, bad)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "amount"
+
+
+def test_a_balance_beyond_what_the_column_stores_is_422(client: TestClient, books: Books,
+                                                        backend: str) -> None:
+    for n in range(10):
+        response = _top_up(client, books, "999999999999", key=f"big-{n}")
+    # 9.99e12 is more than SQLite's 2^63 micro-units; PostgreSQL's NUMERIC(20, 6) holds it.
+    assert response.status_code == (422 if backend == "sqlite" else 201)
+
+
+def test_prices_are_plain_decimal_strings(client: TestClient, books: Books) -> None:
+    prices = client.get("/v1/billing/pricing", headers=_owner(books)).json()
+    assert prices
+    assert all("E" not in p["unit_price"] for p in prices)
