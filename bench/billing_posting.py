@@ -20,11 +20,13 @@ baseline's rate in the same round, so that load from other processes weighs on b
   port (one call of the posting function: idempotency, pricing, quota, debit, ledger row,
   usage event, balance events), COMMIT; connected as the application role, RLS on;
 - service call: ``BillingService.record_usage`` as a tenant API key: the posting plus the
-  request checks and the access policy (which reads the tenant: one more round trip).
+  request checks and the access policy, i.e. everything a caller pays (the tenant row the
+  policy reads comes back with the tenant setting, in the same round trip).
 
 Round trips per posting are counted exactly from a libpq trace (one per ReadyForQuery).
 The batched path (``record_usage_batch``, ``--batch`` events per transaction) is timed as
-the best of ``--repeat`` runs. Targets: posting >= 0.5 x raw; batched >= 10,000 events/s.
+the best of ``--repeat`` runs. Targets: the service call (no check skipped) >= 0.5 x raw;
+batched >= 10,000 events/s.
 The exit status is 1 when a target is missed.
 """
 
@@ -336,9 +338,9 @@ def report(rates: dict[str, list[float]], trips: dict[str, float], many: float,
     print(f"{'batched posting (' + str(batch) + ' events per transaction)':60s} "
           f"{many:7.0f} events/s    {batch_trips} round trips per batch")
     print(f"reconcile after the run: {'no drift' if clean else 'DRIFT'}")
-    single_ok = paired_ratio(rates, "posting") >= SINGLE_TARGET
+    single_ok = paired_ratio(rates, "service") >= SINGLE_TARGET
     batch_ok = many >= BATCH_TARGET
-    print(f"targets: posting >= {SINGLE_TARGET} x raw: {'met' if single_ok else 'MISSED'}; "
+    print(f"targets: service call >= {SINGLE_TARGET} x raw: {'met' if single_ok else 'MISSED'}; "
           f"batched >= {BATCH_TARGET:.0f}/s: {'met' if batch_ok else 'MISSED'}")
     return 0 if single_ok and batch_ok and clean else 1
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lad_adapters.sql.database import Db
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.tenancy import (
@@ -55,10 +56,23 @@ def _tenant_values(t: Tenant) -> dict[str, Any]:
 
 
 class SqlTenantRepository(SqlRepository):
+    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(db, tenant_id)
+        self._prefetched: dict[uuid.UUID, Tenant] = {}
+
+    def prefetched(self, row: sa.Row[Any]) -> None:
+        """The unit of work read this tenant's row while scoping the transaction; the
+        first ``get`` of it uses that read instead of another round trip."""
+        tenant = _row_to_tenant(row)
+        self._prefetched[tenant.id] = tenant
+
     def add(self, tenant: Tenant) -> None:
         self._db.execute(tenants.insert().values(_tenant_values(tenant)))
 
     def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        ready = self._prefetched.pop(tenant_id, None)
+        if ready is not None:
+            return ready
         row = self._one(sa.select(tenants).where(tenants.c.id == tenant_id))
         return _row_to_tenant(row) if row else None
 
@@ -68,6 +82,7 @@ class SqlTenantRepository(SqlRepository):
         return _row_to_tenant(row) if row else None
 
     def update(self, tenant: Tenant) -> None:
+        self._prefetched.pop(tenant.id, None)
         self._db.execute(tenants.update().where(tenants.c.id == tenant.id)
                          .values(_tenant_values(tenant)))
 
