@@ -44,7 +44,7 @@ def emit(rows: Sequence[Mapping[str, Any]], *, as_json: bool, title: str | None 
         return
     table = Table(title=title)
     for column in rows[0]:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # never elide a figure with "…"
     for row in rows:
         table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
     console.print(table)
@@ -58,7 +58,7 @@ def emit_one(row: Mapping[str, Any], *, as_json: bool) -> None:
         return
     table = Table(show_header=False)
     table.add_column("field", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")
     for key, value in row.items():
         table.add_row(key, "" if value is None else str(_plain(value)))
     console.print(table)
