@@ -42,10 +42,10 @@ def postgres_url() -> Iterator[str]:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as error:
         admin.dispose()
-        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}"
+        postgres_unreachable = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}"
         if REQUIRE_POSTGRES:
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail(postgres_unreachable)
+        pytest.skip(postgres_unreachable)
     name = f"lad_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

@@ -4,7 +4,7 @@ a new tenant starts with."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import attrs
@@ -101,18 +101,10 @@ class PipelineService:
             pipeline = pipeline_of(uow)
             stage = _stage(uow, stage_key)
             others = [s for s in pipeline.stages if s.key != stage.key]
-            if not others:
-                raise Conflict("the last stage of a pipeline cannot be deleted")
-            if move_to is not None:
-                if move_to == stage.key:
-                    raise ValidationFailed.single("move_to", "must be another stage")
-                target = pipeline.stage(move_to, field="move_to").key
-            else:
-                waiting = uow.leads.count_live(stage=stage.key)
-                if waiting:
-                    raise Conflict(f"{waiting} lead(s) are in the stage {stage.key!r}; give "
-                                   "move_to, another stage, to move them in the same step")
-                target = others[0].key  # soft-deleted leads still need a stage
+            target = _move_target(
+                "stage", stage.key, [o.key for o in others], move_to,
+                waiting=lambda: uow.leads.count_live(stage=stage.key),
+                find=lambda key: pipeline.stage(key, field="move_to").key)
             now = self.scope.clock.now()
             # Soft-deleted leads move too (a lead always has a stage) but are not reported.
             moved = uow.leads.count_live(stage=stage.key)
@@ -171,18 +163,10 @@ class PipelineService:
             pipeline = pipeline_of(uow)
             status = _status(pipeline, status_key)
             others = [s for s in pipeline.statuses if s.key != status.key]
-            if not others:
-                raise Conflict("the last status of a pipeline cannot be deleted")
-            if move_to is not None:
-                if move_to == status.key:
-                    raise ValidationFailed.single("move_to", "must be another status")
-                target = pipeline.status(move_to, field="move_to").key
-            else:
-                waiting = uow.leads.count_live(status=status.key)
-                if waiting:
-                    raise Conflict(f"{waiting} lead(s) have the status {status.key!r}; give "
-                                   "move_to, another status, to move them in the same step")
-                target = others[0].key
+            target = _move_target(
+                "status", status.key, [o.key for o in others], move_to,
+                waiting=lambda: uow.leads.count_live(status=status.key),
+                find=lambda key: pipeline.status(key, field="move_to").key)
             moved = uow.leads.count_live(status=status.key)
             uow.leads.move_status(status.key, target, self.scope.clock.now())
             uow.lead_statuses.remove(status.key)
@@ -195,6 +179,23 @@ class PipelineService:
                 ) -> None:
         self.scope.record(uow, event_type, "pipeline", uow.tenant_id or uuid.UUID(int=0),
                           dict(payload))
+
+
+def _move_target(kind: str, deleted: str, others: Sequence[str], move_to: str | None, *,
+                 waiting: Callable[[], int], find: Callable[[str], str]) -> str:
+    """Where the leads of a deleted stage or status go: ``move_to``, or, when no live lead
+    is there, the first remaining one (soft-deleted leads still need a value)."""
+    if not others:
+        raise Conflict(f"the last {kind} of a pipeline cannot be deleted")
+    if move_to is not None:
+        if move_to == deleted:
+            raise ValidationFailed.single("move_to", f"must be another {kind}")
+        return find(move_to)
+    live = waiting()
+    if live:
+        raise Conflict(f"{live} lead(s) have the {kind} {deleted!r}; give move_to, another "
+                       f"{kind}, to move them in the same step")
+    return others[0]
 
 
 def _key(value: str) -> str:
