@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from dependency_injector import providers
 
 from lad_adapters.catalog import default_catalog
 from lad_domain.shared.clock import FixedClock
@@ -21,11 +20,11 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def lad(container: Container, clock: FixedClock) -> Container:
-    """The container, its clock fixed and the default catalog loaded."""
-    container.clock.override(providers.Object(clock))
-    container.billing_plans().load_pricing(OPERATOR, default_catalog())
-    return container
+def lad(lad: Container) -> Container:
+    """The unit container (its clock fixed at this module's date), the default catalog
+    loaded."""
+    lad.billing_plans().load_pricing(OPERATOR, default_catalog())
+    return lad
 
 
 @pytest.fixture

@@ -1,31 +1,16 @@
-"""Tenancy unit fixtures: the container on memory:// with a fixed clock, and tenants."""
+"""Tenancy unit fixtures: services and tenants (the container and clock come from tests/unit)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
-from dependency_injector import providers
 
 from lad_adapters.memory.store import InMemoryStore
-from lad_domain.shared.clock import FixedClock
 from lad_domain.tenancy.services import TenancyService
 from lad_domain.tenancy.team import TeamService
 from lad_entrypoints.container import Container
 from tests.unit.tenancy.org import Org
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-
-
-@pytest.fixture
-def lad(container: Container, clock: FixedClock) -> Container:
-    """The memory:// container, its clock fixed before anything is built."""
-    container.clock.override(providers.Object(clock))
-    return container
 
 
 @pytest.fixture
