@@ -3,24 +3,15 @@ SQLite file, a tenant, and generated lead rows."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import random
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from lad_adapters.sql import migrate
-from lad_adapters.sql.roles import ensure_app_role
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container, build_container
 
-ADMIN_URL = os.environ.get("LAD_BENCH_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-APP_ROLE = "lad_bench_app"
 HEADER = ["First Name", "Last Name", "E-mail", "Company", "Job Title", "Phone"]
 _FIRST = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret",
           "Ken", "Radia", "Tim", "Sophie", "Linus", "Hedy", "John", "Katherine"]
@@ -42,32 +33,6 @@ def settings_overrides() -> dict[str, object]:
 
 def container(url: str, state_dir: Path) -> Container:
     return build_container(database_url=url, state_dir=state_dir, **settings_overrides())
-
-
-@contextlib.contextmanager
-def postgres_database(prefix: str) -> Iterator[tuple[str, str]]:
-    """A fresh database migrated to head: (owner URL, application-role URL). The
-    application role is neither superuser nor owner, so row-level security binds it."""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    owner_url = sa.make_url(ADMIN_URL).set(database=name)
-    try:
-        migrate.upgrade(owner_url.render_as_string(False))
-        engine = sa.create_engine(owner_url)
-        with engine.begin() as conn:
-            ensure_app_role(conn, APP_ROLE)
-        engine.dispose()
-        app_url = owner_url.set(username=APP_ROLE, password=None)
-        yield owner_url.render_as_string(False), app_url.render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            with contextlib.suppress(sa.exc.DBAPIError):
-                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{APP_ROLE}"'))
-        admin.dispose()
 
 
 def sqlite_database(directory: Path, name: str) -> str:

@@ -33,14 +33,12 @@ The exit status is 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -49,19 +47,15 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from bench._postgres import postgres_database
 from lad_adapters.catalog import default_catalog
-from lad_adapters.sql import migrate
 from lad_adapters.sql.database import create_engine
-from lad_adapters.sql.roles import ensure_app_role
 from lad_adapters.sql.tables.billing import billing_ledger_transactions as ledger
 from lad_adapters.sql.tables.billing import billing_wallets as wallets
 from lad_domain.billing.validation import usage_request
 from lad_domain.shared.principal import Principal, Role
 from lad_entrypoints.container import Container, build_container, close
 
-ADMIN_URL = os.environ.get("LAD_BENCH_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-APP_ROLE = "lad_bench_billing"
 OPERATOR = Principal.operator()
 EMAIL = [{"category": "email_send", "quantity": "1"}]
 SINGLE_TARGET, BATCH_TARGET = 0.5, 10_000.0
@@ -73,30 +67,6 @@ _LEDGER = (
     "VALUES (%s, %s, %s, 'usage_debit', %s, %s, 'usage_event', %s, %s, %s, %s)")
 _DEBIT = ("UPDATE billing_wallets SET current_balance = current_balance - %s, updated_at = %s "
           "WHERE tenant_id = %s AND id = %s")
-
-
-@contextlib.contextmanager
-def database() -> Iterator[tuple[str, str]]:
-    """A fresh database at head: (owner URL, application-role URL); dropped afterwards."""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"lad_bench_billing_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    owner = sa.make_url(ADMIN_URL).set(database=name)
-    try:
-        migrate.upgrade(owner.render_as_string(False))
-        engine = sa.create_engine(owner)
-        with engine.begin() as conn:
-            ensure_app_role(conn, APP_ROLE)
-        engine.dispose()
-        yield (owner.render_as_string(False),
-               owner.set(username=APP_ROLE, password=None).render_as_string(False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            with contextlib.suppress(sa.exc.DBAPIError):
-                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{APP_ROLE}"'))
-        admin.dispose()
 
 
 class Trace:
@@ -302,7 +272,8 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with database() as (owner_url, app_url), tempfile.TemporaryDirectory() as state:
+    with (postgres_database("lad_bench_billing", app_role="lad_bench_billing")
+          as (owner_url, app_url), tempfile.TemporaryDirectory() as state):
         lad, service, tenant, wallet = setup(app_url, Path(state))
         raw, core = Raw(owner_url, tenant, wallet), Core(owner_url, tenant, wallet)
         posting, call = Posting(lad, service, tenant), ServiceCall(lad, service)

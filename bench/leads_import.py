@@ -32,10 +32,10 @@ from bench._leads_setup import (
     Canonical,
     container,
     generate,
-    postgres_database,
     sign_up,
     sqlite_database,
 )
+from bench._postgres import postgres_database
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.principal import Principal
 

@@ -25,7 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bench._leads_setup import container, postgres_database, sqlite_database
+from bench._leads_setup import container, sqlite_database
+from bench._postgres import postgres_database
 from lad_adapters.sql.tables.leads import leads
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
