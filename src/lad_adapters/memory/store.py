@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from lad_adapters.constraints import CONSTRAINT_MESSAGES, GENERIC, conflict
+from lad_adapters.scope import TenantScoped
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.events import Outbox
 from lad_domain.shared.pagination import Cursor, Page, PageRequest
@@ -87,20 +88,14 @@ class InMemoryUnitOfWorkBase:
         raise NotImplementedError
 
 
-class InMemoryRepository:
+class InMemoryRepository(TenantScoped):
     """Base of in-memory repositories: a named table of copies, scoped to a tenant."""
 
     table_name = ""
 
     def __init__(self, tx: InMemoryTransaction, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(tenant_id)
         self._tx = tx
-        self._tenant_id = tenant_id
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        if self._tenant_id is None:
-            raise RuntimeError("this repository needs a unit of work scoped to a tenant")
-        return self._tenant_id
 
     @property
     def rows(self) -> dict[Any, Any]:
