@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import attrs
 
@@ -57,13 +58,8 @@ class PipelineService:
         stage_key, label = _key(key), _label(label)
         with self.scope.open(principal, tenant_id) as uow:
             policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
-            stages = list(uow.lead_stages.list())
-            if any(s.key == stage_key for s in stages):
-                raise Conflict(f"the stage {stage_key!r} already exists")
-            now = self.scope.clock.now()
-            stage = Stage(key=stage_key, label=label,
-                          display_order=max((s.display_order for s in stages), default=-1) + 1,
-                          created_at=now, updated_at=now)
+            stage = _appended("stage", uow.lead_stages.list(), stage_key, label,
+                              self.scope.clock.now(), Stage)
             uow.lead_stages.add(stage)
             self._record(uow, "pipeline.stage_added", {"key": stage_key})
             uow.commit()
@@ -132,13 +128,8 @@ class PipelineService:
         status_key, label = _key(key), _label(label)
         with self.scope.open(principal, tenant_id) as uow:
             policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
-            statuses = list(uow.lead_statuses.list())
-            if any(s.key == status_key for s in statuses):
-                raise Conflict(f"the status {status_key!r} already exists")
-            now = self.scope.clock.now()
-            status = LeadStatus(key=status_key, label=label, display_order=max(
-                (s.display_order for s in statuses), default=-1) + 1, created_at=now,
-                updated_at=now)
+            status = _appended("status", uow.lead_statuses.list(), status_key, label,
+                               self.scope.clock.now(), LeadStatus)
             uow.lead_statuses.add(status)
             self._record(uow, "pipeline.status_added", {"key": status_key})
             uow.commit()
@@ -179,6 +170,18 @@ class PipelineService:
                 ) -> None:
         self.scope.record(uow, event_type, "pipeline", uow.tenant_id or uuid.UUID(int=0),
                           dict(payload))
+
+
+Entry = TypeVar("Entry", Stage, LeadStatus)
+
+
+def _appended(kind: str, entries: Sequence[Entry], entry_key: str, label: str, at: datetime,
+              make: Callable[..., Entry]) -> Entry:
+    """A new stage or status after the last one; its key must be new."""
+    if any(e.key == entry_key for e in entries):
+        raise Conflict(f"the {kind} {entry_key!r} already exists")
+    order = max((e.display_order for e in entries), default=-1) + 1
+    return make(key=entry_key, label=label, display_order=order, created_at=at, updated_at=at)
 
 
 def _move_target(kind: str, deleted: str, others: Sequence[str], move_to: str | None, *,
