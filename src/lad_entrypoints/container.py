@@ -17,6 +17,7 @@ from lad_adapters.sql import migrate
 from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
+from lad_domain.access_rules import access_policy
 from lad_domain.billing.invoicing import InvoiceService
 from lad_domain.billing.plans import PlanService
 from lad_domain.billing.reconciliation import Reconciliation
@@ -27,9 +28,10 @@ from lad_domain.leads.activity_services import ActivityService
 from lad_domain.leads.exporting import LeadExportService
 from lad_domain.leads.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
 from lad_domain.leads.pipeline import PipelineService, seed_default_pipeline
-from lad_domain.leads.services import LeadService, TenantScope
+from lad_domain.leads.services import LeadService
 from lad_domain.shared.clock import SystemClock
 from lad_domain.shared.ids import Uuid7Generator
+from lad_domain.shared.scope import TenantScope
 from lad_domain.tenancy.services import TenancyService
 from lad_domain.tenancy.team import TeamService
 from lad_entrypoints.settings import Settings
@@ -78,16 +80,18 @@ class Container(containers.DeclarativeContainer):
 
     tenant_seeders = providers.List(providers.Object(seed_default_pipeline))
     member_departures = providers.List(providers.Object(release_counsellor))
-    tenancy = providers.Singleton(TenancyService, uow=unit_of_work, hasher=password_hasher,
-                                  tokens=tokens, clock=clock, ids=ids,
-                                  tenant_seeders=tenant_seeders,
-                                  member_departures=member_departures)
-    team = providers.Singleton(TeamService, accounts=tenancy)
+    access = providers.Singleton(access_policy)
+    #: The one tenant scope every context's services start from.
+    tenant_scope = providers.Singleton(TenantScope, uow=unit_of_work, clock=clock, ids=ids,
+                                       access=access)
+    tenancy = providers.Singleton(TenancyService, scope=tenant_scope, hasher=password_hasher,
+                                  tokens=tokens, tenant_seeders=tenant_seeders)
+    team = providers.Singleton(TeamService, scope=tenant_scope,
+                               member_departures=member_departures)
 
     phone_numbers = providers.Singleton(LibPhoneNumberParser)
     file_storage = providers.Singleton(_file_storage, settings)
     import_max_bytes = providers.Object(DEFAULT_MAX_IMPORT_BYTES)
-    tenant_scope = providers.Singleton(TenantScope, uow=unit_of_work, clock=clock, ids=ids)
     leads = providers.Singleton(LeadService, scope=tenant_scope, phones=phone_numbers)
     pipeline = providers.Singleton(PipelineService, scope=tenant_scope)
     lead_activity = providers.Singleton(ActivityService, scope=tenant_scope, storage=file_storage)
@@ -95,11 +99,11 @@ class Container(containers.DeclarativeContainer):
                                       max_bytes=import_max_bytes)
     lead_export = providers.Singleton(LeadExportService, scope=tenant_scope)
     education = providers.Singleton(EducationService, scope=tenant_scope)
-    billing = providers.Singleton(BillingService, uow=unit_of_work, clock=clock, ids=ids)
-    billing_plans = providers.Singleton(PlanService, billing=billing)
-    billing_reservations = providers.Singleton(ReservationService, billing=billing)
-    billing_invoices = providers.Singleton(InvoiceService, billing=billing)
-    billing_reconciliation = providers.Singleton(Reconciliation, billing=billing)
+    billing = providers.Singleton(BillingService, scope=tenant_scope)
+    billing_plans = providers.Singleton(PlanService, scope=tenant_scope)
+    billing_reservations = providers.Singleton(ReservationService, scope=tenant_scope)
+    billing_invoices = providers.Singleton(InvoiceService, scope=tenant_scope)
+    billing_reconciliation = providers.Singleton(Reconciliation, scope=tenant_scope)
 
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:

@@ -18,10 +18,11 @@ from lad_domain.billing.invoice import (
     parse_status,
     total_of,
 )
-from lad_domain.billing.permissions import BillingPermission, require_operator
+from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
 from lad_domain.billing.posting import record_event
-from lad_domain.billing.services import BillingService, allow
+from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import NotFound, ValidationFailed
 from lad_domain.shared.money import ZERO
 from lad_domain.shared.pagination import Page, PageRequest
@@ -32,7 +33,7 @@ RESERVATION_CATEGORY = "reservation"
 
 @attrs.define
 class InvoiceService:
-    billing: BillingService
+    scope: BillingScope
 
     def generate(self, principal: Principal, period: object, *,
                  tenant_id: uuid.UUID | None = None) -> list[Invoice]:
@@ -40,10 +41,10 @@ class InvoiceService:
         month is invoiced once it has ended; generating it again changes nothing."""
         require_operator(principal)
         month = period if isinstance(period, Period) else Period.parse(period)
-        if month.end > self.billing.clock.now():
+        if month.end > self.scope.clock.now():
             raise ValidationFailed.single("period", f"{month} has not ended yet")
         invoices = []
-        for tenant in [tenant_id] if tenant_id else self.billing.each_tenant():
+        for tenant in [tenant_id] if tenant_id else each_tenant(self.scope):
             invoice = self._generate_one(principal, tenant, month)
             if invoice is not None:
                 invoices.append(invoice)
@@ -51,14 +52,14 @@ class InvoiceService:
 
     def list(self, principal: Principal, page: PageRequest, *,
              tenant_id: uuid.UUID | None = None) -> Page[Invoice]:
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             return uow.invoices.list(page)
 
     def get(self, principal: Principal, invoice_id: uuid.UUID, *,
             tenant_id: uuid.UUID | None = None) -> Invoice:
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             return _invoice(uow, invoice_id)
 
     def change_status(self, principal: Principal, tenant_id: uuid.UUID, invoice_id: uuid.UUID,
@@ -66,9 +67,9 @@ class InvoiceService:
         """draft -> issued -> paid, or -> void: the operator's decision."""
         require_operator(principal)
         target = parse_status(status)
-        context = self.billing.context(principal)
-        with self.billing.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             invoice = _invoice(uow, invoice_id)
             if invoice.status is target:
                 return invoice
@@ -81,9 +82,9 @@ class InvoiceService:
 
     def _generate_one(self, principal: Principal, tenant_id: uuid.UUID, period: Period
                       ) -> Invoice | None:
-        context = self.billing.context(principal)
-        with self.billing.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             existing = uow.invoices.get_for_period(period)
             if existing is not None:
                 return existing

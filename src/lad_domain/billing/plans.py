@@ -8,10 +8,11 @@ import attrs
 
 from lad_domain.billing.invoice import Period
 from lad_domain.billing.model import Entitlement, EntitlementStatus, OverageMode
-from lad_domain.billing.permissions import BillingPermission, require_operator
+from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.posting import record_event
 from lad_domain.billing.pricing import LoadMode, Price, PriceSpec, parse_catalog, plan_load
-from lad_domain.billing.services import BillingService, allow
+from lad_domain.billing.scope import BillingScope, allow, posting_context
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import NotFound, ValidationFailed
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.validation import key
@@ -28,7 +29,7 @@ class CatalogLoad:
 
 @attrs.define
 class PlanService:
-    billing: BillingService
+    scope: BillingScope
 
     # --- the pricing catalog --------------------------------------------------------------
 
@@ -36,13 +37,13 @@ class PlanService:
                 ) -> list[Price]:
         """The prices in force now: global rows and this tenant's overrides (the operator
         without a tenant: the global catalog)."""
-        now = self.billing.clock.now()
+        now = self.scope.clock.now()
         if principal.is_operator and tenant_id is None:
-            with self.billing.uow(None) as uow:
+            with self.scope.uow(None) as uow:
                 rows = uow.prices.candidates(None, now, now)
         else:
-            with self.billing.scope(principal, tenant_id) as uow:
-                allow(uow, principal, BillingPermission.PRICING_READ)
+            with self.scope.open(principal, tenant_id) as uow:
+                allow(self.scope, uow, principal, BillingPermission.PRICING_READ)
                 rows = uow.prices.candidates(None, now, now)
         return sorted((p for p in rows if p.in_force(now)),
                       key=lambda p: (p.category, p.provider or "", p.model or "",
@@ -58,7 +59,7 @@ class PlanService:
             how = LoadMode(mode)
         except ValueError:
             raise ValidationFailed.single("mode", "must be extend or replace") from None
-        now = self.billing.clock.now()
+        now = self.scope.clock.now()
         specs = parse_catalog(document, now=now)
         scopes: dict[uuid.UUID | None, list[PriceSpec]] = {}
         for spec in specs:
@@ -66,11 +67,11 @@ class PlanService:
         for write in (False, True):
             added = closed = unchanged = 0
             for scope, rows in scopes.items():
-                with self.billing.uow(scope) as uow:
+                with self.scope.uow(scope) as uow:
                     if scope is not None:
-                        allow(uow, principal, BillingPermission.READ)
+                        allow(self.scope, uow, principal, BillingPermission.READ)
                     change = plan_load(uow.prices.in_scope(), rows, mode=how, now=now,
-                                       new_id=self.billing.ids.new_id)
+                                       new_id=self.scope.ids.new_id)
                     added, closed = added + len(change.added), closed + len(change.closed)
                     unchanged += change.unchanged
                     if write:
@@ -85,9 +86,9 @@ class PlanService:
     def entitlements(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                      ) -> list[EntitlementStatus]:
         """Each quota with its use this month and what remains."""
-        period = Period.of(self.billing.clock.now())
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        period = Period.of(self.scope.clock.now())
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             found = uow.entitlements.list()
             used = uow.entitlements.used(period)
         return [EntitlementStatus(entitlement=e, period=str(period),
@@ -115,9 +116,9 @@ class PlanService:
             mode = OverageMode(overage)
         except ValueError:
             raise ValidationFailed.single("overage", "must be charge or refuse") from None
-        context = self.billing.context(principal)
-        with self.billing.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             entitlement = Entitlement(tenant_id=tenant_id, feature_key=feature,
                                       monthly_quota=monthly_quota, overage=mode,
                                       updated_at=context.now)

@@ -18,10 +18,11 @@ from lad_domain.billing.model import (
     Wallet,
     fingerprint,
 )
-from lad_domain.billing.permissions import BillingPermission, require_operator
+from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, LedgerTotals, PostingContext
 from lad_domain.billing.posting import lock_payers, record_event
-from lad_domain.billing.services import BillingService, allow
+from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.money import ZERO
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
@@ -68,7 +69,7 @@ class LegacyMigrationReport:
 
 @attrs.define
 class Reconciliation:
-    billing: BillingService
+    scope: BillingScope
 
     def reconcile(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                   ) -> ReconcileReport:
@@ -76,9 +77,9 @@ class Reconciliation:
         require_operator(principal)
         tenants = wallets = 0
         drifts: list[Drift] = []
-        for tenant in [tenant_id] if tenant_id else self.billing.each_tenant():
-            with self.billing.uow(tenant) as uow:
-                allow(uow, principal, BillingPermission.READ)
+        for tenant in [tenant_id] if tenant_id else each_tenant(self.scope):
+            with self.scope.uow(tenant) as uow:
+                allow(self.scope, uow, principal, BillingPermission.READ)
                 found = uow.wallets.list()
                 totals, held = uow.ledger.totals(), uow.reservations.open_totals()
                 drifts.extend(d for wallet in found
@@ -90,15 +91,15 @@ class Reconciliation:
 
     def legacy_balances(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                         ) -> Sequence[LegacyCredit]:
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             return uow.legacy_credits.balances()
 
     def legacy_transactions(self, principal: Principal, page: PageRequest, *,
                             user_id: uuid.UUID | None = None,
                             tenant_id: uuid.UUID | None = None) -> Page[LegacyTransaction]:
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             return uow.legacy_credits.transactions(page, user_id=user_id)
 
     def migrate_legacy(self, principal: Principal) -> LegacyMigrationReport:
@@ -110,10 +111,10 @@ class Reconciliation:
         tenants = migrated = already = 0
         skipped: list[tuple[uuid.UUID, uuid.UUID, Decimal]] = []
         legacy_total = migrated_total = ZERO
-        for tenant in self.billing.each_tenant():
-            context = self.billing.context(principal)
-            with self.billing.uow(tenant) as uow:
-                allow(uow, principal, BillingPermission.READ)
+        for tenant in each_tenant(self.scope):
+            context = posting_context(self.scope, principal)
+            with self.scope.uow(tenant) as uow:
+                allow(self.scope, uow, principal, BillingPermission.READ)
                 tenants += 1
                 for credit in uow.legacy_credits.balances():
                     if credit.balance < 0:

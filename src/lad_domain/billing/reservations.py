@@ -18,11 +18,12 @@ from lad_domain.billing.model import (
     Wallet,
     fingerprint,
 )
-from lad_domain.billing.permissions import BillingPermission, require_operator, require_service
+from lad_domain.billing.policy import BillingPermission, require_service
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
 from lad_domain.billing.posting import lock_payers, record_balance_events, record_event
-from lad_domain.billing.services import BillingService, allow
+from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
 from lad_domain.billing.validation import idempotency_key, positive_amount
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import Conflict, Expired, NotFound, ValidationFailed
 from lad_domain.shared.money import ZERO, amount
 from lad_domain.shared.principal import Principal
@@ -35,7 +36,7 @@ SWEEP_BATCH = 500
 
 @attrs.define
 class ReservationService:
-    billing: BillingService
+    scope: BillingScope
 
     def reserve(self, principal: Principal, *, feature_key: object, amount_: object,
                 idempotency_key_: object, user_id: uuid.UUID | None = None,
@@ -53,9 +54,9 @@ class ReservationService:
                                           f"must be between 1 and {int(MAX_HOLD.total_seconds())}")
         digest = fingerprint({"feature_key": feature, "amount": str(value), "user_id": user_id,
                               "hold": hold.total_seconds()})
-        context = self.billing.context(principal)
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.USAGE_RECORD)
+        context = posting_context(self.scope, principal)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
             if user_id is not None and uow.memberships.get(user_id) is None:
                 raise ValidationFailed.single("user_id", "is not a member of this tenant")
             payers = lock_payers(uow, {user_id}, context)
@@ -90,9 +91,9 @@ class ReservationService:
         value = amount(amount_, field="amount", exact=True)  # type: ignore[arg-type]
         if value < 0:
             raise ValidationFailed.single("amount", "must not be negative")
-        context = self.billing.context(principal)
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.USAGE_RECORD)
+        context = posting_context(self.scope, principal)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
             reservation, wallet = _locked(uow, context, reservation_id)
             if reservation.status is ReservationStatus.CAPTURED:
                 if reservation.captured_amount != value:
@@ -120,9 +121,9 @@ class ReservationService:
                 tenant_id: uuid.UUID | None = None) -> Reservation:
         """Give the whole hold back; releasing a released or expired one changes nothing."""
         require_service(principal)
-        context = self.billing.context(principal)
-        with self.billing.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.USAGE_RECORD)
+        context = posting_context(self.scope, principal)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
             reservation, wallet = _locked(uow, context, reservation_id)
             if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
                 return reservation
@@ -135,11 +136,11 @@ class ReservationService:
         """Release every open reservation whose time is up; returns how many."""
         require_operator(principal)
         released = 0
-        for tenant in [tenant_id] if tenant_id else self.billing.each_tenant():
+        for tenant in [tenant_id] if tenant_id else each_tenant(self.scope):
             while True:
-                context = self.billing.context(principal)
-                with self.billing.uow(tenant) as uow:
-                    allow(uow, principal, BillingPermission.READ)
+                context = posting_context(self.scope, principal)
+                with self.scope.uow(tenant) as uow:
+                    allow(self.scope, uow, principal, BillingPermission.READ)
                     due = uow.reservations.expired(context.now, limit=SWEEP_BATCH)
                     if not due:
                         break

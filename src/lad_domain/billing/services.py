@@ -21,26 +21,24 @@ from lad_domain.billing.model import (
     Wallet,
     fingerprint,
 )
-from lad_domain.billing.permissions import (
+from lad_domain.billing.policy import (
     BillingPermission,
-    actor,
-    require_operator,
     require_service,
 )
 from lad_domain.billing.ports import (
     BillingUnitOfWork,
-    BillingUnitOfWorkFactory,
     PostingContext,
     UsageRequest,
 )
 from lad_domain.billing.posting import lock_payers, record_balance_events, record_event
+from lad_domain.billing.scope import BillingScope, allow, posting_context
 from lad_domain.billing.validation import (
     idempotency_key,
     positive_amount,
     signed_amount,
     usage_request,
 )
-from lad_domain.shared.clock import Clock
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import (
     Conflict,
     DomainError,
@@ -48,34 +46,30 @@ from lad_domain.shared.errors import (
     NotFound,
     ValidationFailed,
 )
-from lad_domain.shared.ids import IdGenerator
 from lad_domain.shared.money import amount
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.validation import required_text
-from lad_domain.tenancy import policy
 
 MAX_BATCH = 10_000
 
 
 @attrs.define
 class BillingService:
-    uow: BillingUnitOfWorkFactory
-    clock: Clock
-    ids: IdGenerator
+    scope: BillingScope
 
     # --- reading ---------------------------------------------------------------------------
 
     def wallet(self, principal: Principal, *, user_id: uuid.UUID | None = None,
                tenant_id: uuid.UUID | None = None) -> Wallet:
         """The tenant's wallet (created empty on first sight), or a member's sub-wallet."""
-        with self.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             found = uow.wallets.get_for(user_id)
             if found is None and user_id is not None:
                 raise NotFound("this member has no wallet")
             if found is None:
-                lock_payers(uow, (), self.context(principal))
+                lock_payers(uow, (), posting_context(self.scope, principal))
                 found = uow.wallets.get_for(None)
                 uow.commit()
         assert found is not None
@@ -83,15 +77,15 @@ class BillingService:
 
     def wallets(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                 ) -> Sequence[Wallet]:
-        with self.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             return uow.wallets.list()
 
     def ledger(self, principal: Principal, page: PageRequest, *,
                wallet_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None
                ) -> Page[LedgerEntry]:
-        with self.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             return uow.ledger.list(page, wallet_id=wallet_id)
 
     # --- money in, out and between wallets (operator, admins) -------------------------------
@@ -103,9 +97,9 @@ class BillingService:
         key = "top_up:" + idempotency_key(idempotency_key_)
         note = _note(note)
         digest = fingerprint({"amount": str(value), "note": note})
-        context = self.context(principal)
-        with self.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
             first = _replay(uow, key, digest)
             if first is not None:
@@ -126,9 +120,9 @@ class BillingService:
         key = "adjustment:" + idempotency_key(idempotency_key_)
         text = required_text(note, field="note", max_length=500)
         digest = fingerprint({"amount": str(value), "note": text, "user_id": user_id})
-        context = self.context(principal)
-        with self.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = _owned_wallet(uow, context, user_id, create=False)
             first = _replay(uow, key, digest)
             if first is not None:
@@ -148,9 +142,9 @@ class BillingService:
         if to_user_id == from_user_id:
             raise ValidationFailed.single("to_user_id", "must differ from the source wallet")
         digest = fingerprint({"amount": str(value), "from": from_user_id, "to": to_user_id})
-        context = self.context(principal)
-        with self.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.TRANSFER)
+        context = posting_context(self.scope, principal)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.TRANSFER)
             for user_id in (to_user_id, from_user_id):
                 if user_id is not None:
                     _ensure_member(uow, user_id)
@@ -180,9 +174,9 @@ class BillingService:
         require_operator(principal)
         note = _note(note)
         key = f"refund:{usage_event_id}"
-        context = self.context(principal)
-        with self.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             event = uow.usage_events.get(usage_event_id)
             if event is None:
                 raise NotFound("usage event not found")
@@ -225,12 +219,12 @@ class BillingService:
         """Post one usage event; a rejected one (no funds, quota refused) is stored and
         returned with its reason (``rejection_error`` turns it into an error)."""
         require_service(principal)
-        context = self.context(principal)
+        context = posting_context(self.scope, principal)
         request = usage_request(idempotency_key_=idempotency_key, feature_key=feature_key,
                                 items=usage_items, user_id=user_id, occurred_at=occurred_at,
                                 now=context.now)
-        with self.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.USAGE_RECORD)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
             if user_id is not None:
                 _ensure_member(uow, user_id)
             [event] = uow.usage_postings.post([request], context)
@@ -243,10 +237,10 @@ class BillingService:
         require_service(principal)
         if not 1 <= len(events) <= MAX_BATCH:
             raise ValidationFailed.single("events", f"must hold 1 to {MAX_BATCH} events")
-        context = self.context(principal)
+        context = posting_context(self.scope, principal)
         requests = list(_batch_requests(events, context.now))
-        with self.scope(principal, tenant_id) as uow:
-            allow(uow, principal, BillingPermission.USAGE_RECORD)
+        with self.scope.open(principal, tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
             for user_id in {r.user_id for r in requests} - {None}:
                 assert user_id is not None
                 _ensure_member(uow, user_id)
@@ -255,29 +249,6 @@ class BillingService:
         return posted
 
     # --- shared by the billing use cases ---------------------------------------------------
-
-    def scope(self, principal: Principal, tenant_id: uuid.UUID | None = None
-              ) -> BillingUnitOfWork:
-        """The unit of work of the principal's own tenant (the operator names one)."""
-        target = tenant_id if principal.is_operator else principal.tenant_id
-        if target is None:
-            raise ValidationFailed.single("tenant", "is required")
-        return self.uow(target, user_id=principal.user_id)
-
-    def context(self, principal: Principal) -> PostingContext:
-        return PostingContext(actor=actor(principal), now=self.clock.now(), ids=self.ids,
-                              user_id=principal.user_id)
-
-    def each_tenant(self) -> Iterator[uuid.UUID]:
-        """Every live tenant, for the operator's sweeps."""
-        page = PageRequest(limit=200)
-        while True:
-            with self.uow(None) as uow:
-                found = uow.tenants.list(page)
-            yield from (t.id for t in found.items)
-            if found.next_cursor is None:
-                return
-            page = PageRequest.parse(limit=200, cursor=found.next_cursor)
 
     def _move(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
               type_: LedgerType, value: Decimal, key: str, digest: str, cause: Cause, *,
@@ -302,9 +273,9 @@ class BillingService:
     def _configure(self, principal: Principal, tenant_id: uuid.UUID, **changes: object
                    ) -> Wallet:
         require_operator(principal)
-        context = self.context(principal)
-        with self.uow(tenant_id) as uow:
-            allow(uow, principal, BillingPermission.READ)
+        context = posting_context(self.scope, principal)
+        with self.scope.uow(tenant_id) as uow:
+            allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
             wallet = attrs.evolve(wallet, updated_at=context.now, **changes)  # type: ignore[arg-type]
             uow.wallets.update(wallet)
@@ -312,15 +283,6 @@ class BillingService:
                          {k: None if v is None else str(v) for k, v in changes.items()})
             uow.commit()
         return wallet
-
-
-def allow(uow: BillingUnitOfWork, principal: Principal, permission: str) -> None:
-    """The access policy; the operator acts in any live tenant."""
-    policy.require(uow, principal, permission)
-    if principal.is_operator:
-        tenant = uow.tenants.get(uow.tenant_id) if uow.tenant_id else None
-        if tenant is None or not tenant.is_live:
-            raise NotFound("tenant not found")
 
 
 def rejection_error(event: UsageEvent) -> DomainError | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -17,32 +16,15 @@ from lad_domain.education.model import (
     counselor_code,
     display_name,
 )
+from lad_domain.education.policy import EducationPermission
 from lad_domain.education.ports import EducationUnitOfWork
-from lad_domain.leads.services import TenantScope, ensure_member, live_lead
+from lad_domain.leads.services import live_lead
+from lad_domain.shared.access import ensure_member
 from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
 from lad_domain.shared.pagination import Page, PageRequest
-from lad_domain.shared.principal import Principal, Role
-from lad_domain.tenancy import policy
-from lad_domain.tenancy.policy import Rule
+from lad_domain.shared.principal import Principal
+from lad_domain.shared.scope import TenantScope
 from lad_domain.tenancy.ports import TenancyUnitOfWork
-
-FEATURE = "education"
-
-
-class EducationPermission(enum.StrEnum):
-    READ = "education.read"
-    WRITE = "education.write"
-    MANAGE = "education.manage"
-
-
-#: Viewers read; members enrol students and assign counsellors; admins manage counsellors.
-for _permission, _rule in {
-    EducationPermission.READ: Rule(Role.VIEWER, feature=FEATURE),
-    EducationPermission.WRITE: Rule(Role.MEMBER, feature=FEATURE, capability="students.write"),
-    EducationPermission.MANAGE: Rule(Role.ADMIN, feature=FEATURE,
-                                     capability="counsellors.manage"),
-}.items():
-    policy.register(_permission, _rule)
 
 
 @attrs.define
@@ -61,7 +43,7 @@ class EducationService:
         clean = clean_student_fields(fields)
         now = self.scope.clock.now()
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.WRITE)
+            self.scope.require(uow, principal, EducationPermission.WRITE)
             live_lead(uow, lead_id)
             if uow.education_students.get_by_lead(lead_id) is not None:
                 raise Conflict("this lead is already a student")
@@ -71,7 +53,7 @@ class EducationService:
                               updated_at=now, created_by=principal.user_id, **clean)
             student.assign(counsellor_id, now)
             uow.education_students.add(student)
-            self.scope.record(uow, "student.enrolled", "student", student.id,
+            self.scope.record_raw(uow, "student.enrolled", "student", student.id,
                               {"lead_id": str(lead_id)})
             uow.commit()
         return student
@@ -79,7 +61,7 @@ class EducationService:
     def get_student(self, principal: Principal, student_id: uuid.UUID, *,
                     tenant_id: uuid.UUID | None = None) -> Student:
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.READ)
+            self.scope.require(uow, principal, EducationPermission.READ)
             return _student(uow, student_id)
 
     def update_student(self, principal: Principal, student_id: uuid.UUID,
@@ -87,7 +69,7 @@ class EducationService:
                        tenant_id: uuid.UUID | None = None) -> Student:
         clean = clean_student_fields(changes)
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.WRITE)
+            self.scope.require(uow, principal, EducationPermission.WRITE)
             student = _student(uow, student_id)
             for name, value in clean.items():
                 setattr(student, name, value)
@@ -100,17 +82,17 @@ class EducationService:
                        tenant_id: uuid.UUID | None = None) -> None:
         """Soft-delete the student profile; the lead stays."""
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.WRITE)
+            self.scope.require(uow, principal, EducationPermission.WRITE)
             student = _student(uow, student_id)
             student.deleted_at = student.updated_at = self.scope.clock.now()
             uow.education_students.update(student)
-            self.scope.record(uow, "student.removed", "student", student.id, {})
+            self.scope.record_raw(uow, "student.removed", "student", student.id, {})
             uow.commit()
 
     def list_students(self, principal: Principal, filter: StudentFilter, page: PageRequest, *,
                       tenant_id: uuid.UUID | None = None) -> Page[Student]:
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.READ)
+            self.scope.require(uow, principal, EducationPermission.READ)
             return uow.education_students.list(filter, page)
 
     def assign_counsellor(self, principal: Principal, student_id: uuid.UUID,
@@ -118,14 +100,14 @@ class EducationService:
                           tenant_id: uuid.UUID | None = None) -> Student:
         """Assign, re-assign (another counsellor) or unassign (None) a student."""
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.WRITE)
+            self.scope.require(uow, principal, EducationPermission.WRITE)
             student = _student(uow, student_id)
             if counsellor_id is not None:
                 _counsellor(uow, counsellor_id, field="counsellor_id")
             before = student.counsellor_id
             if student.assign(counsellor_id, self.scope.clock.now()):
                 uow.education_students.update(student)
-                self.scope.record(uow, "student.counsellor_assigned", "student", student.id,
+                self.scope.record_raw(uow, "student.counsellor_assigned", "student", student.id,
                                   {"from": str(before) if before else None,
                                    "to": str(counsellor_id) if counsellor_id else None})
                 uow.commit()
@@ -139,7 +121,7 @@ class EducationService:
         code, name = counselor_code(code), display_name(name)
         now = self.scope.clock.now()
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.MANAGE)
+            self.scope.require(uow, principal, EducationPermission.MANAGE)
             ensure_member(uow, user_id, "user_id")
             if uow.education_counsellors.get_by_user(user_id) is not None:
                 raise Conflict("this member is already a counsellor")
@@ -148,7 +130,7 @@ class EducationService:
                                     counselor_code=code, display_name=name, created_at=now,
                                     updated_at=now)
             uow.education_counsellors.add(counsellor)
-            self.scope.record(uow, "counsellor.added", "counsellor", counsellor.id,
+            self.scope.record_raw(uow, "counsellor.added", "counsellor", counsellor.id,
                               {"user_id": str(user_id), "counselor_code": code})
             uow.commit()
         return counsellor
@@ -156,13 +138,13 @@ class EducationService:
     def get_counsellor(self, principal: Principal, counsellor_id: uuid.UUID, *,
                        tenant_id: uuid.UUID | None = None) -> Counsellor:
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.READ)
+            self.scope.require(uow, principal, EducationPermission.READ)
             return _counsellor(uow, counsellor_id)
 
     def list_counsellors(self, principal: Principal, page: PageRequest, *,
                          tenant_id: uuid.UUID | None = None) -> Page[Counsellor]:
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.READ)
+            self.scope.require(uow, principal, EducationPermission.READ)
             return uow.education_counsellors.list(page)
 
     def update_counsellor(self, principal: Principal, counsellor_id: uuid.UUID, *,
@@ -171,7 +153,7 @@ class EducationService:
         new_code = counselor_code(code) if code is not None else None
         new_name = display_name(name) if name is not None else None
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.MANAGE)
+            self.scope.require(uow, principal, EducationPermission.MANAGE)
             counsellor = _counsellor(uow, counsellor_id)
             if new_code is not None:
                 _ensure_code_free(uow, new_code, counsellor.id)
@@ -190,12 +172,12 @@ class EducationService:
         Returns how many students moved."""
         now = self.scope.clock.now()
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.MANAGE)
+            self.scope.require(uow, principal, EducationPermission.MANAGE)
             counsellor = _counsellor(uow, counsellor_id)
             moved = self._move_caseload(uow, counsellor, reassign_to)
             counsellor.deleted_at = counsellor.updated_at = now
             uow.education_counsellors.update(counsellor)
-            self.scope.record(uow, "counsellor.removed", "counsellor", counsellor.id,
+            self.scope.record_raw(uow, "counsellor.removed", "counsellor", counsellor.id,
                               {"moved": moved})
             uow.commit()
         return moved
@@ -204,7 +186,7 @@ class EducationService:
                           to_counsellor_id: uuid.UUID, *,
                           tenant_id: uuid.UUID | None = None) -> int:
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.WRITE)
+            self.scope.require(uow, principal, EducationPermission.WRITE)
             counsellor = _counsellor(uow, counsellor_id)
             moved = self._move_caseload(uow, counsellor, to_counsellor_id)
             uow.commit()
@@ -213,7 +195,7 @@ class EducationService:
     def caseload(self, principal: Principal, counsellor_id: uuid.UUID, page: PageRequest, *,
                  tenant_id: uuid.UUID | None = None) -> Page[Student]:
         with self._open(principal, tenant_id) as uow:
-            policy.require(uow, principal, EducationPermission.READ)
+            self.scope.require(uow, principal, EducationPermission.READ)
             _counsellor(uow, counsellor_id)
             return uow.education_students.list(StudentFilter(counsellor_id=counsellor_id), page)
 
@@ -229,7 +211,7 @@ class EducationService:
             raise ValidationFailed.single("reassign_to", "must be another counsellor")
         _counsellor(uow, to_id, field="reassign_to")
         moved = uow.education_students.reassign(counsellor.id, to_id, self.scope.clock.now())
-        self.scope.record(uow, "counsellor.caseload_moved", "counsellor", counsellor.id,
+        self.scope.record_raw(uow, "counsellor.caseload_moved", "counsellor", counsellor.id,
                           {"to": str(to_id), "moved": moved})
         return moved
 

@@ -25,11 +25,11 @@ from lad_domain.leads.activity import (
 )
 from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.ports import FileStorage, LeadsUnitOfWork
-from lad_domain.leads.services import LeadsScope, live_lead, tenant_of
+from lad_domain.leads.services import LeadsScope, live_lead
 from lad_domain.shared.errors import NotFound, PermissionDenied, ValidationFailed
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, Role
-from lad_domain.tenancy import policy
+from lad_domain.shared.scope import tenant_of
 
 
 @attrs.define
@@ -44,19 +44,20 @@ class ActivityService:
         content = note_content(content)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             live_lead(uow, lead_id)
             note = Note(id=self.scope.ids.new_id(), lead_id=lead_id, author_id=principal.user_id,
                         content=content, created_at=now, updated_at=now)
             uow.lead_notes.add(note)
-            self.scope.record(uow, "lead.note_added", "lead", lead_id, {"note_id": str(note.id)})
+            self.scope.record_raw(uow, "lead.note_added", "lead", lead_id,
+                                  {"note_id": str(note.id)})
             uow.commit()
         return note
 
     def list_notes(self, principal: Principal, lead_id: uuid.UUID, page: PageRequest, *,
                    tenant_id: uuid.UUID | None = None) -> Page[Note]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             return uow.lead_notes.list(lead_id, page)
 
@@ -67,7 +68,8 @@ class ActivityService:
             note = self._own_note(uow, principal, lead_id, note_id)
             note.edit(content, self.scope.clock.now())
             uow.lead_notes.update(note)
-            self.scope.record(uow, "lead.note_edited", "lead", lead_id, {"note_id": str(note_id)})
+            self.scope.record_raw(uow, "lead.note_edited", "lead", lead_id,
+                                  {"note_id": str(note_id)})
             uow.commit()
         return note
 
@@ -76,13 +78,14 @@ class ActivityService:
         with self.scope.open(principal, tenant_id) as uow:
             self._own_note(uow, principal, lead_id, note_id)
             uow.lead_notes.remove(lead_id, note_id, self.scope.clock.now())
-            self.scope.record(uow, "lead.note_deleted", "lead", lead_id, {"note_id": str(note_id)})
+            self.scope.record_raw(uow, "lead.note_deleted", "lead", lead_id,
+                                  {"note_id": str(note_id)})
             uow.commit()
 
     def _own_note(self, uow: LeadsUnitOfWork, principal: Principal, lead_id: uuid.UUID,
                   note_id: uuid.UUID) -> Note:
         """The note, if the principal wrote it or is an admin (or the operator)."""
-        role = policy.require(uow, principal, LeadPermission.WRITE)
+        role = self.scope.require(uow, principal, LeadPermission.WRITE)
         live_lead(uow, lead_id)
         note = uow.lead_notes.get(lead_id, note_id)
         if note is None:
@@ -106,7 +109,7 @@ class ActivityService:
             raise ValidationFailed.single(
                 "file", f"is larger than the {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB limit")
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             live_lead(uow, lead_id)
             attachment_id = self.scope.ids.new_id()
             attachment = Attachment(
@@ -118,7 +121,7 @@ class ActivityService:
             self.storage.put(attachment.storage_key, content)
             try:
                 uow.lead_attachments.add(attachment)
-                self.scope.record(uow, "lead.attachment_added", "lead", lead_id,
+                self.scope.record_raw(uow, "lead.attachment_added", "lead", lead_id,
                                   {"attachment_id": str(attachment_id)})
                 uow.commit()
             except BaseException:
@@ -129,7 +132,7 @@ class ActivityService:
     def list_attachments(self, principal: Principal, lead_id: uuid.UUID, page: PageRequest,
                          *, tenant_id: uuid.UUID | None = None) -> Page[Attachment]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             return uow.lead_attachments.list(lead_id, page)
 
@@ -137,7 +140,7 @@ class ActivityService:
                            attachment_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None
                            ) -> tuple[Attachment, bytes]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             attachment = self._attachment(uow, lead_id, attachment_id)
         return attachment, self.storage.get(attachment.storage_key)
 
@@ -145,10 +148,10 @@ class ActivityService:
                           attachment_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None
                           ) -> None:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             attachment = self._attachment(uow, lead_id, attachment_id)
             uow.lead_attachments.remove(lead_id, attachment_id, self.scope.clock.now())
-            self.scope.record(uow, "lead.attachment_deleted", "lead", lead_id,
+            self.scope.record_raw(uow, "lead.attachment_deleted", "lead", lead_id,
                               {"attachment_id": str(attachment_id)})
             uow.commit()
         # After the commit: a failed delete leaves an orphan file, never a dangling row.
@@ -168,7 +171,7 @@ class ActivityService:
     def social(self, principal: Principal, lead_id: uuid.UUID, *,
                tenant_id: uuid.UUID | None = None) -> SocialProfile:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             found = uow.lead_social.get(lead_id)
         return found or SocialProfile(lead_id=lead_id, data={}, updated_at=self.scope.clock.now())
@@ -177,12 +180,12 @@ class ActivityService:
                      tenant_id: uuid.UUID | None = None) -> SocialProfile:
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             live_lead(uow, lead_id)
             profile = uow.lead_social.get(lead_id) or SocialProfile(lead_id, {}, now)
             profile.merge(patch, now)
             uow.lead_social.save(profile)
-            self.scope.record(uow, "lead.social_updated", "lead", lead_id,
+            self.scope.record_raw(uow, "lead.social_updated", "lead", lead_id,
                               {"keys": sorted(patch)})
             uow.commit()
         return profile
@@ -196,13 +199,13 @@ class ActivityService:
         scheduled_at = future_time(scheduled_at, now)
         notes = booking_text(notes, field="notes")
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             live_lead(uow, lead_id)
             booking = Booking(id=self.scope.ids.new_id(), lead_id=lead_id,
                               scheduled_at=scheduled_at, created_at=now, updated_at=now,
                               notes=notes, created_by=principal.user_id)
             uow.lead_bookings.add(booking)
-            self.scope.record(uow, "lead.booking_scheduled", "lead", lead_id,
+            self.scope.record_raw(uow, "lead.booking_scheduled", "lead", lead_id,
                               {"booking_id": str(booking.id),
                                "scheduled_at": scheduled_at.isoformat()})
             uow.commit()
@@ -212,7 +215,7 @@ class ActivityService:
                       status: BookingStatus | None = None,
                       tenant_id: uuid.UUID | None = None) -> Page[Booking]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             return uow.lead_bookings.list(lead_id, page, status=status)
 
@@ -246,14 +249,14 @@ class ActivityService:
                         change: Callable[[Booking, datetime], None]) -> Booking:
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             live_lead(uow, lead_id)
             booking = uow.lead_bookings.get(lead_id, booking_id)
             if booking is None:
                 raise NotFound("booking not found")
             change(booking, now)
             uow.lead_bookings.update(booking)
-            self.scope.record(uow, f"lead.booking_{what}", "lead", lead_id,
+            self.scope.record_raw(uow, f"lead.booking_{what}", "lead", lead_id,
                               {"booking_id": str(booking_id), "status": str(booking.status),
                                "retry_count": booking.retry_count})
             uow.commit()

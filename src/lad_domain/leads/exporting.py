@@ -16,7 +16,6 @@ from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.services import LeadsScope, member_emails
 from lad_domain.shared.pagination import MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
-from lad_domain.tenancy import policy
 
 
 @attrs.define
@@ -29,7 +28,7 @@ class LeadExportService:
         chunk, so a refused caller gets an error and not a half-sent file. Each page is read
         in its own short transaction, so a long download holds no lock."""
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.EXPORT)
+            self.scope.require(uow, principal, LeadPermission.EXPORT)
             owners = {user_id: email for email, user_id in member_emails(uow).items()}
         return self._chunks(principal, tenant_id, filter, owners)
 

@@ -23,7 +23,6 @@ from lad_domain.leads.row_check import RowCheck
 from lad_domain.leads.services import LeadsScope, member_emails, pipeline_of
 from lad_domain.shared.errors import FieldError, ValidationFailed
 from lad_domain.shared.principal import Principal
-from lad_domain.tenancy import policy
 
 DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 5000
@@ -112,7 +111,7 @@ class LeadImportService:
         report = ImportReport(dry_run=dry_run)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.IMPORT)
+            self.scope.require(uow, principal, LeadPermission.IMPORT)
             started = perf_counter()
             header, row_no = _header(reader, encoding)
             columns = map_header(header)
@@ -137,7 +136,8 @@ class LeadImportService:
             merged = staging.merge(on_duplicate=mode, at=now, created_by=principal.user_id)
             report.created, report.updated = merged.created, merged.updated
             report.skipped = staged - merged.created - merged.updated
-            self.scope.record(uow, "leads.imported", "tenant", uow.tenant_id or uuid.UUID(int=0),
+            self.scope.record_raw(uow, "leads.imported", "tenant",
+                                  uow.tenant_id or uuid.UUID(int=0),
                               {"created": report.created, "updated": report.updated,
                                "skipped": report.skipped, "rejected": report.rejected_rows})
             uow.commit()

@@ -25,7 +25,6 @@ from lad_domain.leads.services import LeadsScope, pipeline_of
 from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.validation import key, plain_text
-from lad_domain.tenancy import policy
 from lad_domain.tenancy.ports import TenancyUnitOfWork
 
 
@@ -47,7 +46,7 @@ class PipelineService:
     def pipeline(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                  ) -> Pipeline:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             return pipeline_of(uow)
 
     # --- stages ---------------------------------------------------------------------------
@@ -57,7 +56,7 @@ class PipelineService:
         """A new stage at the end of the pipeline."""
         stage_key, label = _key(key), _label(label)
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             stage = _appended("stage", uow.lead_stages.list(), stage_key, label,
                               self.scope.clock.now(), Stage)
             uow.lead_stages.add(stage)
@@ -69,7 +68,7 @@ class PipelineService:
                      tenant_id: uuid.UUID | None = None) -> Stage:
         label = _label(label)
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             stage = attrs.evolve(_stage(uow, stage_key), label=label,
                                  updated_at=self.scope.clock.now())
             uow.lead_stages.update(stage)
@@ -80,7 +79,7 @@ class PipelineService:
     def reorder_stages(self, principal: Principal, keys: Sequence[str], *,
                        tenant_id: uuid.UUID | None = None) -> list[Stage]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             stages = pipeline_of(uow).reordered(list(keys), self.scope.clock.now())
             for stage in stages:
                 uow.lead_stages.update(stage)
@@ -93,7 +92,7 @@ class PipelineService:
         """Delete a stage; its leads must move to ``move_to`` in the same step. Returns how
         many leads moved."""
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             pipeline = pipeline_of(uow)
             stage = _stage(uow, stage_key)
             others = [s for s in pipeline.stages if s.key != stage.key]
@@ -109,7 +108,7 @@ class PipelineService:
             uow.leads.move_stage(stage.key, target, now)
             uow.lead_history.add_many(changes)
             for change in changes:
-                self.scope.record(uow, "lead.stage_changed", "lead", change.lead_id,
+                self.scope.record_raw(uow, "lead.stage_changed", "lead", change.lead_id,
                                   {"from": stage.key, "to": target})
             uow.lead_stages.remove(stage.key)
             for order, other in enumerate(others):
@@ -127,7 +126,7 @@ class PipelineService:
                    tenant_id: uuid.UUID | None = None) -> LeadStatus:
         status_key, label = _key(key), _label(label)
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             status = _appended("status", uow.lead_statuses.list(), status_key, label,
                                self.scope.clock.now(), LeadStatus)
             uow.lead_statuses.add(status)
@@ -139,7 +138,7 @@ class PipelineService:
                       tenant_id: uuid.UUID | None = None) -> LeadStatus:
         label = _label(label)
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             status = attrs.evolve(_status(pipeline_of(uow), status_key), label=label,
                                   updated_at=self.scope.clock.now())
             uow.lead_statuses.update(status)
@@ -150,7 +149,7 @@ class PipelineService:
     def delete_status(self, principal: Principal, status_key: str, *,
                       move_to: str | None = None, tenant_id: uuid.UUID | None = None) -> int:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             pipeline = pipeline_of(uow)
             status = _status(pipeline, status_key)
             others = [s for s in pipeline.statuses if s.key != status.key]
@@ -168,7 +167,7 @@ class PipelineService:
 
     def _record(self, uow: LeadsUnitOfWork, event_type: str, payload: dict[str, object]
                 ) -> None:
-        self.scope.record(uow, event_type, "pipeline", uow.tenant_id or uuid.UUID(int=0),
+        self.scope.record_raw(uow, event_type, "pipeline", uow.tenant_id or uuid.UUID(int=0),
                           dict(payload))
 
 

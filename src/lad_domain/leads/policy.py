@@ -1,12 +1,11 @@
-"""Who may do what with leads and the pipeline; registered with the one access policy."""
+"""Who may do what with leads and the pipeline."""
 
 from __future__ import annotations
 
 import enum
 
+from lad_domain.shared.access import Rule
 from lad_domain.shared.principal import Role
-from lad_domain.tenancy import policy
-from lad_domain.tenancy.policy import Rule
 
 FEATURE = "leads"
 
@@ -21,7 +20,7 @@ class LeadPermission(enum.StrEnum):
 
 #: Viewers read; members write, import and export (a viewer may be granted the capability);
 #: admins shape the pipeline. Everything needs the tenant's "leads" feature.
-RULES = {
+RULES: dict[str, Rule] = {
     LeadPermission.READ: Rule(Role.VIEWER, feature=FEATURE),
     LeadPermission.WRITE: Rule(Role.MEMBER, feature=FEATURE, capability="leads.write"),
     LeadPermission.IMPORT: Rule(Role.MEMBER, feature=FEATURE, capability="leads.import"),
@@ -29,6 +28,3 @@ RULES = {
     LeadPermission.PIPELINE_MANAGE: Rule(Role.ADMIN, feature=FEATURE,
                                          capability="pipeline.manage"),
 }
-
-for _permission, _rule in RULES.items():
-    policy.register(_permission, _rule)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -12,54 +11,13 @@ from lad_domain.leads.fields import clean_lead_fields, ensure_identifiable
 from lad_domain.leads.model import Lead, LeadFilter, Pipeline, StageChange
 from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.ports import LeadsUnitOfWork, PhoneNumberParser
-from lad_domain.shared.clock import Clock
-from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
-from lad_domain.shared.events import DomainEvent
-from lad_domain.shared.ids import IdGenerator
+from lad_domain.shared.access import ensure_member
+from lad_domain.shared.errors import Conflict, NotFound
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
 from lad_domain.shared.principal import Principal
-from lad_domain.tenancy import policy
-
-U = TypeVar("U", bound=LeadsUnitOfWork)
-U_co = TypeVar("U_co", bound=LeadsUnitOfWork, covariant=True)
-
-
-class UnitOfWorkFactory(Protocol[U_co]):
-    def __call__(self, tenant_id: uuid.UUID | None, *,
-                 user_id: uuid.UUID | None = None) -> U_co: ...
-
-
-@attrs.define
-class TenantScope(Generic[U]):
-    """What every leads (and education) use case needs: the tenant-scoped unit of work,
-    time and ids."""
-
-    uow: UnitOfWorkFactory[U]
-    clock: Clock
-    ids: IdGenerator
-
-    def open(self, principal: Principal, tenant_id: uuid.UUID | None = None) -> U:
-        """The principal's own tenant; the operator names one."""
-        target = tenant_id if principal.is_operator else principal.tenant_id
-        if target is None:
-            raise ValidationFailed.single("tenant", "is required")
-        return self.uow(target, user_id=principal.user_id)
-
-    def record(self, uow: U, event_type: str, aggregate_type: str,
-               aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
-        uow.outbox.add(DomainEvent(id=self.ids.new_id(), tenant_id=uow.tenant_id,
-                                   event_type=event_type, payload=payload,
-                                   occurred_at=self.clock.now(), aggregate_type=aggregate_type,
-                                   aggregate_id=str(aggregate_id)))
-
+from lad_domain.shared.scope import TenantScope, tenant_of
 
 LeadsScope = TenantScope[LeadsUnitOfWork]
-
-
-def tenant_of(uow: LeadsUnitOfWork) -> uuid.UUID:
-    if uow.tenant_id is None:
-        raise ValidationFailed.single("tenant", "is required")
-    return uow.tenant_id
 
 
 def pipeline_of(uow: LeadsUnitOfWork) -> Pipeline:
@@ -89,11 +47,6 @@ def member_emails(uow: LeadsUnitOfWork) -> dict[str, uuid.UUID]:
         page = PageRequest.parse(limit=MAX_LIMIT, cursor=members.next_cursor)
 
 
-def ensure_member(uow: LeadsUnitOfWork, user_id: uuid.UUID | None, field: str) -> None:
-    if user_id is not None and uow.memberships.get(user_id) is None:
-        raise ValidationFailed.single(field, "is not a member of this tenant")
-
-
 @attrs.define
 class LeadService:
     scope: LeadsScope
@@ -105,7 +58,7 @@ class LeadService:
         ensure_identifiable(clean)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             pipeline = pipeline_of(uow)
             stage = pipeline.stage(clean["stage"]).key if clean.get("stage") else (
                 pipeline.default_stage)
@@ -122,7 +75,7 @@ class LeadService:
                         custom_fields=clean.get("custom_fields") or {},
                         created_by=principal.user_id)
             uow.leads.add(lead)
-            self.scope.record(uow, "lead.created", "lead", lead.id,
+            self.scope.record_raw(uow, "lead.created", "lead", lead.id,
                               {"stage": stage, "status": status})
             uow.commit()
         return lead
@@ -130,7 +83,7 @@ class LeadService:
     def get_lead(self, principal: Principal, lead_id: uuid.UUID, *,
                  tenant_id: uuid.UUID | None = None) -> Lead:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             return live_lead(uow, lead_id)
 
     def update_lead(self, principal: Principal, lead_id: uuid.UUID,
@@ -140,7 +93,7 @@ class LeadService:
         clean = clean_lead_fields(changes, self.phones)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             lead = live_lead(uow, lead_id)
             pipeline = pipeline_of(uow)
             stage, status = clean.pop("stage", None), clean.pop("status", None)
@@ -157,7 +110,7 @@ class LeadService:
             if "stage" in changes:
                 self._move(uow, principal, lead, pipeline.stage(stage or "").key)
             uow.leads.update(lead)
-            self.scope.record(uow, "lead.updated", "lead", lead.id,
+            self.scope.record_raw(uow, "lead.updated", "lead", lead.id,
                               {"fields": sorted(k for k in changes if k != "phone_region")})
             uow.commit()
         return lead
@@ -165,7 +118,7 @@ class LeadService:
     def move_stage(self, principal: Principal, lead_id: uuid.UUID, stage: str, *,
                    tenant_id: uuid.UUID | None = None) -> Lead:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             lead = live_lead(uow, lead_id)
             self._move(uow, principal, lead, pipeline_of(uow).stage(stage).key)
             uow.leads.update(lead)
@@ -176,12 +129,12 @@ class LeadService:
                      owner_id: uuid.UUID | None, *, tenant_id: uuid.UUID | None = None
                      ) -> Lead:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             lead = live_lead(uow, lead_id)
             ensure_member(uow, owner_id, "owner_id")
             lead.assign(owner_id, self.scope.clock.now())
             uow.leads.update(lead)
-            self.scope.record(uow, "lead.owner_assigned", "lead", lead.id,
+            self.scope.record_raw(uow, "lead.owner_assigned", "lead", lead.id,
                               {"owner_id": str(owner_id) if owner_id else None})
             uow.commit()
         return lead
@@ -189,18 +142,18 @@ class LeadService:
     def delete_lead(self, principal: Principal, lead_id: uuid.UUID, *,
                     tenant_id: uuid.UUID | None = None) -> Lead:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             lead = live_lead(uow, lead_id)
             lead.soft_delete(self.scope.clock.now())
             uow.leads.update(lead)
-            self.scope.record(uow, "lead.deleted", "lead", lead.id, {})
+            self.scope.record_raw(uow, "lead.deleted", "lead", lead.id, {})
             uow.commit()
         return lead
 
     def restore_lead(self, principal: Principal, lead_id: uuid.UUID, *,
                      tenant_id: uuid.UUID | None = None) -> Lead:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.WRITE)
+            self.scope.require(uow, principal, LeadPermission.WRITE)
             lead = uow.leads.get(lead_id)
             if lead is None:
                 raise NotFound("lead not found")
@@ -209,20 +162,20 @@ class LeadService:
             self._ensure_email_free(uow, lead.email, lead.id)
             lead.restore(self.scope.clock.now())
             uow.leads.update(lead)
-            self.scope.record(uow, "lead.restored", "lead", lead.id, {})
+            self.scope.record_raw(uow, "lead.restored", "lead", lead.id, {})
             uow.commit()
         return lead
 
     def list_leads(self, principal: Principal, filter: LeadFilter, page: PageRequest, *,
                    tenant_id: uuid.UUID | None = None) -> Page[Lead]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             return uow.leads.list(filter, page)
 
     def stage_history(self, principal: Principal, lead_id: uuid.UUID, *,
                       tenant_id: uuid.UUID | None = None) -> Sequence[StageChange]:
         with self.scope.open(principal, tenant_id) as uow:
-            policy.require(uow, principal, LeadPermission.READ)
+            self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             return uow.lead_history.list_for(lead_id)
 
@@ -233,7 +186,7 @@ class LeadService:
                               self.scope.ids.new_id())
         if change is not None:
             uow.lead_history.add_many([change])
-            self.scope.record(uow, "lead.stage_changed", "lead", lead.id,
+            self.scope.record_raw(uow, "lead.stage_changed", "lead", lead.id,
                               {"from": before, "to": stage})
 
     @staticmethod

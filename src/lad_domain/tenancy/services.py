@@ -6,11 +6,11 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
-from lad_domain.shared.clock import Clock
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import (
     AuthenticationFailed,
     Conflict,
@@ -19,13 +19,11 @@ from lad_domain.shared.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from lad_domain.shared.events import DomainEvent
-from lad_domain.shared.ids import IdGenerator
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, PrincipalKind, Role
+from lad_domain.shared.scope import TenantScope, tenant_of
 from lad_domain.shared.secrets import digest, matches, new_secret
 from lad_domain.shared.validation import key, normalise_email, plain_text
-from lad_domain.tenancy import policy
 from lad_domain.tenancy.model import (
     DEFAULT_FEATURES,
     ApiKey,
@@ -44,7 +42,6 @@ from lad_domain.tenancy.policy import Permission
 from lad_domain.tenancy.ports import (
     PasswordHasher,
     TenancyUnitOfWork,
-    TenancyUnitOfWorkFactory,
     TokenIssuer,
 )
 
@@ -110,17 +107,12 @@ class Me:
 
 @attrs.define
 class TenancyService:
-    uow: TenancyUnitOfWorkFactory
+    scope: TenantScope[TenancyUnitOfWork]
     hasher: PasswordHasher
     tokens: TokenIssuer
-    clock: Clock
-    ids: IdGenerator
     #: Run in the transaction that creates a tenant, so that other contexts give it their
     #: defaults (the leads pipeline, ...) atomically with it.
     tenant_seeders: Sequence[TenantSeeder] = ()
-    #: Run in the transaction that removes a member (removal or leaving), so that other
-    #: contexts release or refuse what the member holds (a counsellor's caseload, ...).
-    member_departures: Sequence[MemberDeparture] = ()
     _dummy_hash: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -139,8 +131,8 @@ class TenancyService:
         check_password(password)
 
         def attempt(retry: int) -> Session:
-            tenant_id = self.ids.new_id()
-            with self.uow(tenant_id) as uow:
+            tenant_id = self.scope.ids.new_id()
+            with self.scope.uow(tenant_id) as uow:
                 if uow.users.get_by_email(email) is not None:
                     raise Conflict(f"{email} is already registered; log in to create a tenant")
                 tenant = self._new_tenant(uow, tenant_id, name, slug, retry)
@@ -154,13 +146,13 @@ class TenancyService:
     def create_tenant(self, principal: Principal, *, name: str, owner_email: str,
                       owner_password: str | None = None, slug: str | None = None) -> Tenant:
         """Operator: a tenant owned by an existing user, or by a new one given a password."""
-        self.require_operator(principal)
+        require_operator(principal)
         name = plain_text(name, field="name")
         email = normalise_email(owner_email, field="owner_email")
 
         def attempt(retry: int) -> Tenant:
-            tenant_id = self.ids.new_id()
-            with self.uow(tenant_id) as uow:
+            tenant_id = self.scope.ids.new_id()
+            with self.scope.uow(tenant_id) as uow:
                 owner = uow.users.get_by_email(email)
                 if owner is None and owner_password is None:
                     raise NotFound(f"no user {email}; give a password to create one")
@@ -175,10 +167,10 @@ class TenancyService:
         return _retry_on_taken_slug(attempt, slug_given=slug is not None)
 
     def create_user(self, principal: Principal, *, email: str, password: str) -> User:
-        self.require_operator(principal)
+        require_operator(principal)
         email = normalise_email(email)
         check_password(password)
-        with self.uow(None) as uow:
+        with self.scope.uow(None) as uow:
             if uow.users.get_by_email(email) is not None:
                 raise Conflict(f"{email} is already registered")
             user = self._new_user(uow, email, password, None)
@@ -186,13 +178,13 @@ class TenancyService:
         return user
 
     def list_users(self, principal: Principal, page: PageRequest) -> Page[User]:
-        self.require_operator(principal)
-        with self.uow(None) as uow:
+        require_operator(principal)
+        with self.scope.uow(None) as uow:
             return uow.users.list(page)
 
     def log_in(self, *, email: str, password: str, tenant_id: uuid.UUID | None = None) -> Session:
         email = normalise_email(email)
-        with self.uow(None) as uow:
+        with self.scope.uow(None) as uow:
             user = uow.users.get_by_email(email)
         if user is None or user.password_hash is None:
             # The same hash work as a wrong password, so timing does not reveal accounts.
@@ -201,7 +193,7 @@ class TenancyService:
         if not self.hasher.verify(user.password_hash, password):
             raise AuthenticationFailed("wrong email or password")
         tenant_id = tenant_id or self._default_tenant(user)
-        with self.uow(tenant_id, user_id=user.id) as uow:
+        with self.scope.uow(tenant_id, user_id=user.id) as uow:
             tenant = uow.tenants.get(tenant_id)
             membership = uow.memberships.get(user.id)
             if tenant is None or not tenant.is_live or membership is None:
@@ -225,7 +217,7 @@ class TenancyService:
 
     def principal_for(self, *, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Principal:
         """For library callers and the CLI: act as this member of this tenant."""
-        with self.uow(tenant_id) as uow:
+        with self.scope.uow(tenant_id) as uow:
             membership = uow.memberships.get(user_id)
         if membership is None:
             raise NotFound("no such member in this tenant")
@@ -233,8 +225,8 @@ class TenancyService:
                          role=membership.role)
 
     def me(self, principal: Principal) -> Me:
-        with self.scope(principal) as uow:
-            role = policy.require(uow, principal, Permission.TENANT_READ)
+        with self.scope.open(principal) as uow:
+            role = self.scope.require(uow, principal, Permission.TENANT_READ)
             user = uow.users.get(principal.user_id) if principal.user_id else None
             tenant = uow.tenants.get(tenant_of(uow))
         if tenant is None or role is None:
@@ -249,16 +241,16 @@ class TenancyService:
             raise PermissionDenied("only a user can link an identity")
         # Asked in the principal's tenant, so that a removed member or a deleted tenant's
         # token links nothing; identities themselves are global rows.
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.TENANT_READ)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.TENANT_READ)
             existing = uow.identities.get_by_provider(provider, subject)
             if existing is not None:
                 if existing.user_id == principal.user_id:
                     return existing
                 raise Conflict(f"this {provider} account is linked to another user")
-            identity = UserIdentity(id=self.ids.new_id(), user_id=principal.user_id,
+            identity = UserIdentity(id=self.scope.ids.new_id(), user_id=principal.user_id,
                                     provider=provider, provider_user_id=subject,
-                                    created_at=self.clock.now())
+                                    created_at=self.scope.clock.now())
             uow.identities.add(identity)
             uow.commit()
         return identity
@@ -270,41 +262,41 @@ class TenancyService:
         role = parse_role(role)
         if role is Role.OWNER:
             raise ValidationFailed.single("role", "an invitation cannot make an owner")
-        now = self.clock.now()
-        with self.scope(principal) as uow:
-            actor_role = policy.require(uow, principal, Permission.INVITATIONS_MANAGE)
+        now = self.scope.clock.now()
+        with self.scope.open(principal) as uow:
+            actor_role = self.scope.require(uow, principal, Permission.INVITATIONS_MANAGE)
             may_grant(actor_role, role)
             user = uow.users.get_by_email(email)
             if user is not None and uow.memberships.get(user.id) is not None:
                 raise Conflict(f"{email} is already a member")
             tenant_id = tenant_of(uow)
             token = f"{INVITATION_PREFIX}_{tenant_id.hex}_{new_secret()}"
-            invitation = Invitation(id=self.ids.new_id(), tenant_id=tenant_id, email=email,
+            invitation = Invitation(id=self.scope.ids.new_id(), tenant_id=tenant_id, email=email,
                                     role=role, token_hash=digest(token),
                                     expires_at=now + INVITATION_TTL, created_at=now,
                                     invited_by=principal.user_id)
             uow.invitations.add(invitation)
-            self.record_event(uow, "invitation.created", "invitation", invitation.id,
+            self.scope.record_raw(uow, "invitation.created", "invitation", invitation.id,
                          {"email": email, "role": str(role)})
             uow.commit()
         return IssuedInvitation(invitation=invitation, token=token)
 
     def list_invitations(self, principal: Principal, page: PageRequest) -> Page[Invitation]:
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.INVITATIONS_MANAGE)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.INVITATIONS_MANAGE)
             return uow.invitations.list(page)
 
     def revoke_invitation(self, principal: Principal, invitation_id: uuid.UUID) -> Invitation:
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.INVITATIONS_MANAGE)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.INVITATIONS_MANAGE)
             invitation = uow.invitations.get(invitation_id)
             if invitation is None:
                 raise NotFound("invitation not found")
-            state = invitation.state(self.clock.now())
+            state = invitation.state(self.scope.clock.now())
             if state is InvitationState.ACCEPTED:
                 raise Conflict("the invitation was already accepted; remove the member instead")
             if state is not InvitationState.REVOKED:  # revoking twice changes nothing
-                invitation.revoked_at = self.clock.now()
+                invitation.revoked_at = self.scope.clock.now()
                 uow.invitations.update(invitation)
                 uow.commit()
         return invitation
@@ -313,8 +305,8 @@ class TenancyService:
         """Join the inviting tenant: as a new user (the password becomes theirs) or as the
         existing user with that email (the password must be theirs)."""
         tenant_id = _tenant_of_token(token, INVITATION_PREFIX)
-        now = self.clock.now()
-        with self.uow(tenant_id) as uow:
+        now = self.scope.clock.now()
+        with self.scope.uow(tenant_id) as uow:
             invitation = uow.invitations.get_by_token_hash(digest(token))
             if invitation is None:
                 raise NotFound("no such invitation")
@@ -337,36 +329,25 @@ class TenancyService:
                                            updated_at=now, invited_by=invitation.invited_by))
             invitation.accepted_at = now
             uow.invitations.update(invitation)
-            self.record_event(uow, "member.joined", "membership", user.id,
+            self.scope.record_raw(uow, "member.joined", "membership", user.id,
                          {"user_id": str(user.id), "role": str(invitation.role)})
             uow.commit()
         return self._session(tenant_id, user.id, invitation.role)
 
     # --- helpers shared by the use cases ---------------------------------------------------
 
-    def scope(self, principal: Principal, tenant_id: uuid.UUID | None = None
-               ) -> TenancyUnitOfWork:
-        """The unit of work of the principal's own tenant (the operator names one)."""
-        target = tenant_id if principal.is_operator else principal.tenant_id
-        if target is None:
-            raise ValidationFailed.single("tenant", "is required")
-        return self.uow(target, user_id=principal.user_id)
-
-    def require_operator(self, principal: Principal) -> None:
-        if not principal.is_operator:
-            raise PermissionDenied("only the platform operator may do this")
-
     def _new_user(self, uow: TenancyUnitOfWork, email: str, password: str,
                   tenant_id: uuid.UUID | None) -> User:
-        now = self.clock.now()
-        user = User(id=self.ids.new_id(), email=email, password_hash=self.hasher.hash(password),
-                    created_at=now, updated_at=now, primary_tenant_id=tenant_id)
+        now = self.scope.clock.now()
+        user = User(id=self.scope.ids.new_id(), email=email,
+                    password_hash=self.hasher.hash(password), created_at=now, updated_at=now,
+                    primary_tenant_id=tenant_id)
         uow.users.add(user)
         return user
 
     def _new_tenant(self, uow: TenancyUnitOfWork, tenant_id: uuid.UUID, name: str,
                     slug: str | None, retry: int = 0) -> Tenant:
-        now = self.clock.now()
+        now = self.scope.clock.now()
         slug = self._free_slug(uow, slug, name, retry)
         tenant = Tenant(id=tenant_id, name=name, slug=slug, created_at=now, updated_at=now)
         uow.tenants.add(tenant)
@@ -377,10 +358,10 @@ class TenancyService:
         return tenant
 
     def _make_owner(self, uow: TenancyUnitOfWork, tenant: Tenant, owner: User) -> None:
-        now = self.clock.now()
+        now = self.scope.clock.now()
         uow.memberships.add(Membership(tenant_id=tenant.id, user_id=owner.id, role=Role.OWNER,
                                        created_at=now, updated_at=now))
-        self.record_event(uow, "tenant.created", "tenant", tenant.id,
+        self.scope.record_raw(uow, "tenant.created", "tenant", tenant.id,
                           {"name": tenant.name, "slug": tenant.slug, "owner_id": str(owner.id)})
 
     def _free_slug(self, uow: TenancyUnitOfWork, wanted: str | None, name: str,
@@ -401,7 +382,7 @@ class TenancyService:
         return slug
 
     def _default_tenant(self, user: User) -> uuid.UUID:
-        with self.uow(None, user_id=user.id) as uow:
+        with self.scope.uow(None, user_id=user.id) as uow:
             tenant_ids = list(uow.memberships.tenant_ids_of(user.id))
             live = [t for t in tenant_ids if (tenant := uow.tenants.get(t)) and tenant.is_live]
         if user.primary_tenant_id is not None and user.primary_tenant_id in live:
@@ -421,8 +402,8 @@ class TenancyService:
             secret = parts[3]
         except (IndexError, ValueError):
             raise AuthenticationFailed("the API key is malformed") from None
-        now = self.clock.now()
-        with self.uow(tenant_id) as uow:
+        now = self.scope.clock.now()
+        with self.scope.uow(tenant_id) as uow:
             api_key = uow.api_keys.get(key_id)
             if api_key is None or api_key.revoked_at is not None or not matches(
                 secret, api_key.secret_hash
@@ -434,13 +415,6 @@ class TenancyService:
                 uow.commit()
         return Principal(kind=PrincipalKind.API_KEY, tenant_id=tenant_id, role=api_key.role,
                          api_key_id=api_key.id)
-
-    def record_event(self, uow: TenancyUnitOfWork, event_type: str, aggregate_type: str,
-                aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
-        uow.outbox.add(DomainEvent(id=self.ids.new_id(), tenant_id=uow.tenant_id,
-                                   event_type=event_type, payload=payload,
-                                   occurred_at=self.clock.now(), aggregate_type=aggregate_type,
-                                   aggregate_id=str(aggregate_id)))
 
 
 SLUG_ATTEMPTS = 5
@@ -471,12 +445,6 @@ def may_grant(actor_role: Role | None, role: Role) -> None:
     """Nobody hands out a role above their own (the operator has no ceiling)."""
     if actor_role is not None and role.rank > actor_role.rank:
         raise PermissionDenied(f"the {actor_role} role cannot grant or change the {role} role")
-
-
-def tenant_of(uow: TenancyUnitOfWork) -> uuid.UUID:
-    if uow.tenant_id is None:
-        raise ValidationFailed.single("tenant", "is required")
-    return uow.tenant_id
 
 
 def _tenant_of_token(token: str, prefix: str) -> uuid.UUID:

@@ -4,16 +4,18 @@ and API keys. Sign-up, log-in and invitations are in ``services``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
+from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, Role
+from lad_domain.shared.scope import TenantScope, tenant_of
 from lad_domain.shared.secrets import digest, new_secret
 from lad_domain.shared.validation import key, normalise_email, plain_text
-from lad_domain.tenancy import policy
 from lad_domain.tenancy.model import (
     ApiKey,
     FeatureFlag,
@@ -33,30 +35,32 @@ from lad_domain.tenancy.services import (
     FlagValue,
     IssuedApiKey,
     Member,
-    TenancyService,
+    MemberDeparture,
     may_grant,
     parse_role,
-    tenant_of,
 )
 
 
 @attrs.define
 class TeamService:
-    accounts: TenancyService
+    scope: TenantScope[TenancyUnitOfWork]
+    #: Run in the transaction that removes a member (removal or leaving), so that other
+    #: contexts release or refuse what the member holds (a counsellor's caseload, ...).
+    member_departures: Sequence[MemberDeparture] = ()
 
     # --- the tenant ----------------------------------------------------------------------
 
     def get_tenant(self, principal: Principal, tenant_id: uuid.UUID | None = None) -> Tenant:
-        with self.scope(principal, tenant_id) as uow:
-            policy.require(uow, principal, Permission.TENANT_READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, Permission.TENANT_READ)
             return _live_tenant(uow)
 
     def update_tenant(self, principal: Principal, *, name: str | None = None,
                       metadata: dict[str, Any] | None = None, plan_tier: str | None = None,
                       tenant_id: uuid.UUID | None = None) -> Tenant:
-        now = self.accounts.clock.now()
-        with self.scope(principal, tenant_id) as uow:
-            policy.require(uow, principal, Permission.TENANT_UPDATE)
+        now = self.scope.clock.now()
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, Permission.TENANT_UPDATE)
             tenant = _live_tenant(uow)
             if name is not None:
                 tenant.rename(plain_text(name, field="name"), now)
@@ -68,30 +72,30 @@ class TeamService:
                     raise PermissionDenied("only the platform operator changes the plan")
                 tenant.change_plan(plan_tier, now)
             uow.tenants.update(tenant)
-            self.accounts.record_event(uow, "tenant.updated", "tenant", tenant.id,
+            self.scope.record_raw(uow, "tenant.updated", "tenant", tenant.id,
                                   {"name": tenant.name, "plan_tier": tenant.plan_tier})
             uow.commit()
         return tenant
 
     def delete_tenant(self, principal: Principal, tenant_id: uuid.UUID | None = None) -> Tenant:
-        with self.scope(principal, tenant_id) as uow:
-            policy.require(uow, principal, Permission.TENANT_DELETE)
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, Permission.TENANT_DELETE)
             tenant = _live_tenant(uow)
-            tenant.soft_delete(self.accounts.clock.now())
+            tenant.soft_delete(self.scope.clock.now())
             uow.tenants.update(tenant)
-            self.accounts.record_event(uow, "tenant.deleted", "tenant", tenant.id, {})
+            self.scope.record_raw(uow, "tenant.deleted", "tenant", tenant.id, {})
             uow.commit()
         return tenant
 
     def list_tenants(self, principal: Principal, page: PageRequest) -> Page[Tenant]:
-        self.accounts.require_operator(principal)
-        with self.accounts.uow(None) as uow:
+        require_operator(principal)
+        with self.scope.uow(None) as uow:
             return uow.tenants.list(page)
 
     def find_tenant(self, principal: Principal, id_or_slug: str) -> Tenant:
         """Operator: a tenant by its id or slug."""
-        self.accounts.require_operator(principal)
-        with self.accounts.uow(None) as uow:
+        require_operator(principal)
+        with self.scope.uow(None) as uow:
             try:
                 tenant = uow.tenants.get(uuid.UUID(id_or_slug))
             except ValueError:
@@ -104,8 +108,8 @@ class TeamService:
 
     def list_members(self, principal: Principal, page: PageRequest,
                      tenant_id: uuid.UUID | None = None) -> Page[Member]:
-        with self.scope(principal, tenant_id) as uow:
-            policy.require(uow, principal, Permission.MEMBERS_READ)
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, Permission.MEMBERS_READ)
             memberships = uow.memberships.list(page)
             members = []
             for m in memberships.items:
@@ -119,9 +123,9 @@ class TeamService:
         email, role = normalise_email(email), parse_role(role)
         if role is Role.OWNER:
             raise ValidationFailed.single("role", "a tenant has one owner; transfer ownership")
-        now = self.accounts.clock.now()
-        with self.scope(principal, tenant_id) as uow:
-            actor_role = policy.require(uow, principal, Permission.MEMBERS_MANAGE)
+        now = self.scope.clock.now()
+        with self.scope.open(principal, tenant_id) as uow:
+            actor_role = self.scope.require(uow, principal, Permission.MEMBERS_MANAGE)
             may_grant(actor_role, role)
             _live_tenant(uow)
             user = uow.users.get_by_email(email)
@@ -132,7 +136,7 @@ class TeamService:
             membership = Membership(tenant_id=tenant_of(uow), user_id=user.id, role=role,
                                     created_at=now, updated_at=now, invited_by=principal.user_id)
             uow.memberships.add(membership)
-            self.accounts.record_event(uow, "member.added", "membership", user.id,
+            self.scope.record_raw(uow, "member.added", "membership", user.id,
                                   {"user_id": str(user.id), "role": str(role)})
             uow.commit()
         return membership
@@ -140,23 +144,23 @@ class TeamService:
     def change_role(self, principal: Principal, user_id: uuid.UUID, role: Role | str
                     ) -> Member:
         role = parse_role(role)
-        with self.scope(principal) as uow:
-            actor_role = policy.require(uow, principal, Permission.MEMBERS_MANAGE)
+        with self.scope.open(principal) as uow:
+            actor_role = self.scope.require(uow, principal, Permission.MEMBERS_MANAGE)
             membership = _member(uow, user_id)
             may_grant(actor_role, role)
             may_grant(actor_role, membership.role)
             old = membership.role
-            membership.change_role(role, self.accounts.clock.now())
+            membership.change_role(role, self.scope.clock.now())
             uow.memberships.update(membership)
-            self.accounts.record_event(uow, "member.role_changed", "membership", user_id,
+            self.scope.record_raw(uow, "member.role_changed", "membership", user_id,
                                   {"user_id": str(user_id), "from": str(old), "to": str(role)})
             email = _email(uow, user_id)
             uow.commit()
         return Member(membership=membership, email=email)
 
     def remove_member(self, principal: Principal, user_id: uuid.UUID) -> None:
-        with self.scope(principal) as uow:
-            actor_role = policy.require(uow, principal, Permission.MEMBERS_MANAGE)
+        with self.scope.open(principal) as uow:
+            actor_role = self.scope.require(uow, principal, Permission.MEMBERS_MANAGE)
             membership = _member(uow, user_id)
             membership.ensure_removable()
             may_grant(actor_role, membership.role)
@@ -166,8 +170,8 @@ class TeamService:
     def leave(self, principal: Principal) -> None:
         if principal.user_id is None:
             raise PermissionDenied("only a user can leave a tenant")
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.TENANT_READ)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.TENANT_READ)
             membership = _member(uow, principal.user_id)
             membership.ensure_removable()
             self._drop_member(uow, principal.user_id, "member.left")
@@ -176,26 +180,26 @@ class TeamService:
     def _drop_member(self, uow: TenancyUnitOfWork, user_id: uuid.UUID, event: str) -> None:
         """Remove the membership and revoke the API keys the member created: a key must
         not keep a departed member's access alive."""
-        now = self.accounts.clock.now()
-        for depart in self.accounts.member_departures:
+        now = self.scope.clock.now()
+        for depart in self.member_departures:
             depart(uow, user_id, now)
         uow.memberships.remove(user_id)
         revoked = uow.api_keys.revoke_created_by(user_id, now)
-        self.accounts.record_event(uow, event, "membership", user_id,
+        self.scope.record_raw(uow, event, "membership", user_id,
                                    {"user_id": str(user_id), "api_keys_revoked": revoked})
 
     def transfer_ownership(self, principal: Principal, user_id: uuid.UUID) -> Member:
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.OWNERSHIP_TRANSFER)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.OWNERSHIP_TRANSFER)
             current = uow.memberships.owner()
             if current is None:
                 raise NotFound("this tenant has no owner")
             successor = _member(uow, user_id)
-            transfer_ownership(current, successor, self.accounts.clock.now())
+            transfer_ownership(current, successor, self.scope.clock.now())
             # Demote first: the one-owner index allows no moment with two owners.
             uow.memberships.update(current)
             uow.memberships.update(successor)
-            self.accounts.record_event(uow, "ownership.transferred", "tenant", tenant_of(uow),
+            self.scope.record_raw(uow, "ownership.transferred", "tenant", tenant_of(uow),
                                   {"from": str(current.user_id), "to": str(user_id)})
             email = _email(uow, user_id)
             uow.commit()
@@ -205,25 +209,25 @@ class TeamService:
 
     def get_feature(self, principal: Principal, feature_key: str) -> TenantFeature:
         feature_key = key(feature_key, field="feature_key")
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.FEATURES_READ)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.FEATURES_READ)
             feature = uow.features.get(feature_key)
         return feature or TenantFeature(_principal_tenant(principal), feature_key, False,
-                                        self.accounts.clock.now())
+                                        self.scope.clock.now())
 
     def set_feature(self, principal: Principal, feature_key: str, enabled: bool,
                     tenant_id: uuid.UUID | None = None) -> TenantFeature:
         feature_key = key(feature_key, field="feature_key")
-        with self.scope(principal, tenant_id) as uow:
-            policy.require(uow, principal, Permission.FEATURES_MANAGE)
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, Permission.FEATURES_MANAGE)
             plan = _live_tenant(uow).plan_tier
             if enabled and not principal.is_operator and feature_key not in plan_features(plan):
                 raise PermissionDenied(f"the {feature_key} feature is not in the {plan} plan; "
                                        "the platform operator can enable it")
             feature = TenantFeature(tenant_of(uow), feature_key, bool(enabled),
-                                    self.accounts.clock.now())
+                                    self.scope.clock.now())
             uow.features.save(feature)
-            self.accounts.record_event(uow, "feature.changed", "tenant", tenant_of(uow),
+            self.scope.record_raw(uow, "feature.changed", "tenant", tenant_of(uow),
                                   {"feature_key": feature_key, "enabled": bool(enabled)})
             uow.commit()
         return feature
@@ -232,8 +236,8 @@ class TeamService:
                          capability_key: str) -> UserCapability:
         feature_key = key(feature_key, field="feature_key")
         capability_key = key(capability_key, field="capability_key")
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.CAPABILITIES_MANAGE)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.CAPABILITIES_MANAGE)
             _member(uow, user_id)
             held = uow.capabilities.list_for_user(user_id)
             for c in held:
@@ -241,7 +245,7 @@ class TeamService:
                     return c
             capability = UserCapability(tenant_id=tenant_of(uow), user_id=user_id,
                                         feature_key=feature_key, capability_key=capability_key,
-                                        created_at=self.accounts.clock.now(),
+                                        created_at=self.scope.clock.now(),
                                         granted_by=principal.user_id)
             uow.capabilities.add(capability)
             uow.commit()
@@ -251,8 +255,8 @@ class TeamService:
                           capability_key: str) -> None:
         feature_key = key(feature_key, field="feature_key")
         capability_key = key(capability_key, field="capability_key")
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.CAPABILITIES_MANAGE)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.CAPABILITIES_MANAGE)
             _member(uow, user_id)
             if not uow.capabilities.remove(user_id, feature_key, capability_key):
                 raise NotFound("this member does not hold that capability")
@@ -260,8 +264,8 @@ class TeamService:
 
     def evaluate_flag(self, principal: Principal, flag_key: str) -> FlagValue:
         flag_key = key(flag_key, field="flag_key")
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.FLAGS_READ)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.FLAGS_READ)
             rows = uow.flags.rows_for(flag_key, user_id=principal.user_id)
         enabled, source = evaluate_flag(list(rows))
         return FlagValue(feature_key=flag_key, enabled=enabled, source=source)
@@ -270,14 +274,14 @@ class TeamService:
                  tenant_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
                  ) -> FeatureFlag:
         """Operator: a global default, a tenant override, or a user override in a tenant."""
-        self.accounts.require_operator(principal)
+        require_operator(principal)
         flag_key = key(flag_key, field="flag_key")
         if user_id is not None and tenant_id is None:
             raise ValidationFailed.single("tenant", "a user override needs its tenant")
-        flag = FeatureFlag(id=self.accounts.ids.new_id(), feature_key=flag_key,
-                           enabled=bool(enabled), updated_at=self.accounts.clock.now(),
+        flag = FeatureFlag(id=self.scope.ids.new_id(), feature_key=flag_key,
+                           enabled=bool(enabled), updated_at=self.scope.clock.now(),
                            tenant_id=tenant_id, user_id=user_id)
-        with self.accounts.uow(tenant_id) as uow:
+        with self.scope.uow(tenant_id) as uow:
             uow.flags.save(flag)
             uow.commit()
         return flag
@@ -289,42 +293,38 @@ class TeamService:
         name, role = plain_text(name, field="name", max_length=100), parse_role(role)
         if role is Role.OWNER:
             raise ValidationFailed.single("role", "an API key cannot act as the owner")
-        with self.scope(principal) as uow:
-            actor_role = policy.require(uow, principal, Permission.API_KEYS_MANAGE)
+        with self.scope.open(principal) as uow:
+            actor_role = self.scope.require(uow, principal, Permission.API_KEYS_MANAGE)
             may_grant(actor_role, role)
-            key_id, secret = self.accounts.ids.new_id(), new_secret()
+            key_id, secret = self.scope.ids.new_id(), new_secret()
             token = f"{API_KEY_PREFIX}_{tenant_of(uow).hex}_{key_id.hex}_{secret}"
             api_key = ApiKey(id=key_id, tenant_id=tenant_of(uow), name=name, role=role,
                              secret_hash=digest(secret),
                              prefix=f"{API_KEY_PREFIX}_…{secret[-6:]}",
-                             created_at=self.accounts.clock.now(), created_by=principal.user_id)
+                             created_at=self.scope.clock.now(), created_by=principal.user_id)
             uow.api_keys.add(api_key)
-            self.accounts.record_event(uow, "api_key.created", "api_key", key_id,
+            self.scope.record_raw(uow, "api_key.created", "api_key", key_id,
                                   {"name": name, "role": str(role)})
             uow.commit()
         return IssuedApiKey(api_key=api_key, secret=token)
 
     def list_api_keys(self, principal: Principal, page: PageRequest) -> Page[ApiKey]:
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.API_KEYS_MANAGE)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.API_KEYS_MANAGE)
             return uow.api_keys.list(page)
 
     def revoke_api_key(self, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-        with self.scope(principal) as uow:
-            policy.require(uow, principal, Permission.API_KEYS_MANAGE)
+        with self.scope.open(principal) as uow:
+            self.scope.require(uow, principal, Permission.API_KEYS_MANAGE)
             api_key = uow.api_keys.get(key_id)
             if api_key is None:
                 raise NotFound("API key not found")
             if api_key.revoked_at is None:
-                api_key.revoked_at = self.accounts.clock.now()
+                api_key.revoked_at = self.scope.clock.now()
                 uow.api_keys.update(api_key)
-                self.accounts.record_event(uow, "api_key.revoked", "api_key", key_id, {})
+                self.scope.record_raw(uow, "api_key.revoked", "api_key", key_id, {})
                 uow.commit()
         return api_key
-
-    def scope(self, principal: Principal, tenant_id: uuid.UUID | None = None
-               ) -> TenancyUnitOfWork:
-        return self.accounts.scope(principal, tenant_id)
 
 
 def _live_tenant(uow: TenancyUnitOfWork) -> Tenant:

@@ -46,7 +46,7 @@ class Org:
 
     def roles(self) -> dict[uuid.UUID, Role]:
         """Who holds which role, read straight from the tenant's unit of work."""
-        with self.accounts.uow(self.id) as uow:
+        with self.accounts.scope.uow(self.id) as uow:
             page = uow.memberships.list(PageRequest(limit=200))
         return {m.user_id: m.role for m in page.items}
 

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+from lad_domain.access_rules import access_policy
+from lad_domain.shared.access import AccessPolicy, Rule
 from lad_domain.shared.errors import NotFound, PermissionDenied, ValidationFailed
 from lad_domain.shared.principal import Principal, Role
-from lad_domain.tenancy import policy
-from lad_domain.tenancy.policy import Rule
+from lad_domain.tenancy.policy import Permission
 from tests.unit.tenancy.org import NewOrg, Org
 
-# Registered once for these tests, as another context would at import.
+# The application's table plus one rule of a context these tests make up.
 PLACE_CALL = "test.voice.place_call"
-policy.register(PLACE_CALL, Rule(Role.ADMIN, feature="voice", capability="calls.place"))
+ACCESS = AccessPolicy.of(access_policy().rules,
+                         {PLACE_CALL: Rule(Role.ADMIN, feature="voice", capability="calls.place")})
 
 
 def _allowed(org: Org, principal: Principal, permission: str) -> bool:
-    with org.accounts.scope(principal) as uow:
+    with org.accounts.scope.open(principal) as uow:
         try:
-            policy.require(uow, principal, permission)
+            ACCESS.require(uow, principal, permission)
         except PermissionDenied:
             return False
     return True
@@ -109,16 +111,16 @@ def test_a_disabled_feature_denies_even_the_owner(org: Org) -> None:
     assert not _allowed(org, org.owner, PLACE_CALL)
 
 
-def test_registering_a_permission_differently_is_refused() -> None:
-    with pytest.raises(ValueError):
-        policy.register(PLACE_CALL, Rule(Role.VIEWER))
+def test_a_permission_defined_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match=PLACE_CALL):
+        AccessPolicy.of(ACCESS.rules, {PLACE_CALL: Rule(Role.VIEWER)})
 
 
 def test_a_principal_of_another_tenant_is_denied(org: Org, new_org: NewOrg) -> None:
     theirs = new_org("Other")
-    with org.accounts.uow(theirs.id, user_id=org.owner.user_id) as uow, \
+    with org.accounts.scope.uow(theirs.id, user_id=org.owner.user_id) as uow, \
             pytest.raises(PermissionDenied):
-        policy.require(uow, org.owner, policy.Permission.MEMBERS_READ)
+        ACCESS.require(uow, org.owner, Permission.MEMBERS_READ)
 
 
 def test_the_owner_cannot_enable_a_feature_outside_the_plan(org: Org) -> None:

@@ -11,10 +11,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from lad_adapters.security.tokens import JwtTokenIssuer
+from lad_domain.access_rules import access_policy
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.errors import DomainError
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.principal import Principal, Role
+from lad_domain.shared.scope import TenantScope
 from lad_domain.shared.secrets import digest
 from lad_domain.tenancy.services import TenancyService
 from lad_domain.tenancy.team import TeamService
@@ -38,11 +40,11 @@ class QuickHasher:
 
 def _org() -> Org:
     clock = FixedClock()
-    accounts = TenancyService(uow=InMemoryUnitOfWorkFactory(),
-                              hasher=QuickHasher(),
-                              tokens=JwtTokenIssuer("s" * 32, clock), clock=clock,
-                              ids=Uuid7Generator())
-    return Org.sign_up(accounts, TeamService(accounts))
+    scope = TenantScope(uow=InMemoryUnitOfWorkFactory(), clock=clock, ids=Uuid7Generator(),
+                        access=access_policy())
+    accounts = TenancyService(scope=scope, hasher=QuickHasher(),
+                              tokens=JwtTokenIssuer("s" * 32, clock))
+    return Org.sign_up(accounts, TeamService(scope=scope))
 
 
 class OwnershipMachine(RuleBasedStateMachine):

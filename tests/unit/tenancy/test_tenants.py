@@ -34,7 +34,7 @@ def test_only_the_operator_changes_the_plan(org: Org) -> None:
 
 def test_changes_record_domain_events(org: Org) -> None:
     org.team.update_tenant(org.owner, name="Renamed")
-    with org.accounts.uow(org.id) as uow:
+    with org.accounts.scope.uow(org.id) as uow:
         types = [e.event_type for e in uow.events.list()]
     assert types == ["tenant.updated", "tenant.created"]
 

@@ -1,18 +1,17 @@
-"""Who may do what in billing, registered with the one access policy.
+"""Who may do what in billing.
 
 Owners and admins see the money; usage is recorded by the services acting for members (a
 tenant API key of any role, or the library as the operator); top-ups, prices, plans and
-invoice status are the platform operator's alone (checked by ``require_operator``).
+invoice status are the platform operator's alone (``require_operator``).
 """
 
 from __future__ import annotations
 
 import enum
 
+from lad_domain.shared.access import Rule
 from lad_domain.shared.errors import PermissionDenied
 from lad_domain.shared.principal import Principal, PrincipalKind, Role
-from lad_domain.tenancy import policy
-from lad_domain.tenancy.policy import Rule
 
 
 class BillingPermission(enum.StrEnum):
@@ -22,15 +21,12 @@ class BillingPermission(enum.StrEnum):
     TRANSFER = "billing.transfer"
 
 
-policy.register(BillingPermission.READ, Rule(Role.ADMIN, capability="billing.read"))
-policy.register(BillingPermission.PRICING_READ, Rule(Role.VIEWER))
-policy.register(BillingPermission.USAGE_RECORD, Rule(Role.VIEWER))
-policy.register(BillingPermission.TRANSFER, Rule(Role.ADMIN))
-
-
-def require_operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise PermissionDenied("only the platform operator may do this")
+RULES: dict[str, Rule] = {
+    BillingPermission.READ: Rule(Role.ADMIN, capability="billing.read"),
+    BillingPermission.PRICING_READ: Rule(Role.VIEWER),
+    BillingPermission.USAGE_RECORD: Rule(Role.VIEWER),
+    BillingPermission.TRANSFER: Rule(Role.ADMIN),
+}
 
 
 def require_service(principal: Principal) -> None:

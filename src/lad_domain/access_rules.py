@@ -1,0 +1,14 @@
+"""The one access-rule table: every context's rules, joined once when the application is
+composed. A new context adds its ``policy.RULES`` here."""
+
+from __future__ import annotations
+
+from lad_domain.billing import policy as billing
+from lad_domain.education import policy as education
+from lad_domain.leads import policy as leads
+from lad_domain.shared.access import AccessPolicy
+from lad_domain.tenancy import policy as tenancy
+
+
+def access_policy() -> AccessPolicy:
+    return AccessPolicy.of(tenancy.RULES, leads.RULES, education.RULES, billing.RULES)

@@ -1,0 +1,81 @@
+"""The tenant scope: what every use case of every context starts from.
+
+It opens the unit of work of the principal's tenant (the operator names one), asks the one
+access policy, records typed domain events, and hands out time and ids. Services depend on
+a scope and on ports, never on another service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from lad_domain.shared.access import AccessPolicy, AccessRecords
+from lad_domain.shared.clock import Clock
+from lad_domain.shared.errors import ValidationFailed
+from lad_domain.shared.events import DomainEvent, Event, Outbox
+from lad_domain.shared.ids import IdGenerator
+from lad_domain.shared.principal import Principal, Role
+from lad_domain.shared.unit_of_work import UnitOfWork
+
+
+class ScopedUnitOfWork(UnitOfWork, AccessRecords, Protocol):
+    """The least a context's unit of work offers: a transaction with an outbox, and the
+    tenant records the access policy reads."""
+
+    tenant_id: uuid.UUID | None
+    outbox: Outbox
+
+
+U = TypeVar("U", bound=ScopedUnitOfWork)
+U_co = TypeVar("U_co", bound=ScopedUnitOfWork, covariant=True)
+
+
+class UnitOfWorkFactory(Protocol[U_co]):
+    """Opens a unit of work scoped to one tenant (``None``: global rows only)."""
+
+    def __call__(self, tenant_id: uuid.UUID | None, *,
+                 user_id: uuid.UUID | None = None) -> U_co: ...
+
+
+@attrs.define
+class TenantScope(Generic[U]):
+    uow: UnitOfWorkFactory[U]
+    clock: Clock
+    ids: IdGenerator
+    access: AccessPolicy
+
+    def open(self, principal: Principal, tenant_id: uuid.UUID | None = None) -> U:
+        """The unit of work of the principal's own tenant; the operator names one."""
+        target = tenant_id if principal.is_operator else principal.tenant_id
+        if target is None:
+            raise ValidationFailed.single("tenant", "is required")
+        return self.uow(target, user_id=principal.user_id)
+
+    def require(self, uow: U, principal: Principal, permission: str) -> Role | None:
+        return self.access.require(uow, principal, permission)
+
+    def record(self, uow: U, event: Event, *, at: datetime | None = None) -> None:
+        uow.outbox.add(DomainEvent.of(event, id=self.ids.new_id(), tenant_id=uow.tenant_id,
+                                      occurred_at=self.clock.now() if at is None else at))
+
+
+    def record_raw(self, uow: U, event_type: str, aggregate_type: str,
+                   aggregate_id: uuid.UUID, payload: dict[str, Any], *,
+                   at: datetime | None = None) -> None:
+        """Transitional: events not yet declared as classes."""
+        uow.outbox.add(DomainEvent(id=self.ids.new_id(), tenant_id=uow.tenant_id,
+                                   event_type=event_type, payload=payload,
+                                   occurred_at=self.clock.now() if at is None else at,
+                                   aggregate_type=aggregate_type,
+                                   aggregate_id=str(aggregate_id)))
+
+
+def tenant_of(uow: ScopedUnitOfWork) -> uuid.UUID:
+    """The unit of work's tenant (a tenant-scoped use case never runs without one)."""
+    if uow.tenant_id is None:
+        raise ValidationFailed.single("tenant", "is required")
+    return uow.tenant_id
