@@ -46,7 +46,9 @@ def _engine(settings: Settings) -> Engine | None:
     return create_engine(settings.database_url)
 
 
-def _unit_of_work(settings: Settings, engine: Engine | None) -> Any:
+def _unit_of_work(settings: Settings, engine: Engine | None
+                  ) -> InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory:
+    """One factory for every context: its unit of work satisfies every context's port."""
     if engine is None:
         return InMemoryUnitOfWorkFactory()
     return SqlUnitOfWorkFactory(engine)
