@@ -11,27 +11,33 @@ from lad_domain.shared.events import Event
 
 
 @attrs.frozen
-class StudentEnrolled(Event):
-    event_type: ClassVar[str] = "student.enrolled"
+class StudentEvent(Event):
     aggregate_type: ClassVar[str] = "student"
     aggregate_id: uuid.UUID
+
+
+@attrs.frozen
+class CounsellorEvent(Event):
+    aggregate_type: ClassVar[str] = "counsellor"
+    aggregate_id: uuid.UUID
+
+
+@attrs.frozen
+class StudentEnrolled(StudentEvent):
+    event_type: ClassVar[str] = "student.enrolled"
     lead_id: uuid.UUID
 
 
 @attrs.frozen
-class StudentRemoved(Event):
+class StudentRemoved(StudentEvent):
     event_type: ClassVar[str] = "student.removed"
-    aggregate_type: ClassVar[str] = "student"
-    aggregate_id: uuid.UUID
 
 
 @attrs.frozen
-class CounsellorAssigned(Event):
+class CounsellorAssigned(StudentEvent):
     """The student moved from one caseload (or none) to another (or none)."""
 
     event_type: ClassVar[str] = "student.counsellor_assigned"
-    aggregate_type: ClassVar[str] = "student"
-    aggregate_id: uuid.UUID
     from_counsellor: uuid.UUID | None
     to_counsellor: uuid.UUID | None
 
@@ -40,27 +46,21 @@ class CounsellorAssigned(Event):
 
 
 @attrs.frozen
-class CounsellorAdded(Event):
+class CounsellorAdded(CounsellorEvent):
     event_type: ClassVar[str] = "counsellor.added"
-    aggregate_type: ClassVar[str] = "counsellor"
-    aggregate_id: uuid.UUID
     user_id: uuid.UUID
     counselor_code: str
 
 
 @attrs.frozen
-class CounsellorRemoved(Event):
+class CounsellorRemoved(CounsellorEvent):
     event_type: ClassVar[str] = "counsellor.removed"
-    aggregate_type: ClassVar[str] = "counsellor"
-    aggregate_id: uuid.UUID
     moved: int  # students moved to another caseload in the same step
 
 
 @attrs.frozen
-class CaseloadMoved(Event):
+class CaseloadMoved(CounsellorEvent):
     event_type: ClassVar[str] = "counsellor.caseload_moved"
-    aggregate_type: ClassVar[str] = "counsellor"
-    aggregate_id: uuid.UUID
     to: uuid.UUID
     moved: int
 

@@ -11,53 +11,58 @@ import attrs
 from lad_domain.leads.activity_model import BookingStatus
 from lad_domain.shared.events import Event
 
+
+@attrs.frozen
+class LeadEvent(Event):
+    """Something happened to a lead, or to what hangs off it."""
+
+    aggregate_type: ClassVar[str] = "lead"
+    aggregate_id: uuid.UUID
+
+
+@attrs.frozen
+class PipelineEvent(Event):
+    """The tenant's pipeline changed; its id is the tenant's."""
+
+    aggregate_type: ClassVar[str] = "pipeline"
+    aggregate_id: uuid.UUID
+
+
 # --- leads ----------------------------------------------------------------------------------
 
 
 @attrs.frozen
-class LeadCreated(Event):
+class LeadCreated(LeadEvent):
     event_type: ClassVar[str] = "lead.created"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     stage: str
     status: str
 
 
 @attrs.frozen
-class LeadUpdated(Event):
+class LeadUpdated(LeadEvent):
     event_type: ClassVar[str] = "lead.updated"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     fields: tuple[str, ...]  # the names the caller changed, sorted
 
 
 @attrs.frozen
-class LeadOwnerAssigned(Event):
+class LeadOwnerAssigned(LeadEvent):
     event_type: ClassVar[str] = "lead.owner_assigned"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     owner_id: uuid.UUID | None
 
 
 @attrs.frozen
-class LeadDeleted(Event):
+class LeadDeleted(LeadEvent):
     event_type: ClassVar[str] = "lead.deleted"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
 
 
 @attrs.frozen
-class LeadRestored(Event):
+class LeadRestored(LeadEvent):
     event_type: ClassVar[str] = "lead.restored"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
 
 
 @attrs.frozen
-class LeadStageChanged(Event):
+class LeadStageChanged(LeadEvent):
     event_type: ClassVar[str] = "lead.stage_changed"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     from_stage: str
     to_stage: str
 
@@ -69,11 +74,9 @@ class LeadStageChanged(Event):
 
 
 @attrs.frozen
-class NoteChanged(Event):
+class NoteChanged(LeadEvent):
     """A note was added, edited or deleted; each subclass names which."""
 
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     note_id: uuid.UUID
 
 
@@ -93,11 +96,9 @@ class NoteDeleted(NoteChanged):
 
 
 @attrs.frozen
-class AttachmentChanged(Event):
+class AttachmentChanged(LeadEvent):
     """An attachment was added or deleted; each subclass names which."""
 
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     attachment_id: uuid.UUID
 
 
@@ -112,28 +113,22 @@ class AttachmentDeleted(AttachmentChanged):
 
 
 @attrs.frozen
-class SocialUpdated(Event):
+class SocialUpdated(LeadEvent):
     event_type: ClassVar[str] = "lead.social_updated"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     keys: tuple[str, ...]  # the keys merged, sorted
 
 
 @attrs.frozen
-class BookingScheduled(Event):
+class BookingScheduled(LeadEvent):
     event_type: ClassVar[str] = "lead.booking_scheduled"
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     booking_id: uuid.UUID
     scheduled_at: datetime
 
 
 @attrs.frozen
-class BookingChanged(Event):
+class BookingChanged(LeadEvent):
     """A booking moved on; each subclass names how."""
 
-    aggregate_type: ClassVar[str] = "lead"
-    aggregate_id: uuid.UUID
     booking_id: uuid.UUID
     status: BookingStatus
     retry_count: int
@@ -163,11 +158,9 @@ class BookingRescheduled(BookingChanged):
 
 
 @attrs.frozen
-class EntryAdded(Event):
+class EntryAdded(PipelineEvent):
     """A stage or status was added at the end; each subclass names which."""
 
-    aggregate_type: ClassVar[str] = "pipeline"
-    aggregate_id: uuid.UUID
     key: str
 
 
@@ -182,9 +175,7 @@ class StatusAdded(EntryAdded):
 
 
 @attrs.frozen
-class EntryRenamed(Event):
-    aggregate_type: ClassVar[str] = "pipeline"
-    aggregate_id: uuid.UUID
+class EntryRenamed(PipelineEvent):
     key: str
     label: str
 
@@ -200,11 +191,9 @@ class StatusRenamed(EntryRenamed):
 
 
 @attrs.frozen
-class EntryDeleted(Event):
+class EntryDeleted(PipelineEvent):
     """A stage or status was deleted; ``moved`` leads went to ``moved_to``."""
 
-    aggregate_type: ClassVar[str] = "pipeline"
-    aggregate_id: uuid.UUID
     key: str
     moved_to: str
     moved: int
@@ -221,10 +210,8 @@ class StatusDeleted(EntryDeleted):
 
 
 @attrs.frozen
-class StagesReordered(Event):
+class StagesReordered(PipelineEvent):
     event_type: ClassVar[str] = "pipeline.stages_reordered"
-    aggregate_type: ClassVar[str] = "pipeline"
-    aggregate_id: uuid.UUID
     keys: tuple[str, ...]
 
 

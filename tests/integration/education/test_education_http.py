@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
 
-from tests.integration.tenancy.api import Account, fields, join, problem, sign_up
-
-
-def _lead(client: TestClient, owner: Account) -> str:
-    lead: dict[str, Any] = client.post("/v1/leads", json={"first_name": "Ada"},
-                                       headers=owner.auth).json()
-    return str(lead["id"])
+from tests.integration.tenancy.api import fields, join, problem, sign_up
 
 
 def test_education_over_http(client: TestClient) -> None:
     owner = sign_up(client)
     counsellor_user = join(client, owner, "member")
-    lead = _lead(client, owner)
+    lead = client.post("/v1/leads", json={"first_name": "Ada"}, headers=owner.auth).json()["id"]
     counsellor = client.post("/v1/education/counsellors", json={
         "user_id": counsellor_user.user_id, "counselor_code": "c-7"}, headers=owner.auth)
     assert counsellor.status_code == 201 and counsellor.json()["counselor_code"] == "C-7"
