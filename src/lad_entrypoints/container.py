@@ -24,11 +24,11 @@ from lad_domain.billing.reconciliation import Reconciliation
 from lad_domain.billing.reservations import ReservationService
 from lad_domain.billing.services import BillingService
 from lad_domain.education.services import EducationService, release_counsellor
-from lad_domain.leads.activity_services import ActivityService
-from lad_domain.leads.exporting import LeadExportService
-from lad_domain.leads.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
-from lad_domain.leads.pipeline import PipelineService, seed_default_pipeline
-from lad_domain.leads.services import LeadService
+from lad_domain.leads.services.activity import ActivityService
+from lad_domain.leads.services.exporting import LeadExportService
+from lad_domain.leads.services.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
+from lad_domain.leads.services.leads import LeadService
+from lad_domain.leads.services.pipeline import PipelineService, seed_default_pipeline
 from lad_domain.shared.clock import SystemClock
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.scope import TenantScope

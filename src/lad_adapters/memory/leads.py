@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from lad_adapters.memory.store import InMemoryRepository, InMemoryTransaction, paginate
-from lad_domain.leads.activity import Attachment, Booking, BookingStatus, Note, SocialProfile
+from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
 from lad_domain.leads.ports import Deduplication, ImportRow, MergeResult
 from lad_domain.shared.errors import Conflict

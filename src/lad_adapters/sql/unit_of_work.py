@@ -19,12 +19,12 @@ from lad_adapters.sql import (
     billing_posting,
     billing_records,
     education,
-    lead_activity,
-    lead_import,
-    leads,
     tenancy,
 )
 from lad_adapters.sql.database import Db, translate_errors
+from lad_adapters.sql.leads import activity as lead_activity
+from lad_adapters.sql.leads import importing as lead_import
+from lad_adapters.sql.leads import leads
 from lad_adapters.sql.tables.tenancy import tenants
 from lad_domain.shared.events import Outbox
 

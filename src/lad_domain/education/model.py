@@ -63,16 +63,20 @@ class Student:
         return True
 
 
+def _country_filter(value: str | None) -> str | None:
+    """A country to filter by, read as a stored one is ("gb" finds "GB")."""
+    return country_code(value)
+
+
 @attrs.frozen
 class StudentFilter:
     counsellor_id: uuid.UUID | None = None
     grade: str | None = None
-    country: str | None = None
+    country: str | None = attrs.field(default=None, converter=_country_filter)
 
     def __attrs_post_init__(self) -> None:
-        for field, text in (("grade", self.grade), ("country", self.country)):
-            if text is not None and "\x00" in text:
-                raise ValidationFailed.single(field, "must not contain NUL characters")
+        if self.grade is not None and "\x00" in self.grade:
+            raise ValidationFailed.single("grade", "must not contain NUL characters")
 
     def matches(self, student: Student) -> bool:
         return (self.counsellor_id in (None, student.counsellor_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from lad_domain.education.model import Counsellor, Student, StudentFilter
 from lad_domain.leads.ports import LeadsUnitOfWork
 from lad_domain.shared.pagination import Page, PageRequest
+from lad_domain.tenancy.ports import TenancyUnitOfWork
 
 
 class CounsellorRepository(Protocol):
@@ -41,7 +42,16 @@ class StudentRepository(Protocol):
         ...
 
 
+@runtime_checkable
 class EducationUnitOfWork(LeadsUnitOfWork, Protocol):
     education_students: StudentRepository
     education_counsellors: CounsellorRepository
 
+
+
+def education_unit_of_work(uow: TenancyUnitOfWork) -> EducationUnitOfWork:
+    """The same unit of work, as the education context sees it: for the hooks tenancy runs
+    in its own transaction (a member leaving), which it types by its own protocol."""
+    if not isinstance(uow, EducationUnitOfWork):
+        raise TypeError(f"{type(uow).__name__} has no education repositories")
+    return uow

@@ -8,6 +8,14 @@ from datetime import datetime
 
 import attrs
 
+from lad_domain.education.events import (
+    CaseloadMoved,
+    CounsellorAdded,
+    CounsellorAssigned,
+    CounsellorRemoved,
+    StudentEnrolled,
+    StudentRemoved,
+)
 from lad_domain.education.model import (
     Counsellor,
     Student,
@@ -17,8 +25,8 @@ from lad_domain.education.model import (
     display_name,
 )
 from lad_domain.education.policy import EducationPermission
-from lad_domain.education.ports import EducationUnitOfWork
-from lad_domain.leads.services import live_lead
+from lad_domain.education.ports import EducationUnitOfWork, education_unit_of_work
+from lad_domain.leads.services.leads import live_lead
 from lad_domain.shared.access import ensure_member
 from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
 from lad_domain.shared.pagination import Page, PageRequest
@@ -53,8 +61,7 @@ class EducationService:
                               updated_at=now, created_by=principal.user_id, **clean)
             student.assign(counsellor_id, now)
             uow.education_students.add(student)
-            self.scope.record_raw(uow, "student.enrolled", "student", student.id,
-                              {"lead_id": str(lead_id)})
+            self.scope.record(uow, StudentEnrolled(aggregate_id=student.id, lead_id=lead_id))
             uow.commit()
         return student
 
@@ -86,7 +93,7 @@ class EducationService:
             student = _student(uow, student_id)
             student.deleted_at = student.updated_at = self.scope.clock.now()
             uow.education_students.update(student)
-            self.scope.record_raw(uow, "student.removed", "student", student.id, {})
+            self.scope.record(uow, StudentRemoved(aggregate_id=student.id))
             uow.commit()
 
     def list_students(self, principal: Principal, filter: StudentFilter, page: PageRequest, *,
@@ -107,9 +114,9 @@ class EducationService:
             before = student.counsellor_id
             if student.assign(counsellor_id, self.scope.clock.now()):
                 uow.education_students.update(student)
-                self.scope.record_raw(uow, "student.counsellor_assigned", "student", student.id,
-                                  {"from": str(before) if before else None,
-                                   "to": str(counsellor_id) if counsellor_id else None})
+                self.scope.record(uow, CounsellorAssigned(aggregate_id=student.id,
+                                                          from_counsellor=before,
+                                                          to_counsellor=counsellor_id))
                 uow.commit()
         return student
 
@@ -130,8 +137,8 @@ class EducationService:
                                     counselor_code=code, display_name=name, created_at=now,
                                     updated_at=now)
             uow.education_counsellors.add(counsellor)
-            self.scope.record_raw(uow, "counsellor.added", "counsellor", counsellor.id,
-                              {"user_id": str(user_id), "counselor_code": code})
+            self.scope.record(uow, CounsellorAdded(aggregate_id=counsellor.id, user_id=user_id,
+                                                   counselor_code=code))
             uow.commit()
         return counsellor
 
@@ -177,8 +184,7 @@ class EducationService:
             moved = self._move_caseload(uow, counsellor, reassign_to)
             counsellor.deleted_at = counsellor.updated_at = now
             uow.education_counsellors.update(counsellor)
-            self.scope.record_raw(uow, "counsellor.removed", "counsellor", counsellor.id,
-                              {"moved": moved})
+            self.scope.record(uow, CounsellorRemoved(aggregate_id=counsellor.id, moved=moved))
             uow.commit()
         return moved
 
@@ -211,8 +217,7 @@ class EducationService:
             raise ValidationFailed.single("reassign_to", "must be another counsellor")
         _counsellor(uow, to_id, field="reassign_to")
         moved = uow.education_students.reassign(counsellor.id, to_id, self.scope.clock.now())
-        self.scope.record_raw(uow, "counsellor.caseload_moved", "counsellor", counsellor.id,
-                          {"to": str(to_id), "moved": moved})
+        self.scope.record(uow, CaseloadMoved(aggregate_id=counsellor.id, to=to_id, moved=moved))
         return moved
 
 
@@ -242,7 +247,7 @@ def _ensure_code_free(uow: EducationUnitOfWork, code: str, counsellor_id: uuid.U
 def release_counsellor(uow: TenancyUnitOfWork, user_id: uuid.UUID, at: datetime) -> None:
     """A member who leaves stops counselling (see TenancyService.member_departures); one
     who still counsels students must have them reassigned first."""
-    education_uow: EducationUnitOfWork = uow  # type: ignore[assignment]
+    education_uow = education_unit_of_work(uow)
     counsellor = education_uow.education_counsellors.get_by_user(user_id)
     if counsellor is None:
         return

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
-from lad_domain.leads.activity import Attachment, Booking, BookingStatus, Note, SocialProfile
+from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.tenancy.ports import TenancyUnitOfWork
@@ -144,6 +144,7 @@ class LeadImportStaging(Protocol):
         ...
 
 
+@runtime_checkable
 class LeadsUnitOfWork(TenancyUnitOfWork, Protocol):
     lead_stages: StageRepository
     lead_statuses: StatusRepository
@@ -157,6 +158,14 @@ class LeadsUnitOfWork(TenancyUnitOfWork, Protocol):
     def lead_import(self) -> LeadImportStaging:
         """The staging area of an import in this transaction."""
         ...
+
+
+def leads_unit_of_work(uow: TenancyUnitOfWork) -> LeadsUnitOfWork:
+    """The same unit of work, as the leads context sees it: for the hooks tenancy runs in
+    its own transaction (seeding a new tenant), which it types by its own protocol."""
+    if not isinstance(uow, LeadsUnitOfWork):
+        raise TypeError(f"{type(uow).__name__} has no leads repositories")
+    return uow
 
 
 class PhoneNumberParser(Protocol):

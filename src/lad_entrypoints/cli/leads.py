@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from lad_domain.leads.importing import ImportReport
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate
+from lad_domain.leads.services.importing import ImportReport
 from lad_entrypoints.cli.common import (
     OPERATOR,
     CursorOption,

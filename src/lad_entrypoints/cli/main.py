@@ -20,7 +20,7 @@ from lad_domain.shared.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from lad_entrypoints.cli import billing, db, leads, tenancy
+from lad_entrypoints.cli import billing, db, education, leads, tenancy
 from lad_entrypoints.cli.common import CliState, container
 from lad_entrypoints.cli.output import errors
 from lad_entrypoints.container import Container, build_container
@@ -67,6 +67,7 @@ def create_cli(container_factory: Callable[[], Container]) -> typer.Typer:
     cli.add_typer(tenancy.users, name="users")
     cli.add_typer(tenancy.members, name="members")
     cli.add_typer(leads.app, name="leads")
+    cli.add_typer(education.app, name="education")
     cli.add_typer(billing.app, name="billing")
     return cli
 

@@ -100,8 +100,7 @@ def list_students(principal: CurrentPrincipal, education: Education, page: Pagin
                   grade: Annotated[str | None, Query(max_length=32)] = None,
                   country: Annotated[str | None, Query(max_length=2)] = None
                   ) -> PageOut[StudentOut]:
-    filter = StudentFilter(counsellor_id=counsellor_id, grade=grade,
-                           country=country.upper() if country else None)
+    filter = StudentFilter(counsellor_id=counsellor_id, grade=grade, country=country)
     found = education.list_students(principal, filter, page)
     return PageOut(items=[StudentOut.of(s) for s in found.items], next_cursor=found.next_cursor)
 

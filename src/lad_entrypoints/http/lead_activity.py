@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
-from lad_domain.leads.activity import (
+from lad_domain.leads.activity_model import (
     MAX_ATTACHMENT_BYTES,
     Attachment,
     Booking,
@@ -18,7 +18,7 @@ from lad_domain.leads.activity import (
     Note,
     SocialProfile,
 )
-from lad_domain.leads.activity_services import ActivityService
+from lad_domain.leads.services.activity import ActivityService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
 from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
 

@@ -22,10 +22,10 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from lad_domain.leads.exporting import LeadExportService
-from lad_domain.leads.importing import ImportReport, LeadImportService
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, StageChange
-from lad_domain.leads.services import LeadService
+from lad_domain.leads.services.exporting import LeadExportService
+from lad_domain.leads.services.importing import ImportReport, LeadImportService
+from lad_domain.leads.services.leads import LeadService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
 from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
 

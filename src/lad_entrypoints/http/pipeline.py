@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from lad_domain.leads.model import Stage, Status
-from lad_domain.leads.pipeline import PipelineService
+from lad_domain.leads.services.pipeline import PipelineService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, container
 from lad_entrypoints.http.schemas import PROBLEMS, Strict
 

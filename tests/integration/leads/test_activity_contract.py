@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from lad_domain.leads.activity import BookingStatus
+from lad_domain.leads.activity_model import BookingStatus
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.errors import NotFound
 from lad_domain.shared.pagination import PageRequest

@@ -1,4 +1,4 @@
-"""HTTP: notes, attachments, social data, bookings, the pipeline and education."""
+"""HTTP: notes, attachments, social data, bookings and the pipeline."""
 
 from __future__ import annotations
 
@@ -103,25 +103,3 @@ def test_the_pipeline_over_http(client: TestClient) -> None:
     assert fields(client.put("/v1/pipeline/stages/order", json={"keys": ["new"]},
                              headers=owner.auth)) == ["keys"]
     assert client.get("/v1/pipeline/statuses", headers=owner.auth).json()[0]["key"] == "open"
-
-
-def test_education_over_http(client: TestClient) -> None:
-    owner = sign_up(client)
-    counsellor_user = join(client, owner, "member")
-    lead = _lead(client, owner)
-    counsellor = client.post("/v1/education/counsellors", json={
-        "user_id": counsellor_user.user_id, "counselor_code": "c-7"}, headers=owner.auth)
-    assert counsellor.status_code == 201 and counsellor.json()["counselor_code"] == "C-7"
-    student = client.post("/v1/education/students", json={
-        "lead_id": lead, "grade": "11", "country": "gb"}, headers=owner.auth)
-    assert student.status_code == 201, student.text
-    assigned = client.put(f"/v1/education/students/{student.json()['id']}/counsellor",
-                          json={"counsellor_id": counsellor.json()["id"]}, headers=owner.auth)
-    assert assigned.json()["counsellor_id"] == counsellor.json()["id"]
-    caseload = client.get(f"/v1/education/counsellors/{counsellor.json()['id']}/students",
-                          headers=owner.auth).json()
-    assert [s["id"] for s in caseload["items"]] == [student.json()["id"]]
-    problem(client.delete(f"/v1/education/counsellors/{counsellor.json()['id']}",
-                          headers=owner.auth), 409)
-    assert fields(client.post("/v1/education/students", json={
-        "lead_id": lead, "country": "Narnia"}, headers=owner.auth)) == ["country"]

@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from lad_domain.leads.importing import ImportReport, LeadImportService
 from lad_domain.leads.model import LeadFilter
+from lad_domain.leads.services.importing import ImportReport, LeadImportService
 from lad_domain.shared.errors import ValidationFailed
 from lad_domain.shared.pagination import PageRequest
 from tests.unit.leads.workspace import Workspace

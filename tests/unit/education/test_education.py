@@ -97,6 +97,20 @@ def test_students_filter_by_grade_and_country(ws: Workspace) -> None:
     assert [s.id for s in found.items] == [wanted.id]
 
 
+def test_a_library_caller_filters_by_a_lower_case_country(ws: Workspace) -> None:
+    wanted = _student(ws, country="GB")
+    _student(ws, country="US")
+    found = ws.lad.education().list_students(ws.owner, StudentFilter(country="gb"),
+                                             PageRequest())
+    assert [s.id for s in found.items] == [wanted.id]
+
+
+def test_a_country_filter_that_is_no_country_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as failed:
+        StudentFilter(country="gbr")
+    assert [e.field for e in failed.value.errors] == ["country"]
+
+
 def test_a_removed_student_keeps_the_lead(ws: Workspace) -> None:
     student = _student(ws)
     ws.lad.education().remove_student(ws.owner, student.id)

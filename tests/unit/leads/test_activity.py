@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from lad_adapters.storage import InMemoryFileStorage
-from lad_domain.leads.activity import MAX_ATTACHMENT_BYTES, MAX_BOOKING_RETRIES, BookingStatus
+from lad_domain.leads.activity_model import MAX_ATTACHMENT_BYTES, MAX_BOOKING_RETRIES, BookingStatus
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lad_domain.shared.pagination import PageRequest

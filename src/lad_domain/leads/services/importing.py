@@ -11,18 +11,23 @@ import uuid
 from collections.abc import Callable, Iterator
 from itertools import islice
 from time import perf_counter
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import attrs
 
 from lad_domain.leads.csv_format import map_header
+from lad_domain.leads.events import LeadsImported
 from lad_domain.leads.model import OnDuplicate, parse_on_duplicate
 from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.ports import ImportRow, LeadImportStaging, PhoneNumberParser
 from lad_domain.leads.row_check import RowCheck
-from lad_domain.leads.services import LeadsScope, member_emails, pipeline_of
+from lad_domain.leads.services.leads import LeadsScope, member_emails, pipeline_of
 from lad_domain.shared.errors import FieldError, ValidationFailed
 from lad_domain.shared.principal import Principal
+from lad_domain.shared.scope import tenant_of
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer  # the type typeshed gives RawIOBase.readinto
 
 DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 5000
@@ -80,14 +85,15 @@ class _LimitedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._source.read(len(buffer))
-        size = len(data)
-        self.count += size
-        if self.count > self._limit:
-            raise ValidationFailed.single(
-                "file", f"is larger than the import limit of {self._limit:,} bytes")
-        buffer[:size] = data
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        with memoryview(buffer) as view, view.cast("B") as octets:
+            data = self._source.read(len(octets))
+            size = len(data)
+            self.count += size
+            if self.count > self._limit:
+                raise ValidationFailed.single(
+                    "file", f"is larger than the import limit of {self._limit:,} bytes")
+            octets[:size] = data
         return size
 
 
@@ -136,10 +142,9 @@ class LeadImportService:
             merged = staging.merge(on_duplicate=mode, at=now, created_by=principal.user_id)
             report.created, report.updated = merged.created, merged.updated
             report.skipped = staged - merged.created - merged.updated
-            self.scope.record_raw(uow, "leads.imported", "tenant",
-                                  uow.tenant_id or uuid.UUID(int=0),
-                              {"created": report.created, "updated": report.updated,
-                               "skipped": report.skipped, "rejected": report.rejected_rows})
+            self.scope.record(uow, LeadsImported(
+                aggregate_id=tenant_of(uow), created=report.created, updated=report.updated,
+                skipped=report.skipped, rejected=report.rejected_rows))
             uow.commit()
             report.timings["write"] += perf_counter() - started
         return report

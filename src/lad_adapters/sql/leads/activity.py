@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.leads import lead_attachments, lead_bookings, lead_notes, lead_social
-from lad_domain.leads.activity import Attachment, Booking, BookingStatus, Note, SocialProfile
+from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.shared.pagination import Page, PageRequest
 
 

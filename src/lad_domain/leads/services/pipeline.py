@@ -10,6 +10,16 @@ from typing import TypeVar
 
 import attrs
 
+from lad_domain.leads.events import (
+    LeadStageChanged,
+    StageAdded,
+    StageDeleted,
+    StageRenamed,
+    StagesReordered,
+    StatusAdded,
+    StatusDeleted,
+    StatusRenamed,
+)
 from lad_domain.leads.model import (
     DEFAULT_STAGES,
     DEFAULT_STATUSES,
@@ -20,17 +30,18 @@ from lad_domain.leads.model import (
 )
 from lad_domain.leads.model import Status as LeadStatus
 from lad_domain.leads.policy import LeadPermission
-from lad_domain.leads.ports import LeadsUnitOfWork
-from lad_domain.leads.services import LeadsScope, pipeline_of
+from lad_domain.leads.ports import LeadsUnitOfWork, leads_unit_of_work
+from lad_domain.leads.services.leads import LeadsScope, pipeline_of
 from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
 from lad_domain.shared.principal import Principal
+from lad_domain.shared.scope import tenant_of
 from lad_domain.shared.validation import key, plain_text
 from lad_domain.tenancy.ports import TenancyUnitOfWork
 
 
 def seed_default_pipeline(uow: TenancyUnitOfWork, tenant_id: uuid.UUID, at: datetime) -> None:
     """Called when a tenant is created, inside that transaction (see TenancyService)."""
-    leads_uow: LeadsUnitOfWork = uow  # type: ignore[assignment]
+    leads_uow = leads_unit_of_work(uow)
     for order, (stage_key, label) in enumerate(DEFAULT_STAGES):
         leads_uow.lead_stages.add(Stage(key=stage_key, label=label, display_order=order,
                                         created_at=at, updated_at=at))
@@ -60,7 +71,7 @@ class PipelineService:
             stage = _appended("stage", uow.lead_stages.list(), stage_key, label,
                               self.scope.clock.now(), Stage)
             uow.lead_stages.add(stage)
-            self._record(uow, "pipeline.stage_added", {"key": stage_key})
+            self.scope.record(uow, StageAdded(aggregate_id=tenant_of(uow), key=stage_key))
             uow.commit()
         return stage
 
@@ -72,7 +83,8 @@ class PipelineService:
             stage = attrs.evolve(_stage(uow, stage_key), label=label,
                                  updated_at=self.scope.clock.now())
             uow.lead_stages.update(stage)
-            self._record(uow, "pipeline.stage_renamed", {"key": stage.key, "label": label})
+            self.scope.record(uow, StageRenamed(aggregate_id=tenant_of(uow), key=stage.key,
+                                              label=label))
             uow.commit()
         return stage
 
@@ -83,7 +95,7 @@ class PipelineService:
             stages = pipeline_of(uow).reordered(list(keys), self.scope.clock.now())
             for stage in stages:
                 uow.lead_stages.update(stage)
-            self._record(uow, "pipeline.stages_reordered", {"keys": list(keys)})
+            self.scope.record(uow, StagesReordered(aggregate_id=tenant_of(uow), keys=tuple(keys)))
             uow.commit()
         return stages
 
@@ -108,15 +120,15 @@ class PipelineService:
             uow.leads.move_stage(stage.key, target, now)
             uow.lead_history.add_many(changes)
             for change in changes:
-                self.scope.record_raw(uow, "lead.stage_changed", "lead", change.lead_id,
-                                  {"from": stage.key, "to": target})
+                self.scope.record(uow, LeadStageChanged(aggregate_id=change.lead_id,
+                                                        from_stage=stage.key, to_stage=target))
             uow.lead_stages.remove(stage.key)
             for order, other in enumerate(others):
                 if other.display_order != order:
                     uow.lead_stages.update(attrs.evolve(other, display_order=order,
                                                         updated_at=now))
-            self._record(uow, "pipeline.stage_deleted",
-                         {"key": stage.key, "moved_to": target, "moved": moved})
+            self.scope.record(uow, StageDeleted(aggregate_id=tenant_of(uow), key=stage.key,
+                                                moved_to=target, moved=moved))
             uow.commit()
         return moved
 
@@ -130,7 +142,7 @@ class PipelineService:
             status = _appended("status", uow.lead_statuses.list(), status_key, label,
                                self.scope.clock.now(), LeadStatus)
             uow.lead_statuses.add(status)
-            self._record(uow, "pipeline.status_added", {"key": status_key})
+            self.scope.record(uow, StatusAdded(aggregate_id=tenant_of(uow), key=status_key))
             uow.commit()
         return status
 
@@ -142,7 +154,8 @@ class PipelineService:
             status = attrs.evolve(_status(pipeline_of(uow), status_key), label=label,
                                   updated_at=self.scope.clock.now())
             uow.lead_statuses.update(status)
-            self._record(uow, "pipeline.status_renamed", {"key": status.key, "label": label})
+            self.scope.record(uow, StatusRenamed(aggregate_id=tenant_of(uow), key=status.key,
+                                               label=label))
             uow.commit()
         return status
 
@@ -160,16 +173,10 @@ class PipelineService:
             moved = uow.leads.count_live(status=status.key)
             uow.leads.move_status(status.key, target, self.scope.clock.now())
             uow.lead_statuses.remove(status.key)
-            self._record(uow, "pipeline.status_deleted",
-                         {"key": status.key, "moved_to": target, "moved": moved})
+            self.scope.record(uow, StatusDeleted(aggregate_id=tenant_of(uow), key=status.key,
+                                                 moved_to=target, moved=moved))
             uow.commit()
         return moved
-
-    def _record(self, uow: LeadsUnitOfWork, event_type: str, payload: dict[str, object]
-                ) -> None:
-        self.scope.record_raw(uow, event_type, "pipeline", uow.tenant_id or uuid.UUID(int=0),
-                          dict(payload))
-
 
 Entry = TypeVar("Entry", Stage, LeadStatus)
 

@@ -13,7 +13,7 @@ import attrs
 from lad_domain.leads.csv_format import EXPORT_COLUMNS, safe_cell
 from lad_domain.leads.model import Lead, LeadFilter
 from lad_domain.leads.policy import LeadPermission
-from lad_domain.leads.services import LeadsScope, member_emails
+from lad_domain.leads.services.leads import LeadsScope, member_emails
 from lad_domain.shared.pagination import MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 

@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from lad_domain.leads.fields import clean_lead_fields, ensure_identifiable
+from lad_domain.leads.events import (
+    LeadCreated,
+    LeadDeleted,
+    LeadOwnerAssigned,
+    LeadRestored,
+    LeadStageChanged,
+    LeadUpdated,
+)
+from lad_domain.leads.field_check import clean_lead_fields, ensure_identifiable
 from lad_domain.leads.model import Lead, LeadFilter, Pipeline, StageChange
 from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.ports import LeadsUnitOfWork, PhoneNumberParser
@@ -75,8 +83,8 @@ class LeadService:
                         custom_fields=clean.get("custom_fields") or {},
                         created_by=principal.user_id)
             uow.leads.add(lead)
-            self.scope.record_raw(uow, "lead.created", "lead", lead.id,
-                              {"stage": stage, "status": status})
+            self.scope.record(uow, LeadCreated(aggregate_id=lead.id, stage=stage,
+                                               status=status))
             uow.commit()
         return lead
 
@@ -110,8 +118,9 @@ class LeadService:
             if "stage" in changes:
                 self._move(uow, principal, lead, pipeline.stage(stage or "").key)
             uow.leads.update(lead)
-            self.scope.record_raw(uow, "lead.updated", "lead", lead.id,
-                              {"fields": sorted(k for k in changes if k != "phone_region")})
+            self.scope.record(uow, LeadUpdated(
+                aggregate_id=lead.id,
+                fields=tuple(sorted(k for k in changes if k != "phone_region"))))
             uow.commit()
         return lead
 
@@ -134,8 +143,7 @@ class LeadService:
             ensure_member(uow, owner_id, "owner_id")
             lead.assign(owner_id, self.scope.clock.now())
             uow.leads.update(lead)
-            self.scope.record_raw(uow, "lead.owner_assigned", "lead", lead.id,
-                              {"owner_id": str(owner_id) if owner_id else None})
+            self.scope.record(uow, LeadOwnerAssigned(aggregate_id=lead.id, owner_id=owner_id))
             uow.commit()
         return lead
 
@@ -146,7 +154,7 @@ class LeadService:
             lead = live_lead(uow, lead_id)
             lead.soft_delete(self.scope.clock.now())
             uow.leads.update(lead)
-            self.scope.record_raw(uow, "lead.deleted", "lead", lead.id, {})
+            self.scope.record(uow, LeadDeleted(aggregate_id=lead.id))
             uow.commit()
         return lead
 
@@ -162,7 +170,7 @@ class LeadService:
             self._ensure_email_free(uow, lead.email, lead.id)
             lead.restore(self.scope.clock.now())
             uow.leads.update(lead)
-            self.scope.record_raw(uow, "lead.restored", "lead", lead.id, {})
+            self.scope.record(uow, LeadRestored(aggregate_id=lead.id))
             uow.commit()
         return lead
 
@@ -186,8 +194,8 @@ class LeadService:
                               self.scope.ids.new_id())
         if change is not None:
             uow.lead_history.add_many([change])
-            self.scope.record_raw(uow, "lead.stage_changed", "lead", lead.id,
-                              {"from": before, "to": stage})
+            self.scope.record(uow, LeadStageChanged(aggregate_id=lead.id, from_stage=before,
+                                                    to_stage=stage))
 
     @staticmethod
     def _ensure_email_free(uow: LeadsUnitOfWork, email: str | None,

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from lad_domain.leads.activity import (
+from lad_domain.leads.activity_model import (
     MAX_ATTACHMENT_BYTES,
     Attachment,
     Booking,
@@ -23,9 +23,23 @@ from lad_domain.leads.activity import (
     future_time,
     note_content,
 )
+from lad_domain.leads.events import (
+    AttachmentAdded,
+    AttachmentDeleted,
+    BookingAttemptFailed,
+    BookingCancelled,
+    BookingChanged,
+    BookingCompleted,
+    BookingRescheduled,
+    BookingScheduled,
+    NoteAdded,
+    NoteDeleted,
+    NoteEdited,
+    SocialUpdated,
+)
 from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.ports import FileStorage, LeadsUnitOfWork
-from lad_domain.leads.services import LeadsScope, live_lead
+from lad_domain.leads.services.leads import LeadsScope, live_lead
 from lad_domain.shared.errors import NotFound, PermissionDenied, ValidationFailed
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, Role
@@ -49,8 +63,7 @@ class ActivityService:
             note = Note(id=self.scope.ids.new_id(), lead_id=lead_id, author_id=principal.user_id,
                         content=content, created_at=now, updated_at=now)
             uow.lead_notes.add(note)
-            self.scope.record_raw(uow, "lead.note_added", "lead", lead_id,
-                                  {"note_id": str(note.id)})
+            self.scope.record(uow, NoteAdded(aggregate_id=lead_id, note_id=note.id))
             uow.commit()
         return note
 
@@ -68,8 +81,7 @@ class ActivityService:
             note = self._own_note(uow, principal, lead_id, note_id)
             note.edit(content, self.scope.clock.now())
             uow.lead_notes.update(note)
-            self.scope.record_raw(uow, "lead.note_edited", "lead", lead_id,
-                                  {"note_id": str(note_id)})
+            self.scope.record(uow, NoteEdited(aggregate_id=lead_id, note_id=note_id))
             uow.commit()
         return note
 
@@ -78,8 +90,7 @@ class ActivityService:
         with self.scope.open(principal, tenant_id) as uow:
             self._own_note(uow, principal, lead_id, note_id)
             uow.lead_notes.remove(lead_id, note_id, self.scope.clock.now())
-            self.scope.record_raw(uow, "lead.note_deleted", "lead", lead_id,
-                                  {"note_id": str(note_id)})
+            self.scope.record(uow, NoteDeleted(aggregate_id=lead_id, note_id=note_id))
             uow.commit()
 
     def _own_note(self, uow: LeadsUnitOfWork, principal: Principal, lead_id: uuid.UUID,
@@ -121,8 +132,8 @@ class ActivityService:
             self.storage.put(attachment.storage_key, content)
             try:
                 uow.lead_attachments.add(attachment)
-                self.scope.record_raw(uow, "lead.attachment_added", "lead", lead_id,
-                                  {"attachment_id": str(attachment_id)})
+                self.scope.record(uow, AttachmentAdded(aggregate_id=lead_id,
+                                                       attachment_id=attachment_id))
                 uow.commit()
             except BaseException:
                 self.storage.delete(attachment.storage_key)
@@ -151,8 +162,8 @@ class ActivityService:
             self.scope.require(uow, principal, LeadPermission.WRITE)
             attachment = self._attachment(uow, lead_id, attachment_id)
             uow.lead_attachments.remove(lead_id, attachment_id, self.scope.clock.now())
-            self.scope.record_raw(uow, "lead.attachment_deleted", "lead", lead_id,
-                              {"attachment_id": str(attachment_id)})
+            self.scope.record(uow, AttachmentDeleted(aggregate_id=lead_id,
+                                                     attachment_id=attachment_id))
             uow.commit()
         # After the commit: a failed delete leaves an orphan file, never a dangling row.
         self.storage.delete(attachment.storage_key)
@@ -185,8 +196,7 @@ class ActivityService:
             profile = uow.lead_social.get(lead_id) or SocialProfile(lead_id, {}, now)
             profile.merge(patch, now)
             uow.lead_social.save(profile)
-            self.scope.record_raw(uow, "lead.social_updated", "lead", lead_id,
-                              {"keys": sorted(patch)})
+            self.scope.record(uow, SocialUpdated(aggregate_id=lead_id, keys=tuple(sorted(patch))))
             uow.commit()
         return profile
 
@@ -205,9 +215,8 @@ class ActivityService:
                               scheduled_at=scheduled_at, created_at=now, updated_at=now,
                               notes=notes, created_by=principal.user_id)
             uow.lead_bookings.add(booking)
-            self.scope.record_raw(uow, "lead.booking_scheduled", "lead", lead_id,
-                              {"booking_id": str(booking.id),
-                               "scheduled_at": scheduled_at.isoformat()})
+            self.scope.record(uow, BookingScheduled(aggregate_id=lead_id, booking_id=booking.id,
+                                                    scheduled_at=scheduled_at))
             uow.commit()
         return booking
 
@@ -222,30 +231,30 @@ class ActivityService:
     def complete_booking(self, principal: Principal, lead_id: uuid.UUID,
                          booking_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None
                          ) -> Booking:
-        return self._change_booking(principal, lead_id, booking_id, "completed", tenant_id,
-                                    lambda b, now: b.complete(now))
+        return self._change_booking(principal, lead_id, booking_id, BookingCompleted,
+                                    tenant_id, lambda b, now: b.complete(now))
 
     def cancel_booking(self, principal: Principal, lead_id: uuid.UUID, booking_id: uuid.UUID,
                        *, tenant_id: uuid.UUID | None = None) -> Booking:
-        return self._change_booking(principal, lead_id, booking_id, "cancelled", tenant_id,
-                                    lambda b, now: b.cancel(now))
+        return self._change_booking(principal, lead_id, booking_id, BookingCancelled,
+                                    tenant_id, lambda b, now: b.cancel(now))
 
     def record_booking_failure(self, principal: Principal, lead_id: uuid.UUID,
                                booking_id: uuid.UUID, *, error: str | None = None,
                                tenant_id: uuid.UUID | None = None) -> Booking:
         """The call did not happen: retried after a backoff, or failed after the last try."""
         error = booking_text(error, field="error")
-        return self._change_booking(principal, lead_id, booking_id, "attempt_failed",
+        return self._change_booking(principal, lead_id, booking_id, BookingAttemptFailed,
                                     tenant_id, lambda b, now: b.record_failure(now, error))
 
     def reschedule_booking(self, principal: Principal, lead_id: uuid.UUID,
                            booking_id: uuid.UUID, scheduled_at: datetime, *,
                            tenant_id: uuid.UUID | None = None) -> Booking:
-        return self._change_booking(principal, lead_id, booking_id, "rescheduled", tenant_id,
-                                    lambda b, now: b.reschedule(scheduled_at, now))
+        return self._change_booking(principal, lead_id, booking_id, BookingRescheduled,
+                                    tenant_id, lambda b, now: b.reschedule(scheduled_at, now))
 
     def _change_booking(self, principal: Principal, lead_id: uuid.UUID, booking_id: uuid.UUID,
-                        what: str, tenant_id: uuid.UUID | None,
+                        what: type[BookingChanged], tenant_id: uuid.UUID | None,
                         change: Callable[[Booking, datetime], None]) -> Booking:
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
@@ -256,8 +265,7 @@ class ActivityService:
                 raise NotFound("booking not found")
             change(booking, now)
             uow.lead_bookings.update(booking)
-            self.scope.record_raw(uow, f"lead.booking_{what}", "lead", lead_id,
-                              {"booking_id": str(booking_id), "status": str(booking.status),
-                               "retry_count": booking.retry_count})
+            self.scope.record(uow, what(aggregate_id=lead_id, booking_id=booking_id,
+                                        status=booking.status, retry_count=booking.retry_count))
             uow.commit()
         return booking

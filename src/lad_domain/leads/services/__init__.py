@@ -1,0 +1,1 @@
+"""Leads use cases, one module per aggregate or journey."""
