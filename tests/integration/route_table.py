@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 #: Query and body fields that name another object without an ``_id`` in their name.
 REFERENCES = frozenset({"move_to", "reassign_to"})
 _ID_NAME = re.compile(r"(_id|_ids|ids)$")
+_PATH_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 _serial = itertools.count(1)
 
 
@@ -38,7 +39,8 @@ class Operation:
 
     @property
     def path_ids(self) -> list[str]:
-        return [p["name"] for p in self.parameters("path")]
+        """From the path itself, so that a route without an OpenAPI operation counts."""
+        return _PATH_PARAMETER.findall(self.path)
 
     @property
     def query_ids(self) -> list[str]:

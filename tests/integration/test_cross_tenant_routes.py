@@ -51,9 +51,9 @@ _PEOPLE = "for members, not API keys: refused before any lookup"
 _FILTER = "a filter: A's id matches nothing in B, as an unknown id matches nothing"
 _MEMBER = "names no member of B: 422 naming the field, as for an unknown id"
 _NO_STAGE = "move_to names no key of B's pipeline: 422 naming the field, as an unknown key"
-#: Answers other than 404, by route, then by who: an actor, "refs" (B's own object in the
-#: path, A's ids in the query or body) or "*" (always). Each is also the answer for ids
-#: nobody has, which the test checks.
+#: Answers other than 404, by route, then by who: an actor, the one id of A's sent among
+#: B's own (see _variants) or "*" (always). Each is also the answer for ids nobody has,
+#: which the test checks.
 REFUSALS: dict[tuple[str, str], dict[str, tuple[int, str]]] = {
     ("POST", "/v1/auth/token"): {"*": (401, "log-in: B's owner is no member of A, answered "
                                               "as for a tenant nobody has")},
@@ -66,9 +66,9 @@ REFUSALS: dict[tuple[str, str], dict[str, tuple[int, str]]] = {
     ("GET", "/v1/leads"): {"*": (200, _FILTER)},
     ("GET", "/v1/leads/export"): {"*": (200, _FILTER)},
     ("POST", "/v1/leads"): {"*": (422, _MEMBER)},
-    ("PATCH", "/v1/leads/{lead_id}"): {"refs": (422, _MEMBER)},
-    ("DELETE", "/v1/pipeline/stages/{key}"): {"refs": (422, _NO_STAGE)},
-    ("DELETE", "/v1/pipeline/statuses/{key}"): {"refs": (422, _NO_STAGE)},
+    ("PATCH", "/v1/leads/{lead_id}"): {"owner_id": (422, _MEMBER)},
+    ("DELETE", "/v1/pipeline/stages/{key}"): {"move_to": (422, _NO_STAGE)},
+    ("DELETE", "/v1/pipeline/statuses/{key}"): {"move_to": (422, _NO_STAGE)},
     ("GET", "/v1/education/students"): {"*": (200, _FILTER)},
     ("POST", "/v1/education/counsellors"): {"*": (422, _MEMBER)},
     ("GET", "/v1/billing/ledger"): {"*": (200, _FILTER)},
@@ -159,12 +159,15 @@ def _probe(client: TestClient, op: Operation, a: TenantWorld, b: TenantWorld, ac
 
 def _variants(op: Operation, a: TenantWorld, b: TenantWorld
               ) -> Iterator[tuple[str, dict[str, str]]]:
-    """Every id of A's; and, where it also takes ids in its query or body, B's own objects
-    in the path with A's in the query and body."""
+    """"ids": every id is A's; then, where it takes more than one, each id of A's alone
+    among B's own (A's note on B's lead, B's student with A's counsellor, ...)."""
     foreign = {name: a.ids[kind] for name, kind in SLOTS.items()} | CATALOG
     yield "ids", foreign
-    if op.path_ids and (op.query_ids or op.body_ids):
-        yield "refs", foreign | {n: b.ids[SLOTS[n]] for n in op.path_ids if n in SLOTS}
+    names = [n for n in op.path_ids + op.query_ids + op.body_ids if n in SLOTS]
+    if len(names) > 1:
+        own = {name: b.ids[kind] for name, kind in SLOTS.items()} | CATALOG
+        for name in names:
+            yield name, own | {name: foreign[name]}
 
 
 def _expected(op: Operation, actor: str, variant: str) -> tuple[int, str]:
