@@ -1,0 +1,138 @@
+"""A tenant with one of every object a route can name by id, built through the HTTP API
+(the invoice through the operator's use case: no route generates one), and a snapshot of
+everything its owner can read, to prove that nobody else changed it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from fastapi.testclient import TestClient
+
+from lad_domain.shared.clock import FixedClock
+from lad_domain.shared.principal import Principal
+from lad_entrypoints.container import Container
+from tests.integration.tenancy.api import Account, api_key, bearer, join, sign_up
+
+OPERATOR_TOKEN = "operator-" + "t" * 32
+OPERATOR = bearer(OPERATOR_TOKEN)
+
+
+@attrs.frozen
+class TenantWorld:
+    """``ids`` by kind of object (lead, note, ...); ``secrets`` are strings only this
+    tenant's members may ever see: every id, name, email and content."""
+
+    owner: Account
+    member: Account
+    key_secret: str
+    ids: dict[str, str]
+    marks: frozenset[str]
+
+    @property
+    def key_auth(self) -> dict[str, str]:
+        return bearer(self.key_secret)
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return self.marks | set(self.ids.values())
+
+
+def _created(client: TestClient, path: str, headers: dict[str, str], **kwargs: Any
+             ) -> dict[str, Any]:
+    response = client.post(path, headers=headers, **kwargs)
+    assert response.status_code in (200, 201), f"{path}: {response.text}"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def build_worlds(client: TestClient, lad: Container, *names: str) -> list[TenantWorld]:
+    """A world for each name, each with last month's invoice: the container's clock moves
+    from the end of March 2026, where the worlds are built, into April."""
+    clock = lad.clock()
+    assert isinstance(clock, FixedClock)
+    clock.set(datetime(2026, 3, 31, 18, tzinfo=UTC))
+    worlds = [build_world(client, name) for name in names]
+    clock.set(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
+    for world in worlds:
+        [invoice] = lad.billing_invoices().generate(Principal.operator(), "2026-03",
+                                                    tenant_id=uuid.UUID(world.owner.tenant_id))
+        world.ids["invoice"] = str(invoice.id)
+    return worlds
+
+
+def build_world(client: TestClient, name: str) -> TenantWorld:
+    """``name`` (one word) names the tenant and marks its data."""
+    owner = sign_up(client, f"{name} Corp")
+    member = join(client, owner, "member")
+    auth = owner.auth
+    key = api_key(client, owner)
+    service = {**bearer(key["secret"])}
+    lead = _created(client, "/v1/leads", auth, json={"email": f"lead@{name}.test",
+                                                    "first_name": f"{name}lead"})["id"]
+    on_lead = f"/v1/leads/{lead}"
+    assert client.patch(f"{on_lead}/social", headers=auth,
+                        json={"linkedin": f"in/{name}"}).status_code == 200
+    for kind in ("stages", "statuses"):
+        _created(client, f"/v1/pipeline/{kind}", auth, json={"key": f"{name}_only",
+                                                            "label": f"{name} label"})
+    counsellor = _created(client, "/v1/education/counsellors", auth, json={
+        "user_id": member.user_id, "counselor_code": f"{name}-1"})["id"]
+    _created(client, f"/v1/operator/tenants/{owner.tenant_id}/top-ups", {
+        **OPERATOR, "Idempotency-Key": f"{name}-top-up"}, json={"amount": "100"})
+    _created(client, "/v1/billing/usage-events", {**service, "Idempotency-Key": "march"},
+             json={"feature_key": "outreach",
+                   "usage_items": [{"category": "email_send", "quantity": "1"}]})
+    ids = {
+        "tenant": owner.tenant_id, "member": member.user_id, "key": key["id"],
+        "lead": lead, "stage": f"{name}_only", "counsellor": counsellor,
+        "invitation": _created(client, "/v1/invitations", auth, json={
+            "email": f"pending@{name}.test", "role": "viewer"})["id"],
+        "note": _created(client, f"{on_lead}/notes", auth,
+                         json={"content": f"{name} note"})["id"],
+        "attachment": _created(client, f"{on_lead}/attachments", auth, files={
+            "file": (f"{name}.txt", f"{name} file".encode(), "text/plain")})["id"],
+        "booking": _created(client, f"{on_lead}/bookings", auth, json={
+            "scheduled_at": "2030-01-01T09:00:00Z", "notes": f"{name} booking"})["id"],
+        # On a lead of its own: the lead above stays free to enrol (with another's ids).
+        "student": _created(client, "/v1/education/students", auth, json={
+            "lead_id": _created(client, "/v1/leads", auth, json={
+                "email": f"pupil@{name}.test"})["id"],
+            "counsellor_id": counsellor, "grade": f"{name} grade"})["id"],
+        "reservation": _created(client, "/v1/billing/reservations", {
+            **service, "Idempotency-Key": f"{name}-hold"}, json={
+            "feature_key": "voice", "amount": "1", "expires_in_seconds": 86_400})["id"],
+        "wallet": client.get("/v1/billing/wallet", headers=auth).json()["id"],
+    }
+    marks = {owner.email, member.email, name}
+    return TenantWorld(owner, member, key["secret"], ids, frozenset(marks))
+
+
+#: What the owner reads to see the whole tenant; ``{kind}`` is one of its ids.
+READS = (
+    "/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys", "/v1/leads?limit=200",
+    "/v1/leads/{lead}", "/v1/leads/{lead}/history", "/v1/leads/{lead}/notes",
+    "/v1/leads/{lead}/attachments", "/v1/leads/{lead}/attachments/{attachment}",
+    "/v1/leads/{lead}/social", "/v1/leads/{lead}/bookings", "/v1/pipeline/stages",
+    "/v1/pipeline/statuses", "/v1/education/students", "/v1/education/counsellors",
+    "/v1/education/counsellors/{counsellor}/students", "/v1/billing/wallet",
+    "/v1/billing/ledger?limit=200", "/v1/billing/invoices", "/v1/billing/entitlements",
+    "/v1/features/outreach",
+)
+
+
+def snapshot(client: TestClient, lad: Container, world: TenantWorld) -> list[Any]:
+    """Everything the owner can read, the member's capabilities and the tenant's domain
+    events (by id): equal snapshots mean nothing of the tenant changed."""
+    reads = []
+    for path in READS:
+        response = client.get(path.format(**world.ids), headers=world.owner.auth)
+        assert response.status_code == 200, f"{path}: {response.text}"
+        reads.append((path, response.content))
+    with lad.unit_of_work()(uuid.UUID(world.owner.tenant_id)) as uow:
+        held = uow.capabilities.list_for_user(uuid.UUID(world.member.user_id))
+        events = sorted(e.id for e in uow.events.list(limit=100_000))
+    assert events, "the tenant's domain events are read"
+    return [*reads, sorted(c.capability_key for c in held), events]
