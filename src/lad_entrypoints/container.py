@@ -32,8 +32,7 @@ from lad_domain.leads.services.pipeline import PipelineService, seed_default_pip
 from lad_domain.shared.clock import SystemClock
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.scope import TenantScope
-from lad_domain.tenancy.services import TenancyService
-from lad_domain.tenancy.team import TeamService
+from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.settings import Settings
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from lad_domain.shared.errors import Conflict, ValidationFailed
+from lad_domain.shared.errors import Conflict, PermissionDenied, ValidationFailed
 from lad_domain.shared.principal import Role
 
 #: Features a new tenant starts with; the rest are enabled by the plan or an operator.
@@ -116,6 +116,21 @@ class Membership:
             raise Conflict("the owner cannot be removed or leave; transfer ownership first")
 
 
+def parse_role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValidationFailed.single(
+            "role", f"must be one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def may_grant(actor_role: Role | None, role: Role) -> None:
+    """Nobody hands out a role above their own (the operator has no ceiling)."""
+    if actor_role is not None and role.rank > actor_role.rank:
+        raise PermissionDenied(f"the {actor_role} role cannot grant or change the {role} role")
+
+
 def transfer_ownership(current: Membership, successor: Membership, at: datetime) -> None:
     """Swap roles so that there is exactly one owner before and after."""
     if current.role is not Role.OWNER:
@@ -173,6 +188,17 @@ class Invitation:
             return InvitationState.EXPIRED
         return InvitationState.PENDING
 
+    def revoke(self, at: datetime) -> bool:
+        """Whether this revoked it: revoking twice changes nothing; an accepted invitation
+        cannot be revoked."""
+        state = self.state(at)
+        if state is InvitationState.ACCEPTED:
+            raise Conflict("the invitation was already accepted; remove the member instead")
+        if state is InvitationState.REVOKED:
+            return False
+        self.revoked_at = at
+        return True
+
 
 @attrs.frozen
 class FeatureFlag:
@@ -210,6 +236,13 @@ class ApiKey:
     created_by: uuid.UUID | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+    def revoke(self, at: datetime) -> bool:
+        """Whether this revoked it: revoking twice changes nothing."""
+        if self.revoked_at is not None:
+            return False
+        self.revoked_at = at
+        return True
 
 
 def slugify(name: str) -> str:

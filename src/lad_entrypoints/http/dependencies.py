@@ -11,8 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from lad_domain.shared.errors import AuthenticationFailed
 from lad_domain.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
-from lad_domain.tenancy.services import TenancyService
-from lad_domain.tenancy.team import TeamService
+from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
 from lad_entrypoints.settings import Settings
 

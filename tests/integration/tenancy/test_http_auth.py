@@ -95,6 +95,15 @@ def test_a_revoked_api_key_is_401(client: TestClient) -> None:
     problem(client.get("/v1/members", headers=bearer(key["secret"])), 401)
 
 
+@pytest.mark.parametrize("route", ["/v1/me", "/v1/leads"])
+def test_bearers_of_a_deleted_tenant_are_401(client: TestClient, route: str) -> None:
+    owner = sign_up(client)
+    member, key = join(client, owner), api_key(client, owner)
+    assert client.delete("/v1/tenant", headers=owner.auth).status_code == 204
+    for headers in (owner.auth, member.auth, bearer(key["secret"])):
+        problem(client.get(route, headers=headers), 401)
+
+
 def test_linking_an_identity_twice_to_different_users_is_409(client: TestClient) -> None:
     owner = sign_up(client)
     body = {"provider": "google", "provider_user_id": "g-1"}

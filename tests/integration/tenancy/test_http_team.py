@@ -44,10 +44,10 @@ def test_nan_in_metadata_is_422(client: TestClient) -> None:
     assert fields(response) == ["metadata"]
 
 
-def test_a_deleted_tenant_is_404_and_refuses_log_in(client: TestClient) -> None:
+def test_a_deleted_tenant_refuses_its_tokens_and_log_in(client: TestClient) -> None:
     owner = sign_up(client)
     assert client.delete("/v1/tenant", headers=owner.auth).status_code == 204
-    problem(client.get("/v1/tenant", headers=owner.auth), 404)
+    problem(client.get("/v1/tenant", headers=owner.auth), 401)
     problem(client.post("/v1/auth/token", json={"email": owner.email, "password": PASSWORD}),
             401)
 

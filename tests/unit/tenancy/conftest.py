@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from lad_adapters.memory.store import InMemoryStore
-from lad_domain.tenancy.services import TenancyService
-from lad_domain.tenancy.team import TeamService
+from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
 from tests.unit.tenancy.org import Org
 

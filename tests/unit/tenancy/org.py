@@ -10,8 +10,7 @@ import attrs
 
 from lad_domain.shared.pagination import PageRequest
 from lad_domain.shared.principal import Principal, Role
-from lad_domain.tenancy.services import Session, TenancyService
-from lad_domain.tenancy.team import TeamService
+from lad_domain.tenancy.services import Session, TeamService, TenancyService
 
 PASSWORD = "correct horse battery"
 OPERATOR = Principal.operator()

@@ -10,7 +10,6 @@ from lad_adapters.memory.store import InMemoryStore
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.errors import (
     AuthenticationFailed,
-    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -98,11 +97,11 @@ def test_a_member_cannot_create_keys(org: Org) -> None:
         org.team.create_api_key(org.member(Role.MEMBER), name="ci", role=Role.VIEWER)
 
 
-def test_a_key_of_a_deleted_tenant_acts_nowhere(org: Org) -> None:
+def test_a_key_of_a_deleted_tenant_no_longer_authenticates(org: Org) -> None:
     issued = org.team.create_api_key(org.owner, name="ci", role=Role.ADMIN)
     org.team.delete_tenant(org.owner)
-    with pytest.raises(NotFound):
-        org.team.list_members(org.accounts.authenticate(issued.secret), PageRequest())
+    with pytest.raises(AuthenticationFailed):
+        org.accounts.authenticate(issued.secret)
 
 
 def test_a_key_cannot_mint_keys(org: Org) -> None:

@@ -18,8 +18,7 @@ from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.principal import Principal, Role
 from lad_domain.shared.scope import TenantScope
 from lad_domain.shared.secrets import digest
-from lad_domain.tenancy.services import TenancyService
-from lad_domain.tenancy.team import TeamService
+from lad_domain.tenancy.services import TeamService, TenancyService
 from tests.unit.tenancy.org import OPERATOR, Org
 
 ROLES = [Role.ADMIN, Role.ADMIN, Role.MEMBER, Role.VIEWER]

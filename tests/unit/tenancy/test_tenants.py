@@ -56,6 +56,18 @@ def test_log_in_is_refused_after_the_tenant_is_deleted(org: Org) -> None:
         org.accounts.log_in(email=email, password=PASSWORD, tenant_id=org.id)
 
 
+def test_a_token_of_a_deleted_tenant_no_longer_authenticates(org: Org) -> None:
+    org.team.delete_tenant(org.owner)
+    with pytest.raises(AuthenticationFailed):
+        org.accounts.authenticate(org.session.access_token)
+
+
+def test_the_operator_still_reads_the_members_of_a_deleted_tenant(org: Org) -> None:
+    org.team.delete_tenant(org.owner)
+    members = org.team.list_members(OPERATOR, PageRequest(), tenant_id=org.id).items
+    assert [m.membership.user_id for m in members] == [org.session.user_id]
+
+
 def test_a_deleted_tenant_leaves_the_listing_and_frees_its_slug(org: Org, new_org: NewOrg
                                                                  ) -> None:
     org.team.delete_tenant(org.owner)
