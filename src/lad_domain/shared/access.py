@@ -14,7 +14,12 @@ from typing import Protocol
 
 import attrs
 
-from lad_domain.shared.errors import NotFound, PermissionDenied, ValidationFailed
+from lad_domain.shared.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from lad_domain.shared.principal import Principal, PrincipalKind, Role
 
 
@@ -115,7 +120,10 @@ class AccessPolicy:
             return None
         if principal.tenant_id is None or principal.tenant_id != uow.tenant_id:
             raise PermissionDenied("this principal does not act in this tenant")
-        live_tenant(uow)
+        tenant = uow.tenants.get(principal.tenant_id)
+        if tenant is None or not tenant.is_live:
+            # A credential of a deleted tenant is no one's: 401 on every route, not a 404.
+            raise AuthenticationFailed("the tenant of this principal no longer exists")
         if rule.people_only and principal.kind is PrincipalKind.API_KEY:
             raise PermissionDenied(f"{permission} is for members, not API keys")
         role = _current_role(uow, principal)
