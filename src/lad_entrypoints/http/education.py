@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from lad_domain.education.model import Counsellor, Student, StudentFilter
 from lad_domain.education.services import EducationService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.openapi import problems
+from lad_entrypoints.http.schemas import PageOut, Strict
 
-router = APIRouter(prefix="/v1/education", responses=PROBLEMS, tags=["education"])
+router = APIRouter(prefix="/v1/education", tags=["education"])
 
 
 def _education(request: Request) -> EducationService:
@@ -94,7 +95,7 @@ class MovedOut(BaseModel):
     moved: int
 
 
-@router.get("/students")
+@router.get("/students", responses=problems(404))
 def list_students(principal: CurrentPrincipal, education: Education, page: Paging,
                   counsellor_id: uuid.UUID | None = None,
                   grade: Annotated[str | None, Query(max_length=32)] = None,
@@ -106,7 +107,7 @@ def list_students(principal: CurrentPrincipal, education: Education, page: Pagin
     return PageOut(items=[StudentOut.of(s) for s in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/students", status_code=status.HTTP_201_CREATED)
+@router.post("/students", status_code=status.HTTP_201_CREATED, responses=problems(404))
 def enrol_student(body: StudentIn, principal: CurrentPrincipal, education: Education
                   ) -> StudentOut:
     """Give a lead a student profile (one per lead)."""
@@ -151,7 +152,7 @@ def list_counsellors(principal: CurrentPrincipal, education: Education, page: Pa
                    next_cursor=found.next_cursor)
 
 
-@router.post("/counsellors", status_code=status.HTTP_201_CREATED)
+@router.post("/counsellors", status_code=status.HTTP_201_CREATED, responses=problems(404))
 def add_counsellor(body: CounsellorIn, principal: CurrentPrincipal, education: Education
                    ) -> CounsellorOut:
     return CounsellorOut.of(education.add_counsellor(principal, body.user_id,

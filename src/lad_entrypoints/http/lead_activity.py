@@ -20,9 +20,9 @@ from lad_domain.leads.activity import (
 )
 from lad_domain.leads.activity_services import ActivityService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.schemas import Instant, PageOut, Strict
 
-router = APIRouter(prefix="/v1/leads/{lead_id}", responses=PROBLEMS, tags=["lead activity"])
+router = APIRouter(prefix="/v1/leads/{lead_id}", tags=["lead activity"])
 
 
 def _activity(request: Request) -> ActivityService:
@@ -75,12 +75,12 @@ class SocialOut(BaseModel):
 
 
 class BookingIn(Strict):
-    scheduled_at: datetime = Field(description="In the future, with a time zone")
+    scheduled_at: Instant = Field(description="In the future, ISO 8601 with a time zone")
     notes: str | None = Field(default=None, max_length=20_000)
 
 
 class RescheduleIn(Strict):
-    scheduled_at: datetime
+    scheduled_at: Instant
 
 
 class FailureIn(Strict):

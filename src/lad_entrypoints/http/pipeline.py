@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from lad_domain.leads.model import Stage, Status
 from lad_domain.leads.pipeline import PipelineService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, container
-from lad_entrypoints.http.schemas import PROBLEMS, Strict
+from lad_entrypoints.http.schemas import Strict
 
-router = APIRouter(prefix="/v1/pipeline", responses=PROBLEMS, tags=["pipeline"])
+router = APIRouter(prefix="/v1/pipeline", tags=["pipeline"])
 
 
 def _pipeline(request: Request) -> PipelineService:

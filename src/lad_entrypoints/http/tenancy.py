@@ -14,9 +14,10 @@ from lad_domain.shared.principal import Role
 from lad_domain.tenancy.model import ApiKey, Invitation, Tenant
 from lad_domain.tenancy.services import Member, Session
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, Team, Tenancy
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.openapi import problems
+from lad_entrypoints.http.schemas import PageOut, Strict
 
-router = APIRouter(prefix="/v1", responses=PROBLEMS)
+router = APIRouter(prefix="/v1")
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -188,14 +189,14 @@ def sign_up(body: SignupIn, tenancy: Tenancy) -> SessionOut:
                                          password=body.password))
 
 
-@router.post("/auth/token", tags=["auth"])
+@router.post("/auth/token", tags=["auth"], responses=problems(401))
 def token(body: TokenIn, tenancy: Tenancy) -> SessionOut:
     """Log in; without tenant_id, the user's primary (or first) tenant."""
     return SessionOut.of(tenancy.log_in(email=body.email, password=body.password,
                                         tenant_id=body.tenant_id))
 
 
-@router.get("/me", tags=["me"])
+@router.get("/me", tags=["me"], responses=problems(404))
 def me(principal: CurrentPrincipal, tenancy: Tenancy) -> MeOut:
     """The bearer: a member (with their email) or a tenant API key."""
     found = tenancy.me(principal)
@@ -303,7 +304,8 @@ def revoke_invitation(invitation_id: uuid.UUID, principal: CurrentPrincipal,
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/invitations/accept", tags=["invitations"])
+@router.post("/invitations/accept", tags=["invitations"],
+             responses=problems(401, 404, 410))
 def accept_invitation(body: AcceptIn, tenancy: Tenancy) -> SessionOut:
     """Join with an invitation token: a new account, or the existing one by its password."""
     return SessionOut.of(tenancy.accept_invitation(token=body.token, password=body.password))
