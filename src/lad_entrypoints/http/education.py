@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
-from lad_domain.education.model import Counsellor, Student, StudentFilter
+from lad_domain.education.model import MAX_DISPLAY_NAME, Counsellor, Student, StudentFilter
 from lad_domain.education.services import EducationService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
 from lad_entrypoints.http.openapi import problems
@@ -25,13 +26,19 @@ def _education(request: Request) -> EducationService:
 Education = Annotated[EducationService, Depends(_education)]
 
 
+#: A counsellor's code (lad_domain.education.model), any case.
+COUNTRY: JsonDict = {"pattern": "^[A-Za-z]{2}$"}
+CODE: JsonDict = {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"}
+
+
 class ProfileIn(Strict):
     """Absent fields are kept; null clears one."""
 
     student_parent_name: str | None = None
     grade: str | None = None
     intended_programme: str | None = None
-    country: str | None = Field(default=None, description="ISO 3166 alpha-2, e.g. GB")
+    country: str | None = Field(default=None, description="ISO 3166 alpha-2, e.g. GB",
+                                json_schema_extra=COUNTRY)
 
 
 class StudentIn(ProfileIn):
@@ -65,13 +72,13 @@ class StudentOut(BaseModel):
 
 class CounsellorIn(Strict):
     user_id: uuid.UUID = Field(description="A member of the tenant")
-    counselor_code: str = Field(max_length=64)
-    display_name: str | None = Field(default=None, max_length=400)
+    counselor_code: str = Field(max_length=64, json_schema_extra=CODE)
+    display_name: str | None = Field(default=None, max_length=MAX_DISPLAY_NAME)
 
 
 class CounsellorPatch(Strict):
-    counselor_code: str | None = Field(default=None, max_length=64)
-    display_name: str | None = Field(default=None, max_length=400)
+    counselor_code: str | None = Field(default=None, max_length=64, json_schema_extra=CODE)
+    display_name: str | None = Field(default=None, max_length=MAX_DISPLAY_NAME)
 
 
 class ReassignIn(Strict):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from lad_domain.leads.activity import (
     MAX_ATTACHMENT_BYTES,
+    MAX_NOTE_LENGTH,
     Attachment,
     Booking,
     BookingStatus,
@@ -20,7 +21,7 @@ from lad_domain.leads.activity import (
 )
 from lad_domain.leads.activity_services import ActivityService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import Instant, PageOut, Strict
+from lad_entrypoints.http.schemas import NOT_BLANK, Instant, PageOut, Strict
 
 router = APIRouter(prefix="/v1/leads/{lead_id}", tags=["lead activity"])
 
@@ -33,7 +34,7 @@ Activity = Annotated[ActivityService, Depends(_activity)]
 
 
 class NoteIn(Strict):
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_NOTE_LENGTH, json_schema_extra=NOT_BLANK)
 
 
 class NoteOut(BaseModel):
@@ -76,7 +77,7 @@ class SocialOut(BaseModel):
 
 class BookingIn(Strict):
     scheduled_at: Instant = Field(description="In the future, ISO 8601 with a time zone")
-    notes: str | None = Field(default=None, max_length=20_000)
+    notes: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
 class RescheduleIn(Strict):
@@ -84,7 +85,7 @@ class RescheduleIn(Strict):
 
 
 class FailureIn(Strict):
-    error: str | None = Field(default=None, max_length=20_000)
+    error: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
 class BookingOut(BaseModel):

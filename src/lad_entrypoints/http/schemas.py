@@ -7,7 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic.config import JsonDict
 
 T = TypeVar("T")
 
@@ -31,6 +33,15 @@ def _iso_8601(value: object) -> object:
     except ValueError:
         raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z") from None
 
+
+#: What the domain accepts, said in the request schemas (the domain still checks it, with
+#: its own messages): keys (lad_domain.shared.validation), text that is not blank, emails.
+KEY: JsonDict = {"pattern": r"^[a-z][a-z0-9_.-]{0,63}$", "maxLength": 64}
+NOT_BLANK: JsonDict = {"pattern": r"\S"}
+EMAIL: JsonDict = {"format": "email", "maxLength": 254}
+
+#: A key in the path (a feature, a capability, a stage, ...).
+KeyPath = Annotated[str, Path(json_schema_extra=KEY)]
 
 #: Every date-time the API reads, in a body or a query.
 Instant = Annotated[datetime, BeforeValidator(_iso_8601)]
