@@ -77,11 +77,12 @@ def _declare(operation: dict[str, Any], statuses: set[int]) -> None:
     for status in list(responses):
         if status.isdigit() and int(status) >= 400 and int(status) not in statuses:
             del responses[status]
-    for code in sorted(statuses):
+    for code in statuses:
         responses[str(code)] = {
             "description": MEANINGS[code],
             "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
         }
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def _depends_on(dependant: Dependant, call: object) -> bool:
