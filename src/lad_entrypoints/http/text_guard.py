@@ -73,7 +73,7 @@ async def form_text(request: Request) -> None:
     found = []
     for name, value in (await request.form()).multi_items():
         if text_problem(name):
-            found.append(FieldError("body", _key_problem(name)))
+            found.append(FieldError("body", name_problem(name)))
             continue
         text = (value.filename or "") if isinstance(value, UploadFile) else value
         problem = text_problem(text)
@@ -83,7 +83,7 @@ async def form_text(request: Request) -> None:
         raise ValidationFailed(found)
 
 
-def _key_problem(key: str) -> str:
+def name_problem(key: str) -> str:
     return "has a name with a NUL character" if "\x00" in key else "has a name that is not " \
         "valid Unicode text (it holds a lone surrogate)"
 
@@ -200,7 +200,7 @@ def _document_problems(document: Any) -> Iterator[FieldError]:
         elif isinstance(value, dict):
             for key, item in value.items():
                 if text_problem(key):
-                    yield FieldError(field, _key_problem(key))
+                    yield FieldError(field, name_problem(key))
                 else:
                     pending.append((item, (*path, key)))
         elif isinstance(value, list):
