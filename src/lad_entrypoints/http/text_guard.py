@@ -83,9 +83,12 @@ async def form_text(request: Request) -> None:
         raise ValidationFailed(found)
 
 
-def name_problem(key: str) -> str:
-    return "has a name with a NUL character" if "\x00" in key else "has a name that is not " \
-        "valid Unicode text (it holds a lone surrogate)"
+def name_problem(name: str) -> str:
+    """Why an object key or a form field name is refused: the field is its container, as
+    the name itself cannot be shown."""
+    if "\x00" in name:
+        return "has a name with a NUL character"
+    return "has a name that is not valid Unicode text (it holds a lone surrogate)"
 
 
 def _utf8(raw: bytes) -> tuple[str | None, str | None]:
