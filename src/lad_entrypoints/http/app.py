@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from lad_entrypoints.container import Container
 from lad_entrypoints.http import (
@@ -15,17 +15,25 @@ from lad_entrypoints.http import (
     pipeline,
     tenancy,
 )
+from lad_entrypoints.http.methods import MethodTable
+from lad_entrypoints.http.openapi import Api
+from lad_entrypoints.http.text_guard import TextGuard, form_text
 
 
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(
+    app = Api(
         title="LAD API",
         version="1",
         description="Multi-tenant B2B sales outreach: tenants, leads, campaigns, billing. "
         "Errors are RFC 9457 problem details; lists use cursor pagination (limit, cursor).",
+        # Every route, present and future, refuses form text that is not valid Unicode.
+        dependencies=[Depends(form_text)],
     )
     app.state.container = container
     errors.install(app)
+    # The last added runs first: the method table answers 405 before any body is read.
+    app.add_middleware(TextGuard)
+    app.add_middleware(MethodTable)
     app.include_router(health.router)
     app.include_router(tenancy.router)
     app.include_router(leads.router)

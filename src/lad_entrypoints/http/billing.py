@@ -18,9 +18,10 @@ from lad_domain.billing.pricing import Price
 from lad_domain.billing.reservations import ReservationService
 from lad_domain.billing.services import BillingService, rejection_error
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, DecimalText, PageOut, Strict
+from lad_entrypoints.http.openapi import problems
+from lad_entrypoints.http.schemas import DecimalText, Instant, PageOut, Strict
 
-router = APIRouter(prefix="/v1", responses={**PROBLEMS, 402: PROBLEMS[409]})
+router = APIRouter(prefix="/v1")
 
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200,
                                        description="Unique per request; a retry with the "
@@ -108,7 +109,7 @@ class UsageEventIn(Strict):
     feature_key: str = Field(max_length=64, examples=["outreach"])
     usage_items: list[UsageItemIn] = Field(max_length=50)
     user_id: uuid.UUID | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Instant | None = None
 
 
 class UsageItemOut(BaseModel):
@@ -269,7 +270,7 @@ def get_wallet(principal: CurrentPrincipal, billing: Billing) -> TenantWalletOut
     return TenantWalletOut(**WalletOut.of(wallet).model_dump(), sub_wallets=subs)
 
 
-@router.get("/billing/ledger", tags=["billing"])
+@router.get("/billing/ledger", tags=["billing"], responses=problems(404))
 def list_ledger(principal: CurrentPrincipal, billing: Billing, page: Paging,
                 wallet_id: uuid.UUID | None = None) -> PageOut[LedgerEntryOut]:
     found = billing.ledger(principal, page, wallet_id=wallet_id)
@@ -277,7 +278,8 @@ def list_ledger(principal: CurrentPrincipal, billing: Billing, page: Paging,
                    next_cursor=found.next_cursor)
 
 
-@router.post("/billing/usage-events", status_code=status.HTTP_201_CREATED, tags=["billing"])
+@router.post("/billing/usage-events", status_code=status.HTTP_201_CREATED, tags=["billing"],
+             responses=problems(402))
 def record_usage(body: UsageEventIn, idempotency_key: IdempotencyKey,
                  principal: CurrentPrincipal, billing: Billing) -> UsageEventOut:
     """Record and post a usage event (tenant API keys). Refused usage is stored and
@@ -292,7 +294,8 @@ def record_usage(body: UsageEventIn, idempotency_key: IdempotencyKey,
     return UsageEventOut.of(event)
 
 
-@router.post("/billing/reservations", status_code=status.HTTP_201_CREATED, tags=["billing"])
+@router.post("/billing/reservations", status_code=status.HTTP_201_CREATED, tags=["billing"],
+             responses=problems(402))
 def reserve(body: ReservationIn, idempotency_key: IdempotencyKey, principal: CurrentPrincipal,
             reservations: Reservations) -> ReservationOut:
     hold = None if body.expires_in_seconds is None else timedelta(
@@ -302,7 +305,8 @@ def reserve(body: ReservationIn, idempotency_key: IdempotencyKey, principal: Cur
         idempotency_key_=idempotency_key, user_id=body.user_id, hold=hold))
 
 
-@router.post("/billing/reservations/{reservation_id}/capture", tags=["billing"])
+@router.post("/billing/reservations/{reservation_id}/capture", tags=["billing"],
+             responses=problems(402))
 def capture(reservation_id: uuid.UUID, body: CaptureIn, principal: CurrentPrincipal,
             reservations: Reservations) -> ReservationOut:
     return ReservationOut.of(reservations.capture(principal, reservation_id, body.amount))

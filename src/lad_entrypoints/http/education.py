@@ -8,13 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
-from lad_domain.education.model import Counsellor, Student, StudentFilter
+from lad_domain.education.model import MAX_DISPLAY_NAME, Counsellor, Student, StudentFilter
 from lad_domain.education.services import EducationService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.openapi import problems
+from lad_entrypoints.http.schemas import PageOut, Strict
 
-router = APIRouter(prefix="/v1/education", responses=PROBLEMS, tags=["education"])
+router = APIRouter(prefix="/v1/education", tags=["education"])
 
 
 def _education(request: Request) -> EducationService:
@@ -24,13 +26,19 @@ def _education(request: Request) -> EducationService:
 Education = Annotated[EducationService, Depends(_education)]
 
 
+#: A counsellor's code (lad_domain.education.model), any case.
+COUNTRY: JsonDict = {"pattern": "^[A-Za-z]{2}$"}
+CODE: JsonDict = {"pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"}
+
+
 class ProfileIn(Strict):
     """Absent fields are kept; null clears one."""
 
     student_parent_name: str | None = None
     grade: str | None = None
     intended_programme: str | None = None
-    country: str | None = Field(default=None, description="ISO 3166 alpha-2, e.g. GB")
+    country: str | None = Field(default=None, description="ISO 3166 alpha-2, e.g. GB",
+                                json_schema_extra=COUNTRY)
 
 
 class StudentIn(ProfileIn):
@@ -64,13 +72,13 @@ class StudentOut(BaseModel):
 
 class CounsellorIn(Strict):
     user_id: uuid.UUID = Field(description="A member of the tenant")
-    counselor_code: str = Field(max_length=64)
-    display_name: str | None = Field(default=None, max_length=400)
+    counselor_code: str = Field(max_length=64, json_schema_extra=CODE)
+    display_name: str | None = Field(default=None, max_length=MAX_DISPLAY_NAME)
 
 
 class CounsellorPatch(Strict):
-    counselor_code: str | None = Field(default=None, max_length=64)
-    display_name: str | None = Field(default=None, max_length=400)
+    counselor_code: str | None = Field(default=None, max_length=64, json_schema_extra=CODE)
+    display_name: str | None = Field(default=None, max_length=MAX_DISPLAY_NAME)
 
 
 class ReassignIn(Strict):
@@ -94,7 +102,7 @@ class MovedOut(BaseModel):
     moved: int
 
 
-@router.get("/students")
+@router.get("/students", responses=problems(404))
 def list_students(principal: CurrentPrincipal, education: Education, page: Paging,
                   counsellor_id: uuid.UUID | None = None,
                   grade: Annotated[str | None, Query(max_length=32)] = None,
@@ -105,7 +113,7 @@ def list_students(principal: CurrentPrincipal, education: Education, page: Pagin
     return PageOut(items=[StudentOut.of(s) for s in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/students", status_code=status.HTTP_201_CREATED)
+@router.post("/students", status_code=status.HTTP_201_CREATED, responses=problems(404))
 def enrol_student(body: StudentIn, principal: CurrentPrincipal, education: Education
                   ) -> StudentOut:
     """Give a lead a student profile (one per lead)."""
@@ -150,7 +158,7 @@ def list_counsellors(principal: CurrentPrincipal, education: Education, page: Pa
                    next_cursor=found.next_cursor)
 
 
-@router.post("/counsellors", status_code=status.HTTP_201_CREATED)
+@router.post("/counsellors", status_code=status.HTTP_201_CREATED, responses=problems(404))
 def add_counsellor(body: CounsellorIn, principal: CurrentPrincipal, education: Education
                    ) -> CounsellorOut:
     return CounsellorOut.of(education.add_counsellor(principal, body.user_id,

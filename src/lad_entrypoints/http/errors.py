@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -48,6 +49,16 @@ def status_of(error: DomainError) -> int:
     return 400
 
 
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        # A problem may quote what the client sent: text that cannot be encoded (a lone
+        # surrogate) is replaced, never a second error while answering the first.
+        return json.dumps(content, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8", "replace")
+
+
 def problem(request: Request, status: int, detail: str, code: str,
             errors: list[dict[str, str]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
@@ -56,18 +67,22 @@ def problem(request: Request, status: int, detail: str, code: str,
                             "code": code}
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def validation_problem(request: Request, error: ValidationFailed) -> JSONResponse:
+    """422 naming each field: the answer to every kind of invalid input."""
+    return problem(request, 422, error.message, error.code,
+                   [{"field": e.field, "message": e.message} for e in error.errors])
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    status = status_of(exc)
-    errors = None
     if isinstance(exc, ValidationFailed):
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return validation_problem(request, exc)
+    status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem(request, status, exc.message, exc.code, errors, headers)
+    return problem(request, status, exc.message, exc.code, headers=headers)
 
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -82,7 +97,10 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
         loc = [str(p) for p in err.get("loc", ())
                if p not in ("body", "query", "path") and not _is_type_tag(p)]
         field = ".".join(loc) or "body"
-        errors.append({"field": field, "message": str(err.get("msg", "is invalid"))})
+        reason = err.get("ctx", {}).get("error") if err.get("type") == "value_error" else None
+        # Our own validators' reasons, without pydantic's "Value error, " in front.
+        message = str(reason) if isinstance(reason, ValueError) else str(err.get("msg", ""))
+        errors.append({"field": field, "message": message or "is invalid"})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(request, 422, detail or "the request is invalid", "validation_failed", errors)
 
@@ -98,6 +116,12 @@ def _is_type_tag(part: object) -> bool:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body its parser cannot read (a broken multipart body): input
+        # the client can fix, answered like all other invalid input.
+        reason = str(exc.__cause__ or "") or "could not be read"
+        return validation_problem(request, ValidationFailed.single(
+            "body", f"could not be read: {reason}"))
     return problem(request, exc.status_code, str(exc.detail), f"http_{exc.status_code}",
                    headers=dict(exc.headers) if exc.headers else None)
 

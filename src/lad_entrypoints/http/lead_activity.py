@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from lad_domain.leads.activity_model import (
     MAX_ATTACHMENT_BYTES,
+    MAX_NOTE_LENGTH,
     Attachment,
     Booking,
     BookingStatus,
@@ -20,9 +21,9 @@ from lad_domain.leads.activity_model import (
 )
 from lad_domain.leads.services.activity import ActivityService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.schemas import NOT_BLANK, Instant, PageOut, Strict
 
-router = APIRouter(prefix="/v1/leads/{lead_id}", responses=PROBLEMS, tags=["lead activity"])
+router = APIRouter(prefix="/v1/leads/{lead_id}", tags=["lead activity"])
 
 
 def _activity(request: Request) -> ActivityService:
@@ -33,7 +34,7 @@ Activity = Annotated[ActivityService, Depends(_activity)]
 
 
 class NoteIn(Strict):
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_NOTE_LENGTH, json_schema_extra=NOT_BLANK)
 
 
 class NoteOut(BaseModel):
@@ -75,16 +76,16 @@ class SocialOut(BaseModel):
 
 
 class BookingIn(Strict):
-    scheduled_at: datetime = Field(description="In the future, with a time zone")
-    notes: str | None = Field(default=None, max_length=20_000)
+    scheduled_at: Instant = Field(description="In the future, ISO 8601 with a time zone")
+    notes: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
 class RescheduleIn(Strict):
-    scheduled_at: datetime
+    scheduled_at: Instant
 
 
 class FailureIn(Strict):
-    error: str | None = Field(default=None, max_length=20_000)
+    error: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
 class BookingOut(BaseModel):

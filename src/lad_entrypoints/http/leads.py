@@ -27,9 +27,10 @@ from lad_domain.leads.services.exporting import LeadExportService
 from lad_domain.leads.services.importing import ImportReport, LeadImportService
 from lad_domain.leads.services.leads import LeadService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.openapi import problems
+from lad_entrypoints.http.schemas import Instant, PageOut, Strict
 
-router = APIRouter(prefix="/v1", responses=PROBLEMS, tags=["leads"])
+router = APIRouter(prefix="/v1", tags=["leads"])
 
 
 def _leads(request: Request) -> LeadService:
@@ -137,8 +138,10 @@ def lead_filter(
     owner_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=200,
                                    description="Text in name, email or company")] = None,
-    created_from: Annotated[datetime | None, Query(description="Inclusive, with zone")] = None,
-    created_to: Annotated[datetime | None, Query(description="Exclusive, with zone")] = None,
+    created_from: Annotated[Instant | None, Query(description="Inclusive, ISO 8601 with a "
+                                                  "zone, e.g. 2026-01-31T09:00Z")] = None,
+    created_to: Annotated[Instant | None, Query(description="Exclusive, ISO 8601 with a "
+                                                "zone")] = None,
 ) -> LeadFilter:
     return LeadFilter(stage=stage, status=status, owner_id=owner_id, text=q or None,
                       created_from=created_from, created_to=created_to)
@@ -169,7 +172,8 @@ def create_lead(body: LeadIn, principal: CurrentPrincipal, leads: Leads) -> Lead
     return LeadOut.of(leads.create_lead(principal, body.model_dump(exclude_unset=True)))
 
 
-@router.post("/leads/import", dependencies=[Depends(_within_import_limit)])
+@router.post("/leads/import", dependencies=[Depends(_within_import_limit)],
+             responses=problems(413))
 def import_leads(
     principal: CurrentPrincipal, imports: Imports,
     file: Annotated[UploadFile, File(description="A CSV file with a header row")],

@@ -8,12 +8,12 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
-from lad_domain.leads.model import Stage, Status
+from lad_domain.leads.model import MAX_LABEL, Stage, Status
 from lad_domain.leads.services.pipeline import PipelineService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, container
-from lad_entrypoints.http.schemas import PROBLEMS, Strict
+from lad_entrypoints.http.schemas import KEY, NOT_BLANK, KeyPath, Strict
 
-router = APIRouter(prefix="/v1/pipeline", responses=PROBLEMS, tags=["pipeline"])
+router = APIRouter(prefix="/v1/pipeline", tags=["pipeline"])
 
 
 def _pipeline(request: Request) -> PipelineService:
@@ -25,16 +25,18 @@ MoveTo = Annotated[str | None, Query(max_length=64, description="Where the leads
 
 
 class StageIn(Strict):
-    key: str = Field(max_length=64, description="a-z, 0-9, '_', '.', '-'; never changes")
-    label: str = Field(max_length=200)
+    key: str = Field(max_length=64, description="a-z, 0-9, '_', '.', '-'; never changes",
+                     json_schema_extra=KEY)
+    label: str = Field(max_length=MAX_LABEL, json_schema_extra=NOT_BLANK)
 
 
 class LabelIn(Strict):
-    label: str = Field(max_length=200)
+    label: str = Field(max_length=MAX_LABEL, json_schema_extra=NOT_BLANK)
 
 
 class OrderIn(Strict):
-    keys: list[str] = Field(max_length=200, description="Every stage key, in the new order")
+    keys: list[Annotated[str, Field(json_schema_extra=KEY)]] = Field(
+        max_length=200, description="Every stage key, in the new order")
 
 
 class StageOut(BaseModel):
@@ -75,13 +77,13 @@ def reorder_stages(body: OrderIn, principal: CurrentPrincipal, pipeline: Pipelin
 
 
 @router.patch("/stages/{key}")
-def rename_stage(key: str, body: LabelIn, principal: CurrentPrincipal, pipeline: Pipeline
+def rename_stage(key: KeyPath, body: LabelIn, principal: CurrentPrincipal, pipeline: Pipeline
                  ) -> StageOut:
     return StageOut.of(pipeline.rename_stage(principal, key, body.label))
 
 
 @router.delete("/stages/{key}")
-def delete_stage(key: str, principal: CurrentPrincipal, pipeline: Pipeline,
+def delete_stage(key: KeyPath, principal: CurrentPrincipal, pipeline: Pipeline,
                  move_to: MoveTo = None) -> MovedOut:
     """Refused while leads are in the stage, unless move_to names another stage."""
     return MovedOut(moved=pipeline.delete_stage(principal, key, move_to=move_to))
@@ -98,12 +100,12 @@ def add_status(body: StageIn, principal: CurrentPrincipal, pipeline: Pipeline) -
 
 
 @router.patch("/statuses/{key}")
-def rename_status(key: str, body: LabelIn, principal: CurrentPrincipal, pipeline: Pipeline
+def rename_status(key: KeyPath, body: LabelIn, principal: CurrentPrincipal, pipeline: Pipeline
                   ) -> StatusOut:
     return StatusOut.of(pipeline.rename_status(principal, key, body.label))
 
 
 @router.delete("/statuses/{key}")
-def delete_status(key: str, principal: CurrentPrincipal, pipeline: Pipeline,
+def delete_status(key: KeyPath, principal: CurrentPrincipal, pipeline: Pipeline,
                   move_to: MoveTo = None) -> MovedOut:
     return MovedOut(moved=pipeline.delete_status(principal, key, move_to=move_to))

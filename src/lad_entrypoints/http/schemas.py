@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from fastapi import Path
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic.config import JsonDict
 
 T = TypeVar("T")
 
@@ -13,6 +17,34 @@ T = TypeVar("T")
 #: the same on every backend.
 DecimalText = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str,
                                                  when_used="json")]
+
+
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    """An ISO 8601 date-time text (``2026-01-31T09:00Z``): never a number read as Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_8601.match(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z") from None
+
+
+#: What the domain accepts, said in the request schemas (the domain still checks it, with
+#: its own messages): keys (lad_domain.shared.validation), text that is not blank, emails.
+KEY: JsonDict = {"pattern": r"^[a-z][a-z0-9_.-]{0,63}$", "maxLength": 64}
+NOT_BLANK: JsonDict = {"pattern": r"\S"}
+EMAIL: JsonDict = {"format": "email", "maxLength": 254}
+
+#: A key in the path (a feature, a capability, a stage, ...).
+KeyPath = Annotated[str, Path(json_schema_extra=KEY)]
+
+#: Every date-time the API reads, in a body or a query.
+Instant = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class Strict(BaseModel):
@@ -36,9 +68,3 @@ class Problem(BaseModel):
     instance: str
     code: str
     errors: list[dict[str, str]] | None = None
-
-
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 410, 422)
-}

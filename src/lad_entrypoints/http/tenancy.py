@@ -11,25 +11,32 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field, StrictBool
 
 from lad_domain.shared.principal import Role
-from lad_domain.tenancy.model import ApiKey, Invitation, Tenant
+from lad_domain.tenancy.model import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    ApiKey,
+    Invitation,
+    Tenant,
+)
 from lad_domain.tenancy.services import Member, Session
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, Team, Tenancy
-from lad_entrypoints.http.schemas import PROBLEMS, PageOut, Strict
+from lad_entrypoints.http.openapi import problems
+from lad_entrypoints.http.schemas import EMAIL, KEY, NOT_BLANK, KeyPath, PageOut, Strict
 
-router = APIRouter(prefix="/v1", responses=PROBLEMS)
+router = APIRouter(prefix="/v1")
 
 
 # --- schemas ---------------------------------------------------------------------------
 
 
 class SignupIn(Strict):
-    tenant_name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
+    tenant_name: str = Field(max_length=200, json_schema_extra=NOT_BLANK)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class TokenIn(Strict):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL)
     password: str = Field(max_length=1024)
     tenant_id: uuid.UUID | None = None
 
@@ -99,7 +106,7 @@ class TransferIn(Strict):
 
 
 class InvitationIn(Strict):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL)
     role: Role = Role.MEMBER
 
 
@@ -124,7 +131,7 @@ class IssuedInvitationOut(InvitationOut):
 
 class AcceptIn(Strict):
     token: str = Field(max_length=512)
-    password: str = Field(max_length=1024)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class FeatureOut(BaseModel):
@@ -143,8 +150,8 @@ class FlagOut(BaseModel):
 
 
 class IdentityIn(Strict):
-    provider: str = Field(max_length=64)
-    provider_user_id: str = Field(max_length=255)
+    provider: str = Field(max_length=64, json_schema_extra=KEY)
+    provider_user_id: str = Field(max_length=255, json_schema_extra=NOT_BLANK)
 
 
 class IdentityOut(BaseModel):
@@ -155,7 +162,7 @@ class IdentityOut(BaseModel):
 
 
 class ApiKeyIn(Strict):
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NOT_BLANK)
     role: Role = Role.MEMBER
 
 
@@ -188,14 +195,14 @@ def sign_up(body: SignupIn, tenancy: Tenancy) -> SessionOut:
                                          password=body.password))
 
 
-@router.post("/auth/token", tags=["auth"])
+@router.post("/auth/token", tags=["auth"], responses=problems(401))
 def token(body: TokenIn, tenancy: Tenancy) -> SessionOut:
     """Log in; without tenant_id, the user's primary (or first) tenant."""
     return SessionOut.of(tenancy.log_in(email=body.email, password=body.password,
                                         tenant_id=body.tenant_id))
 
 
-@router.get("/me", tags=["me"])
+@router.get("/me", tags=["me"], responses=problems(404))
 def me(principal: CurrentPrincipal, tenancy: Tenancy) -> MeOut:
     """The bearer: a member (with their email) or a tenant API key."""
     found = tenancy.me(principal)
@@ -263,7 +270,7 @@ def remove_member(user_id: uuid.UUID, principal: CurrentPrincipal, team: Team) -
 
 @router.put("/members/{user_id}/capabilities/{feature_key}/{capability_key}",
             status_code=status.HTTP_204_NO_CONTENT, tags=["members"])
-def grant_capability(user_id: uuid.UUID, feature_key: str, capability_key: str,
+def grant_capability(user_id: uuid.UUID, feature_key: KeyPath, capability_key: KeyPath,
                      principal: CurrentPrincipal, team: Team) -> Response:
     team.grant_capability(principal, user_id, feature_key=feature_key,
                           capability_key=capability_key)
@@ -272,7 +279,7 @@ def grant_capability(user_id: uuid.UUID, feature_key: str, capability_key: str,
 
 @router.delete("/members/{user_id}/capabilities/{feature_key}/{capability_key}",
                status_code=status.HTTP_204_NO_CONTENT, tags=["members"])
-def revoke_capability(user_id: uuid.UUID, feature_key: str, capability_key: str,
+def revoke_capability(user_id: uuid.UUID, feature_key: KeyPath, capability_key: KeyPath,
                       principal: CurrentPrincipal, team: Team) -> Response:
     team.revoke_capability(principal, user_id, feature_key=feature_key,
                            capability_key=capability_key)
@@ -303,27 +310,28 @@ def revoke_invitation(invitation_id: uuid.UUID, principal: CurrentPrincipal,
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/invitations/accept", tags=["invitations"])
+@router.post("/invitations/accept", tags=["invitations"],
+             responses=problems(401, 404, 410))
 def accept_invitation(body: AcceptIn, tenancy: Tenancy) -> SessionOut:
     """Join with an invitation token: a new account, or the existing one by its password."""
     return SessionOut.of(tenancy.accept_invitation(token=body.token, password=body.password))
 
 
 @router.get("/features/{feature_key}", tags=["features"])
-def get_feature(feature_key: str, principal: CurrentPrincipal, team: Team) -> FeatureOut:
+def get_feature(feature_key: KeyPath, principal: CurrentPrincipal, team: Team) -> FeatureOut:
     f = team.get_feature(principal, feature_key)
     return FeatureOut(feature_key=f.feature_key, enabled=f.enabled)
 
 
 @router.put("/features/{feature_key}", tags=["features"])
-def set_feature(feature_key: str, body: FeatureIn, principal: CurrentPrincipal, team: Team
+def set_feature(feature_key: KeyPath, body: FeatureIn, principal: CurrentPrincipal, team: Team
                 ) -> FeatureOut:
     f = team.set_feature(principal, feature_key, body.enabled)
     return FeatureOut(feature_key=f.feature_key, enabled=f.enabled)
 
 
 @router.get("/flags/{flag_key}", tags=["features"])
-def evaluate_flag(flag_key: str, principal: CurrentPrincipal, team: Team) -> FlagOut:
+def evaluate_flag(flag_key: KeyPath, principal: CurrentPrincipal, team: Team) -> FlagOut:
     v = team.evaluate_flag(principal, flag_key)
     return FlagOut(flag_key=v.feature_key, enabled=v.enabled, source=v.source)
 

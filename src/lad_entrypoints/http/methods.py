@@ -1,0 +1,63 @@
+"""Which methods a path has: a 405 lists every one of them in ``Allow``, and a literal path
+segment is never read as a parameter of another route (``PATCH /v1/leads/import`` is a 405,
+not a lead id that is not a UUID)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from fastapi import Request
+from fastapi.routing import RouteContext, iter_route_contexts
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lad_entrypoints.http import errors
+
+
+class MethodTable:
+    """ASGI middleware, in front of the router: a method the path's routes do not have is a
+    405 here, before the router can match a less specific route for it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            allowed = allowed_methods(route_table(scope), scope["path"])
+            if allowed and scope["method"] not in allowed:
+                request = Request(scope)
+                response = errors.problem(
+                    request, 405, f"{scope['method']} is not allowed here; this path allows "
+                    f"{', '.join(allowed)}", "http_405", headers={"Allow": ", ".join(allowed)})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def route_table(scope: Scope) -> list[RouteContext]:
+    """The routes of the app serving ``scope``, with their full paths (FastAPI keeps included
+    routers nested: their routes get their prefixes here)."""
+    routes: Sequence[BaseRoute] = getattr(scope.get("app"), "routes", [])
+    return list(iter_route_contexts(routes))
+
+
+def allowed_methods(routes: Iterable[RouteContext], path: str) -> list[str]:
+    """The methods of the most specific routes matching ``path`` (a literal segment is more
+    specific than a parameter there), sorted; empty when no route matches."""
+    best: tuple[int, ...] | None = None
+    methods: set[str] = set()
+    for route in routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is None or not route_methods or not regex.match(path):
+            continue
+        rank = specificity(getattr(route, "path", ""))
+        if best is None or rank < best:
+            best, methods = rank, set(route_methods)
+        elif rank == best:
+            methods |= route_methods
+    return sorted(methods)
+
+
+def specificity(template: str) -> tuple[int, ...]:
+    """Smaller is more specific: 0 for each literal segment, 1 for each parameter."""
+    return tuple(int(segment.startswith("{")) for segment in template.split("/"))
