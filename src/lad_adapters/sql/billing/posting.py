@@ -10,12 +10,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.billing import items_from_document
-from lad_adapters.sql.billing_bulk import insert_many
+from lad_adapters.sql.billing.bulk import insert_many
+from lad_adapters.sql.billing.ledger import items_from_document
 from lad_adapters.sql.database import Db, translate_errors
 from lad_adapters.sql.tables.tenancy import domain_events
 from lad_domain.billing.model import RejectionReason, UsageEvent, UsageStatus
-from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsagePostings, UsageRequest
+from lad_domain.billing.ports import (
+    PostingContext,
+    PostingUnitOfWork,
+    UsagePostings,
+    UsageRequest,
+)
 from lad_domain.billing.posting import RepositoryUsagePostings, replay
 from lad_domain.shared.errors import FieldError, ValidationFailed
 
@@ -42,7 +47,7 @@ class PostgresUsagePostings:
     writes many rows per statement. The contract tests hold both paths (and memory and
     SQLite) to the same results."""
 
-    def __init__(self, uow: BillingUnitOfWork, db: Db, tenant_id: uuid.UUID | None,
+    def __init__(self, uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None,
                  shared: UsagePostings) -> None:
         self._uow = uow
         self._db = db
@@ -87,7 +92,7 @@ class PostgresUsagePostings:
                  "payload": e.payload, "created_at": e.occurred_at} for e in events])
 
 
-def usage_postings(uow: BillingUnitOfWork, db: Db, tenant_id: uuid.UUID | None
+def usage_postings(uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None
                    ) -> UsagePostings:
     """The posting port of a SQL unit of work, by dialect."""
     shared = RepositoryUsagePostings(uow)
