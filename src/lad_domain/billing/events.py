@@ -16,12 +16,16 @@ from lad_domain.shared.money import ZERO
 
 
 @attrs.frozen
-class BalanceCrossed(Event):
+class WalletEvent(Event):
+    aggregate_type: ClassVar[str] = "wallet"
+    aggregate_id: uuid.UUID
+
+
+@attrs.frozen
+class BalanceCrossed(WalletEvent):
     """The wallet's available balance crossed a line downwards (``threshold``: the
     low-balance threshold, zero when none is set)."""
 
-    aggregate_type: ClassVar[str] = "wallet"
-    aggregate_id: uuid.UUID
     wallet_id: uuid.UUID
     available: Decimal
     threshold: Decimal
@@ -55,21 +59,17 @@ def balance_events(wallet: Wallet, available_before: Decimal) -> list[BalanceCro
 
 
 @attrs.frozen
-class ToppedUp(Event):
+class ToppedUp(WalletEvent):
     event_type: ClassVar[str] = "billing.topped_up"
-    aggregate_type: ClassVar[str] = "wallet"
-    aggregate_id: uuid.UUID
     amount: Decimal
     balance: Decimal
 
 
 @attrs.frozen
-class WalletConfigured(Event):
+class WalletConfigured(WalletEvent):
     """One setting of the wallet changed; the payload names only that setting."""
 
     event_type: ClassVar[str] = "billing.wallet_configured"
-    aggregate_type: ClassVar[str] = "wallet"
-    aggregate_id: uuid.UUID
     setting: WalletSetting
     value: Decimal | None
 
@@ -78,10 +78,8 @@ class WalletConfigured(Event):
 
 
 @attrs.frozen
-class LegacyMigrated(Event):
+class LegacyMigrated(WalletEvent):
     event_type: ClassVar[str] = "billing.legacy_migrated"
-    aggregate_type: ClassVar[str] = "wallet"
-    aggregate_id: uuid.UUID
     user_id: uuid.UUID
     amount: Decimal
 
@@ -99,59 +97,55 @@ class EntitlementSet(Event):
 
 
 @attrs.frozen
-class ReservationOpened(Event):
-    event_type: ClassVar[str] = "billing.reservation_opened"
+class ReservationEvent(Event):
     aggregate_type: ClassVar[str] = "reservation"
     aggregate_id: uuid.UUID
     amount: Decimal
+
+
+@attrs.frozen
+class ReservationOpened(ReservationEvent):
+    event_type: ClassVar[str] = "billing.reservation_opened"
     feature_key: str
 
 
 @attrs.frozen
-class ReservationCaptured(Event):
+class ReservationCaptured(ReservationEvent):
     event_type: ClassVar[str] = "billing.reservation_captured"
-    aggregate_type: ClassVar[str] = "reservation"
-    aggregate_id: uuid.UUID
-    amount: Decimal
     released: Decimal
 
 
 @attrs.frozen
-class ReservationEnded(Event):
+class ReservationReleased(ReservationEvent):
     """The whole hold went back to the wallet."""
 
-    aggregate_type: ClassVar[str] = "reservation"
-    aggregate_id: uuid.UUID
-    amount: Decimal
-
-
-@attrs.frozen
-class ReservationReleased(ReservationEnded):
     event_type: ClassVar[str] = "billing.reservation_released"
 
 
 @attrs.frozen
-class ReservationExpired(ReservationEnded):
-    """Released by the sweep, or on release after its time was up."""
+class ReservationExpired(ReservationEvent):
+    """The whole hold went back to the wallet: released by the sweep, or on release after
+    its time was up."""
 
     event_type: ClassVar[str] = "billing.reservation_expired"
 
 
 @attrs.frozen
-class InvoiceGenerated(Event):
-    event_type: ClassVar[str] = "billing.invoice_generated"
+class InvoiceEvent(Event):
     aggregate_type: ClassVar[str] = "invoice"
     aggregate_id: uuid.UUID
     number: str
+
+
+@attrs.frozen
+class InvoiceGenerated(InvoiceEvent):
+    event_type: ClassVar[str] = "billing.invoice_generated"
     period: str
     total: Decimal
 
 
 @attrs.frozen
-class InvoiceStatusChanged(Event):
-    aggregate_type: ClassVar[str] = "invoice"
-    aggregate_id: uuid.UUID
-    number: str
+class InvoiceStatusChanged(InvoiceEvent):
     total: Decimal
 
 
@@ -175,7 +169,7 @@ INVOICE_STATUS_EVENTS: dict[InvoiceStatus, type[InvoiceStatusChanged]] = {
     InvoiceStatus.ISSUED: InvoiceIssued, InvoiceStatus.PAID: InvoicePaid,
     InvoiceStatus.VOID: InvoiceVoided}
 
-
+#: Every event billing records.
 EVENTS: tuple[type[Event], ...] = (
     BalanceLow, BalanceDepleted, ToppedUp, WalletConfigured, LegacyMigrated, EntitlementSet,
     ReservationOpened, ReservationCaptured, ReservationReleased, ReservationExpired,

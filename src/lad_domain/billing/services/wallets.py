@@ -84,15 +84,12 @@ class BillingService(UsageRecording):
         with self.scope.uow(tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
-            key = "top_up:" + client_key
-            first = replay_or_conflict(uow.ledger.get_by_key(key), digest, client_key)
-            if first is not None:
-                return first
-            entry = self._move(uow, context, wallet, LedgerType.TOP_UP, value, key, digest,
-                               Cause.OPERATOR, note=note)
-            self.scope.record(uow, ToppedUp(aggregate_id=wallet.id, amount=value,
-                                            balance=wallet.current_balance), at=context.now)
-            uow.commit()
+            entry, new = self._operator_move(uow, context, wallet, LedgerType.TOP_UP, value,
+                                             client_key, digest, note)
+            if new:
+                self.scope.record(uow, ToppedUp(aggregate_id=wallet.id, amount=value,
+                                                balance=wallet.current_balance), at=context.now)
+                uow.commit()
         return entry
 
     def adjust(self, principal: Principal, tenant_id: uuid.UUID, amount_: object, *,
@@ -108,13 +105,10 @@ class BillingService(UsageRecording):
         with self.scope.uow(tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = _owned_wallet(uow, context, user_id, create=False)
-            key = "adjustment:" + client_key
-            first = replay_or_conflict(uow.ledger.get_by_key(key), digest, client_key)
-            if first is not None:
-                return first
-            entry = self._move(uow, context, wallet, LedgerType.ADJUSTMENT, value, key, digest,
-                               Cause.OPERATOR, note=text)
-            uow.commit()
+            entry, new = self._operator_move(uow, context, wallet, LedgerType.ADJUSTMENT, value,
+                                             client_key, digest, text)
+            if new:
+                uow.commit()
         return entry
 
     def transfer(self, principal: Principal, amount_: object, *, idempotency_key_: object,
@@ -192,6 +186,18 @@ class BillingService(UsageRecording):
         return self._configure(principal, tenant_id, WalletSetting.LOW_BALANCE_THRESHOLD, value)
 
     # --- shared by the billing use cases ---------------------------------------------------
+
+    def _operator_move(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+                       type_: LedgerType, value: Decimal, client_key: str, digest: str,
+                       note: str | None) -> tuple[LedgerEntry, bool]:
+        """The operator's move on a locked wallet, once per key (the ledger key is the
+        type's): the entry, and whether it is new rather than the first one's replay."""
+        key = f"{type_}:{client_key}"
+        first = replay_or_conflict(uow.ledger.get_by_key(key), digest, client_key)
+        if first is not None:
+            return first, False
+        return self._move(uow, context, wallet, type_, value, key, digest, Cause.OPERATOR,
+                          note=note), True
 
     def _move(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
               type_: LedgerType, value: Decimal, key: str, digest: str, cause: Cause, *,
