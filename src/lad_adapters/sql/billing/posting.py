@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 from lad_adapters.sql.billing.bulk import insert_many
@@ -71,9 +72,8 @@ class PostgresUsagePostings:
                     request.feature_key, request.user_id, items, request.occurred_at,
                     context.now, context.actor, context.user_id)).one()
         except sa.exc.DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) == UNPRICED:
-                diag = error.orig.diag  # type: ignore[union-attr]
-                raise _unpriced(request, str(diag.message_primary)) from None
+            if isinstance(error.orig, psycopg.Error) and error.orig.sqlstate == UNPRICED:
+                raise _unpriced(request, str(error.orig.diag.message_primary)) from None
             raise
         if row.replayed:
             first = self._uow.usage_events.get_by_keys([request.idempotency_key])
