@@ -52,6 +52,7 @@ from lad_adapters.catalog import default_catalog
 from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.tables.billing import billing_ledger_transactions as ledger
 from lad_adapters.sql.tables.billing import billing_wallets as wallets
+from lad_domain.billing.scope import posting_context
 from lad_domain.billing.validation import usage_request
 from lad_domain.shared.principal import Principal, Role
 from lad_entrypoints.container import Container, build_container, close
@@ -158,7 +159,7 @@ class Posting:
 
     def post(self) -> None:
         self.n += 1
-        context = self.billing.context(self.service)
+        context = posting_context(self.billing.scope, self.service)
         request = usage_request(idempotency_key_=f"post:{self.run}:{self.n}",
                                 feature_key="outreach", items=EMAIL, user_id=None,
                                 occurred_at=None, now=context.now)

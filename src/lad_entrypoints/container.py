@@ -18,11 +18,13 @@ from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
 from lad_domain.access_rules import access_policy
-from lad_domain.billing.invoicing import InvoiceService
-from lad_domain.billing.plans import PlanService
-from lad_domain.billing.reconciliation import Reconciliation
-from lad_domain.billing.reservations import ReservationService
-from lad_domain.billing.services import BillingService
+from lad_domain.billing.services import (
+    BillingService,
+    InvoiceService,
+    PlanService,
+    Reconciliation,
+    ReservationService,
+)
 from lad_domain.education.services import EducationService, release_counsellor
 from lad_domain.leads.services.activity import ActivityService
 from lad_domain.leads.services.exporting import LeadExportService

@@ -30,9 +30,7 @@ class InMemoryUnitOfWork(InMemoryUnitOfWorkBase):
         self.reservations = billing.InMemoryReservationRepository(tx, t)
         self.invoices = billing.InMemoryInvoiceRepository(tx, t)
         self.legacy_credits = billing.InMemoryLegacyCreditRepository(tx, t)
-        # Protocol attributes are invariant, so the concrete repositories do not type-check
-        # as the port's; the contract tests hold them to it.
-        self.usage_postings = RepositoryUsagePostings(self)  # type: ignore[arg-type]
+        self.usage_postings = RepositoryUsagePostings(self)
         self.lead_stages = leads.InMemoryStageRepository(tx, t)
         self.lead_statuses = leads.InMemoryStatusRepository(tx, t)
         self.leads = leads.InMemoryLeadRepository(tx, t)

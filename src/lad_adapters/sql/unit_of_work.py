@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RootTransaction
 
 from lad_adapters.sql import (
-    billing,
-    billing_catalog,
-    billing_posting,
-    billing_records,
     education,
     tenancy,
 )
+from lad_adapters.sql.billing import catalog as billing_catalog
+from lad_adapters.sql.billing import ledger as billing_ledger
+from lad_adapters.sql.billing import posting as billing_posting
+from lad_adapters.sql.billing import records as billing_records
 from lad_adapters.sql.database import Db, translate_errors
 from lad_adapters.sql.leads import activity as lead_activity
 from lad_adapters.sql.leads import importing as lead_import
@@ -87,15 +87,15 @@ class SqlUnitOfWork:
         self.lead_import = lambda: lead_import.SqlLeadImportStaging(db, t)
         self.education_students = education.SqlStudentRepository(db, t)
         self.education_counsellors = education.SqlCounsellorRepository(db, t)
-        self.wallets = billing.SqlWalletRepository(db, t)
-        self.ledger = billing.SqlLedgerRepository(db, t)
-        self.usage_events = billing.SqlUsageEventRepository(db, t)
+        self.wallets = billing_ledger.SqlWalletRepository(db, t)
+        self.ledger = billing_ledger.SqlLedgerRepository(db, t)
+        self.usage_events = billing_ledger.SqlUsageEventRepository(db, t)
         self.prices = billing_catalog.SqlPriceRepository(db, t)
         self.entitlements = billing_catalog.SqlEntitlementRepository(db, t)
         self.reservations = billing_records.SqlReservationRepository(db, t)
         self.invoices = billing_records.SqlInvoiceRepository(db, t)
         self.legacy_credits = billing_records.SqlLegacyCreditRepository(db, t)
-        self.usage_postings = billing_posting.usage_postings(self, db, t)  # type: ignore[arg-type]
+        self.usage_postings = billing_posting.usage_postings(self, db, t)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

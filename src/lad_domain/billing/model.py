@@ -9,10 +9,7 @@ ledger and the reserved balance from the open reservations.
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -37,9 +34,11 @@ class LedgerType(enum.StrEnum):
     LEGACY_MIGRATION = "legacy_migration"
 
 
-class BalanceEvent(enum.StrEnum):
-    LOW = "billing.balance_low"
-    DEPLETED = "billing.balance_depleted"
+class WalletSetting(enum.StrEnum):
+    """What the operator configures on a tenant's wallet."""
+
+    CREDIT_LIMIT = "credit_limit"
+    LOW_BALANCE_THRESHOLD = "low_balance_threshold"
 
 
 @attrs.define
@@ -91,22 +90,17 @@ class Wallet:
         self.current_balance -= spent
         self.updated_at = at
 
+    def configure(self, setting: WalletSetting, value: Decimal | None, at: datetime) -> None:
+        if setting is WalletSetting.CREDIT_LIMIT:
+            self.credit_limit = value
+        else:
+            self.low_balance_threshold = value
+        self.updated_at = at
+
     def _ensure_funds(self, amount: Decimal) -> None:
         if not self.can_spend(amount):
             raise InsufficientFunds(
                 f"insufficient funds: {amount} needed, {self.available - self.floor} available")
-
-
-def balance_events(wallet: Wallet, available_before: Decimal) -> list[BalanceEvent]:
-    """The thresholds this change crossed downwards (each crossing is reported once)."""
-    after = wallet.available
-    found = []
-    threshold = wallet.low_balance_threshold
-    if threshold is not None and available_before >= threshold > after:
-        found.append(BalanceEvent.LOW)
-    if available_before > ZERO >= after:
-        found.append(BalanceEvent.DEPLETED)
-    return found
 
 
 class Cause(enum.StrEnum):
@@ -326,13 +320,6 @@ class LegacyTransaction:
     transaction_type: str
     created_at: datetime
     description: str | None = None
-
-
-def fingerprint(payload: Mapping[str, object]) -> str:
-    """A digest of a request's payload: a retry with the same idempotency key must carry
-    the same one, or it is a conflict."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def decimal_text(value: Decimal) -> str:

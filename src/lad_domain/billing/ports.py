@@ -23,6 +23,7 @@ from lad_domain.billing.model import (
     Wallet,
 )
 from lad_domain.billing.pricing import Price
+from lad_domain.shared.events import DomainEvent, Event, Outbox
 from lad_domain.shared.ids import IdGenerator
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.tenancy.ports import TenancyUnitOfWork
@@ -172,6 +173,26 @@ class UsageRequest:
     user_id: uuid.UUID | None = None
 
 
+class PostingUnitOfWork(Protocol):
+    """What the posting rule reads and writes of a unit of work (read-only properties, so
+    that a unit of work whose repositories are concrete classes is one)."""
+
+    @property
+    def tenant_id(self) -> uuid.UUID | None: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def wallets(self) -> WalletRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def usage_events(self) -> UsageEventRepository: ...
+    @property
+    def prices(self) -> PriceRepository: ...
+    @property
+    def entitlements(self) -> EntitlementRepository: ...
+
+
 @attrs.frozen
 class PostingContext:
     """Who posts (``user_id`` when a user acts), when, and where new ids come from."""
@@ -180,6 +201,12 @@ class PostingContext:
     now: datetime
     ids: IdGenerator
     user_id: uuid.UUID | None = None
+
+    def record(self, uow: PostingUnitOfWork, event: Event) -> None:
+        """Add an event to the outbox at the posting's time, as the tenant scope would: the
+        posting rule runs inside an adapter, which has no scope."""
+        uow.outbox.add(DomainEvent.of(event, id=self.ids.new_id(), tenant_id=uow.tenant_id,
+                                      occurred_at=self.now))
 
 
 class UsagePostings(Protocol):

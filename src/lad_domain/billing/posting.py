@@ -9,9 +9,8 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
+from lad_domain.billing.events import balance_events
 from lad_domain.billing.invoice import Period
 from lad_domain.billing.model import (
     Cause,
@@ -25,43 +24,23 @@ from lad_domain.billing.model import (
     UsageItem,
     UsageStatus,
     Wallet,
-    balance_events,
 )
-from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
+from lad_domain.billing.ports import PostingContext, PostingUnitOfWork, UsageRequest
 from lad_domain.billing.pricing import Price, price_items
-from lad_domain.shared.errors import Conflict, FieldError, ValidationFailed
-from lad_domain.shared.events import DomainEvent
+from lad_domain.shared.errors import FieldError, ValidationFailed
+from lad_domain.shared.idempotency import replay_or_conflict
 from lad_domain.shared.money import ZERO
 
 USAGE_KEY_PREFIX = "usage:"
 
 
-def record_event(uow: BillingUnitOfWork, context: PostingContext, event_type: str,
-                 aggregate_type: str, aggregate_id: uuid.UUID, payload: dict[str, Any]
-                 ) -> None:
-    uow.outbox.add(DomainEvent(id=context.ids.new_id(), tenant_id=uow.tenant_id,
-                               event_type=event_type, payload=payload,
-                               occurred_at=context.now, aggregate_type=aggregate_type,
-                               aggregate_id=str(aggregate_id)))
-
-
-def record_balance_events(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
-                          available_before: Decimal) -> None:
-    for event in balance_events(wallet, available_before):
-        record_event(uow, context, event, "wallet", wallet.id, {
-            "wallet_id": str(wallet.id), "available": str(wallet.available),
-            "threshold": str(wallet.low_balance_threshold or ZERO)})
-
-
 def replay(first: UsageEvent, request: UsageRequest) -> UsageEvent:
     """A retry: the first result, if the payload is the same."""
-    if first.fingerprint != request.fingerprint:
-        raise Conflict(f"the idempotency key {request.idempotency_key!r} was used for a "
-                       "different usage event")
+    replay_or_conflict(first, request.fingerprint, request.idempotency_key, what="usage event")
     return first
 
 
-def lock_payers(uow: BillingUnitOfWork, owners: Collection[uuid.UUID | None],
+def lock_payers(uow: PostingUnitOfWork, owners: Collection[uuid.UUID | None],
                 context: PostingContext) -> dict[uuid.UUID | None, Wallet]:
     """The wallets that may pay for these owners, locked; the tenant's is created empty
     when it does not exist yet."""
@@ -78,7 +57,7 @@ def lock_payers(uow: BillingUnitOfWork, owners: Collection[uuid.UUID | None],
 class RepositoryUsagePostings:
     """The posting rule over the repositories of one unit of work."""
 
-    def __init__(self, uow: BillingUnitOfWork) -> None:
+    def __init__(self, uow: PostingUnitOfWork) -> None:
         self.uow = uow
 
     def post(self, requests: Sequence[UsageRequest], context: PostingContext
@@ -172,7 +151,8 @@ class RepositoryUsagePostings:
                                 created_at=context.now, actor=context.actor,
                                 cause=Cause.USAGE_EVENT, cause_id=event.id,
                                 fingerprint=request.fingerprint, created_by=context.user_id)
-            record_balance_events(uow, context, wallet, before)
+            for crossed in balance_events(wallet, before):
+                context.record(uow, crossed)
         event.post(context.now, within_quota=within_quota,
                    ledger_entry_id=entry.id if entry else None)
         return event, entry

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from lad_domain.billing.model import UsageItem, decimal_text, fingerprint
+from lad_domain.billing.model import UsageItem, decimal_text
 from lad_domain.billing.ports import UsageRequest
 from lad_domain.billing.pricing import name
 from lad_domain.shared.errors import FieldError, ValidationFailed
+from lad_domain.shared.idempotency import fingerprint
 from lad_domain.shared.money import amount
 from lad_domain.shared.validation import key
 
@@ -31,8 +32,19 @@ def idempotency_key(value: object, *, field: str = "idempotency_key") -> str:
     return value
 
 
+def exact_amount(value: object, *, field: str = "amount") -> Decimal:
+    """A caller's amount at the ledger's scale (more decimal places are refused): a decimal
+    string, an integer or a Decimal, never a float."""
+    if isinstance(value, Decimal | int | str):
+        return amount(value, field=field, exact=True)
+    if isinstance(value, float):
+        raise ValidationFailed.single(field, "must be a decimal string (not a float or a "
+                                      "boolean)")
+    raise ValidationFailed.single(field, f"{value!r} is not a decimal number")
+
+
 def positive_amount(value: object, *, field: str = "amount") -> Decimal:
-    result = amount(value, field=field, exact=True)  # type: ignore[arg-type]
+    result = exact_amount(value, field=field)
     if result <= 0:
         raise ValidationFailed.single(field, "must be greater than zero")
     if result > MAX_AMOUNT:
@@ -41,10 +53,17 @@ def positive_amount(value: object, *, field: str = "amount") -> Decimal:
 
 
 def signed_amount(value: object, *, field: str = "amount") -> Decimal:
-    result = amount(value, field=field, exact=True)  # type: ignore[arg-type]
+    result = exact_amount(value, field=field)
     if result == 0 or abs(result) > MAX_AMOUNT:
         raise ValidationFailed.single(field, f"must be non-zero and at most {MAX_AMOUNT} "
                                       "either way")
+    return result
+
+
+def non_negative_amount(value: object, *, field: str = "amount") -> Decimal:
+    result = exact_amount(value, field=field)
+    if result < 0:
+        raise ValidationFailed.single(field, "must not be negative")
     return result
 
 

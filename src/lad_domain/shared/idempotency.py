@@ -26,9 +26,10 @@ def fingerprint(payload: Mapping[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def replay_or_conflict(first: F | None, digest: str, key: str) -> F | None:
+def replay_or_conflict(first: F | None, digest: str, key: str, *, what: str = "request"
+                       ) -> F | None:
     """The first result stored under ``key`` (None: the key is new), provided it was made
-    from the same payload."""
+    from the same payload; ``what`` names the kind of request in the conflict's message."""
     if first is not None and first.fingerprint != digest:
-        raise Conflict(f"the idempotency key {key!r} was used for a different request")
+        raise Conflict(f"the idempotency key {key!r} was used for a different {what}")
     return first

@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from lad_domain.billing.invoice import Invoice
-from lad_domain.billing.invoicing import InvoiceService
 from lad_domain.billing.model import EntitlementStatus, LedgerEntry, Reservation, UsageEvent, Wallet
-from lad_domain.billing.plans import PlanService
 from lad_domain.billing.pricing import Price
-from lad_domain.billing.reservations import ReservationService
-from lad_domain.billing.services import BillingService, rejection_error
+from lad_domain.billing.services import (
+    BillingService,
+    InvoiceService,
+    PlanService,
+    ReservationService,
+)
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import DecimalText, Instant, PageOut, Strict
@@ -284,14 +286,10 @@ def record_usage(body: UsageEventIn, idempotency_key: IdempotencyKey,
                  principal: CurrentPrincipal, billing: Billing) -> UsageEventOut:
     """Record and post a usage event (tenant API keys). Refused usage is stored and
     answered 402; a retry with the same key gets the same answer."""
-    event = billing.record_usage(
+    return UsageEventOut.of(billing.record_usage(
         principal, idempotency_key=idempotency_key, feature_key=body.feature_key,
         usage_items=[item.model_dump() for item in body.usage_items], user_id=body.user_id,
-        occurred_at=body.occurred_at)
-    refusal = rejection_error(event)
-    if refusal is not None:
-        raise refusal
-    return UsageEventOut.of(event)
+        occurred_at=body.occurred_at, raise_refusal=True))
 
 
 @router.post("/billing/reservations", status_code=status.HTTP_201_CREATED, tags=["billing"],

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from lad_domain.billing.model import LedgerEntry, UsageEvent, Wallet
-from lad_domain.billing.reconciliation import ReconcileReport
+from lad_domain.billing.services import ReconcileReport
 from lad_domain.shared.pagination import PageRequest
 from lad_domain.shared.principal import Principal, Role
 from lad_entrypoints.container import Container

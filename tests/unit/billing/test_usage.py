@@ -9,7 +9,12 @@ import pytest
 
 from lad_domain.billing.model import RejectionReason, UsageStatus
 from lad_domain.shared.clock import FixedClock
-from lad_domain.shared.errors import Conflict, PermissionDenied, ValidationFailed
+from lad_domain.shared.errors import (
+    Conflict,
+    InsufficientFunds,
+    PermissionDenied,
+    ValidationFailed,
+)
 from lad_domain.shared.principal import Role
 from tests.unit.billing.books import EMAIL, Books
 from tests.unit.tenancy.org import OPERATOR
@@ -67,6 +72,15 @@ def test_usage_without_funds_is_rejected_and_stored(books: Books) -> None:
         books.service, idempotency_key=event.idempotency_key, feature_key="outreach",
         usage_items=[EMAIL]) == event
     assert books.ledger() == []
+
+
+def test_asked_to_raise_the_refusal_it_stores_the_event_then_raises(books: Books) -> None:
+    for _ in range(2):
+        with pytest.raises(InsufficientFunds, match="insufficient funds for"):
+            books.lad.billing().record_usage(books.service, idempotency_key="r1",
+                                             feature_key="outreach", usage_items=[EMAIL],
+                                             raise_refusal=True)
+    assert books.use(idempotency_key="r1").status is UsageStatus.REJECTED
 
 
 def test_a_retry_returns_the_first_result_and_writes_nothing(books: Books) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.billing import Repository
+from lad_adapters.sql.billing.ledger import Repository
 from lad_adapters.sql.tables.billing import (
     billing_feature_entitlements as entitlements,
 )

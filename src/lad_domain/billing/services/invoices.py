@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import attrs
 
+from lad_domain.billing.events import INVOICE_STATUS_EVENTS, InvoiceGenerated
 from lad_domain.billing.invoice import (
     Invoice,
     InvoiceLine,
@@ -20,7 +21,6 @@ from lad_domain.billing.invoice import (
 )
 from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
-from lad_domain.billing.posting import record_event
 from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
 from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import NotFound, ValidationFailed
@@ -75,8 +75,9 @@ class InvoiceService:
                 return invoice
             invoice.change_status(target, context.now)
             uow.invoices.update(invoice)
-            record_event(uow, context, f"billing.invoice_{target}", "invoice", invoice.id,
-                         {"number": invoice.number, "total": str(invoice.total)})
+            changed = INVOICE_STATUS_EVENTS[target]
+            self.scope.record(uow, changed(aggregate_id=invoice.id, number=invoice.number,
+                                           total=invoice.total), at=context.now)
             uow.commit()
         return invoice
 
@@ -99,9 +100,9 @@ class InvoiceService:
                 return existing
             invoice = _new_invoice(uow, context, number, period, lines)
             uow.invoices.add(invoice)
-            record_event(uow, context, "billing.invoice_generated", "invoice", invoice.id,
-                         {"number": invoice.number, "period": str(period),
-                          "total": str(invoice.total)})
+            self.scope.record(uow, InvoiceGenerated(
+                aggregate_id=invoice.id, number=invoice.number, period=str(period),
+                total=invoice.total), at=context.now)
             uow.commit()
         return invoice
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lad_adapters.sql.billing_bulk import insert_many
+from lad_adapters.sql.billing.bulk import insert_many
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.billing import (

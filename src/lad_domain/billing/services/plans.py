@@ -6,10 +6,10 @@ import uuid
 
 import attrs
 
+from lad_domain.billing.events import EntitlementSet
 from lad_domain.billing.invoice import Period
 from lad_domain.billing.model import Entitlement, EntitlementStatus, OverageMode
 from lad_domain.billing.policy import BillingPermission
-from lad_domain.billing.posting import record_event
 from lad_domain.billing.pricing import LoadMode, Price, PriceSpec, parse_catalog, plan_load
 from lad_domain.billing.scope import BillingScope, allow, posting_context
 from lad_domain.shared.access import require_operator
@@ -123,8 +123,8 @@ class PlanService:
                                       monthly_quota=monthly_quota, overage=mode,
                                       updated_at=context.now)
             uow.entitlements.save(entitlement)
-            record_event(uow, context, "billing.entitlement_set", "entitlement", tenant_id,
-                         {"feature_key": feature, "monthly_quota": monthly_quota,
-                          "overage": str(mode)})
+            self.scope.record(uow, EntitlementSet(aggregate_id=tenant_id, feature_key=feature,
+                                                  monthly_quota=monthly_quota, overage=mode),
+                              at=context.now)
             uow.commit()
         return entitlement

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.billing import Repository
+from lad_adapters.sql.billing.ledger import Repository
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.tables.billing import billing_invoices as invoices
 from lad_adapters.sql.tables.billing import billing_reservations as reservations

@@ -1,62 +1,45 @@
 """Billing use cases on wallets: balances, the ledger, top-ups, transfers, adjustments,
-refunds, and recording usage (one event or a batch)."""
+refunds and settings; recording usage is ``UsageRecording``'s."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 
 import attrs
 
-from lad_domain.billing.errors import QuotaExhausted
+from lad_domain.billing.events import ToppedUp, WalletConfigured, balance_events
 from lad_domain.billing.model import (
     Cause,
     LedgerEntry,
     LedgerType,
-    RejectionReason,
-    UsageEvent,
     UsageStatus,
     Wallet,
-    fingerprint,
+    WalletSetting,
 )
-from lad_domain.billing.policy import (
-    BillingPermission,
-    require_service,
-)
-from lad_domain.billing.ports import (
-    BillingUnitOfWork,
-    PostingContext,
-    UsageRequest,
-)
-from lad_domain.billing.posting import lock_payers, record_balance_events, record_event
-from lad_domain.billing.scope import BillingScope, allow, posting_context
+from lad_domain.billing.policy import BillingPermission
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
+from lad_domain.billing.posting import lock_payers
+from lad_domain.billing.scope import allow, posting_context
+from lad_domain.billing.services.usage import UsageRecording
 from lad_domain.billing.validation import (
     idempotency_key,
+    non_negative_amount,
     positive_amount,
     signed_amount,
-    usage_request,
 )
-from lad_domain.shared.access import require_operator
-from lad_domain.shared.errors import (
-    Conflict,
-    DomainError,
-    InsufficientFunds,
-    NotFound,
-    ValidationFailed,
-)
-from lad_domain.shared.money import amount
+from lad_domain.shared.access import ensure_member, require_operator
+from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
+from lad_domain.shared.idempotency import fingerprint, replay_or_conflict
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.validation import required_text
 
-MAX_BATCH = 10_000
-
 
 @attrs.define
-class BillingService:
-    scope: BillingScope
+class BillingService(UsageRecording):
+    """Wallets, their ledger and the money moved between them; and recording usage."""
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -94,21 +77,19 @@ class BillingService:
                idempotency_key_: object, note: str | None = None) -> LedgerEntry:
         require_operator(principal)
         value = positive_amount(amount_)
-        key = "top_up:" + idempotency_key(idempotency_key_)
+        client_key = idempotency_key(idempotency_key_)
         note = _note(note)
         digest = fingerprint({"amount": str(value), "note": note})
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
-            first = _replay(uow, key, digest)
-            if first is not None:
-                return first
-            entry = self._move(uow, context, wallet, LedgerType.TOP_UP, value, key, digest,
-                               Cause.OPERATOR, note=note)
-            record_event(uow, context, "billing.topped_up", "wallet", wallet.id,
-                         {"amount": str(value), "balance": str(wallet.current_balance)})
-            uow.commit()
+            entry, new = self._operator_move(uow, context, wallet, LedgerType.TOP_UP, value,
+                                             client_key, digest, note)
+            if new:
+                self.scope.record(uow, ToppedUp(aggregate_id=wallet.id, amount=value,
+                                                balance=wallet.current_balance), at=context.now)
+                uow.commit()
         return entry
 
     def adjust(self, principal: Principal, tenant_id: uuid.UUID, amount_: object, *,
@@ -117,19 +98,17 @@ class BillingService:
         """An operator's correction, up or down, of the tenant's wallet or a sub-wallet."""
         require_operator(principal)
         value = signed_amount(amount_)
-        key = "adjustment:" + idempotency_key(idempotency_key_)
+        client_key = idempotency_key(idempotency_key_)
         text = required_text(note, field="note", max_length=500)
         digest = fingerprint({"amount": str(value), "note": text, "user_id": user_id})
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = _owned_wallet(uow, context, user_id, create=False)
-            first = _replay(uow, key, digest)
-            if first is not None:
-                return first
-            entry = self._move(uow, context, wallet, LedgerType.ADJUSTMENT, value, key, digest,
-                               Cause.OPERATOR, note=text)
-            uow.commit()
+            entry, new = self._operator_move(uow, context, wallet, LedgerType.ADJUSTMENT, value,
+                                             client_key, digest, text)
+            if new:
+                uow.commit()
         return entry
 
     def transfer(self, principal: Principal, amount_: object, *, idempotency_key_: object,
@@ -138,7 +117,8 @@ class BillingService:
         """Move money from the tenant's wallet to a member's sub-wallet (created on first
         transfer), back, or between members."""
         value = positive_amount(amount_)
-        key = "transfer:" + idempotency_key(idempotency_key_)
+        client_key = idempotency_key(idempotency_key_)
+        key = "transfer:" + client_key
         if to_user_id == from_user_id:
             raise ValidationFailed.single("to_user_id", "must differ from the source wallet")
         digest = fingerprint({"amount": str(value), "from": from_user_id, "to": to_user_id})
@@ -146,8 +126,7 @@ class BillingService:
         with self.scope.open(principal, tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.TRANSFER)
             for user_id in (to_user_id, from_user_id):
-                if user_id is not None:
-                    _ensure_member(uow, user_id)
+                ensure_member(uow, user_id)
             # Both wallets locked by one statement, in id order: no deadlock with a transfer
             # the other way.
             wallets = lock_payers(uow, {from_user_id, to_user_id}, context)
@@ -156,7 +135,7 @@ class BillingService:
             source = wallets[from_user_id]
             target = wallets.get(to_user_id) or _owned_wallet(uow, context, to_user_id,
                                                               create=True)
-            first = _replay(uow, key, digest)
+            first = replay_or_conflict(uow.ledger.get_by_key(key), digest, client_key)
             if first is not None:
                 second = uow.ledger.get_by_key(key + ":in")
                 assert second is not None
@@ -197,58 +176,28 @@ class BillingService:
     def set_credit_limit(self, principal: Principal, tenant_id: uuid.UUID,
                          limit: object | None) -> Wallet:
         """How far the tenant's available balance may go below zero (None: not at all)."""
-        value = None if limit is None else amount(limit, field="credit_limit", exact=True)  # type: ignore[arg-type]
-        if value is not None and value < 0:
-            raise ValidationFailed.single("credit_limit", "must not be negative")
-        return self._configure(principal, tenant_id, credit_limit=value)
+        value = None if limit is None else non_negative_amount(limit, field="credit_limit")
+        return self._configure(principal, tenant_id, WalletSetting.CREDIT_LIMIT, value)
 
     def set_low_balance_threshold(self, principal: Principal, tenant_id: uuid.UUID,
                                   threshold: object | None) -> Wallet:
         """Below this available balance a billing.balance_low event is recorded."""
-        value = None if threshold is None else amount(threshold, field="threshold", exact=True)  # type: ignore[arg-type]
-        if value is not None and value < 0:
-            raise ValidationFailed.single("threshold", "must not be negative")
-        return self._configure(principal, tenant_id, low_balance_threshold=value)
-
-    # --- usage -----------------------------------------------------------------------------
-
-    def record_usage(self, principal: Principal, *, idempotency_key: object,
-                     feature_key: object, usage_items: object, user_id: uuid.UUID | None = None,
-                     occurred_at: datetime | None = None, tenant_id: uuid.UUID | None = None
-                     ) -> UsageEvent:
-        """Post one usage event; a rejected one (no funds, quota refused) is stored and
-        returned with its reason (``rejection_error`` turns it into an error)."""
-        require_service(principal)
-        context = posting_context(self.scope, principal)
-        request = usage_request(idempotency_key_=idempotency_key, feature_key=feature_key,
-                                items=usage_items, user_id=user_id, occurred_at=occurred_at,
-                                now=context.now)
-        with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
-            if user_id is not None:
-                _ensure_member(uow, user_id)
-            [event] = uow.usage_postings.post([request], context)
-            uow.commit()
-        return event
-
-    def record_usage_batch(self, principal: Principal, events: Sequence[Mapping[str, object]],
-                           *, tenant_id: uuid.UUID | None = None) -> list[UsageEvent]:
-        """Post many events of one tenant in one transaction, in order; all or nothing."""
-        require_service(principal)
-        if not 1 <= len(events) <= MAX_BATCH:
-            raise ValidationFailed.single("events", f"must hold 1 to {MAX_BATCH} events")
-        context = posting_context(self.scope, principal)
-        requests = list(_batch_requests(events, context.now))
-        with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
-            for user_id in {r.user_id for r in requests} - {None}:
-                assert user_id is not None
-                _ensure_member(uow, user_id)
-            posted = uow.usage_postings.post(requests, context)
-            uow.commit()
-        return posted
+        value = None if threshold is None else non_negative_amount(threshold, field="threshold")
+        return self._configure(principal, tenant_id, WalletSetting.LOW_BALANCE_THRESHOLD, value)
 
     # --- shared by the billing use cases ---------------------------------------------------
+
+    def _operator_move(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+                       type_: LedgerType, value: Decimal, client_key: str, digest: str,
+                       note: str | None) -> tuple[LedgerEntry, bool]:
+        """The operator's move on a locked wallet, once per key (the ledger key is the
+        type's): the entry, and whether it is new rather than the first one's replay."""
+        key = f"{type_}:{client_key}"
+        first = replay_or_conflict(uow.ledger.get_by_key(key), digest, client_key)
+        if first is not None:
+            return first, False
+        return self._move(uow, context, wallet, type_, value, key, digest, Cause.OPERATOR,
+                          note=note), True
 
     def _move(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
               type_: LedgerType, value: Decimal, key: str, digest: str, cause: Cause, *,
@@ -267,68 +216,23 @@ class BillingService:
                             created_by=context.user_id)
         uow.ledger.add_many([entry])
         uow.wallets.save_balances([wallet])
-        record_balance_events(uow, context, wallet, before)
+        for crossed in balance_events(wallet, before):
+            self.scope.record(uow, crossed, at=context.now)
         return entry
 
-    def _configure(self, principal: Principal, tenant_id: uuid.UUID, **changes: object
-                   ) -> Wallet:
+    def _configure(self, principal: Principal, tenant_id: uuid.UUID, setting: WalletSetting,
+                   value: Decimal | None) -> Wallet:
         require_operator(principal)
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
-            wallet = attrs.evolve(wallet, updated_at=context.now, **changes)  # type: ignore[arg-type]
+            wallet.configure(setting, value, context.now)
             uow.wallets.update(wallet)
-            record_event(uow, context, "billing.wallet_configured", "wallet", wallet.id,
-                         {k: None if v is None else str(v) for k, v in changes.items()})
+            self.scope.record(uow, WalletConfigured(aggregate_id=wallet.id, setting=setting,
+                                                    value=value), at=context.now)
             uow.commit()
         return wallet
-
-
-def rejection_error(event: UsageEvent) -> DomainError | None:
-    """The refusal a rejected usage event stands for (None when it was posted)."""
-    if event.rejection_reason is RejectionReason.QUOTA_EXHAUSTED:
-        return QuotaExhausted(f"the monthly quota of {event.feature_key} is used up and the "
-                              "plan refuses more")
-    if event.rejection_reason is RejectionReason.INSUFFICIENT_FUNDS:
-        return InsufficientFunds(f"insufficient funds for {event.total_cost} of "
-                                 f"{event.feature_key} usage")
-    return None
-
-
-def _batch_requests(events: Sequence[Mapping[str, object]], now: datetime
-                    ) -> Iterator[UsageRequest]:
-    for index, raw in enumerate(events):
-        try:
-            user = raw.get("user_id")
-            at = raw.get("occurred_at")
-            yield usage_request(
-                idempotency_key_=raw.get("idempotency_key"), feature_key=raw.get("feature_key"),
-                items=raw.get("usage_items"), now=now,
-                user_id=uuid.UUID(str(user)) if user is not None else None,
-                occurred_at=at if isinstance(at, datetime) or at is None else _instant(at))
-        except ValidationFailed as failed:
-            raise ValidationFailed([attrs.evolve(e, field=f"events[{index}].{e.field}")
-                                    for e in failed.errors]) from None
-        except ValueError:
-            raise ValidationFailed.single(f"events[{index}].user_id",
-                                          "is not a valid UUID") from None
-
-
-def _instant(value: object) -> datetime:
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed.single("occurred_at", "must be an ISO 8601 date and time"
-                                      ) from None
-
-
-def _replay(uow: BillingUnitOfWork, key: str, digest: str) -> LedgerEntry | None:
-    first = uow.ledger.get_by_key(key)
-    if first is not None and first.fingerprint != digest:
-        raise Conflict(f"the idempotency key {key.split(':', 1)[1]!r} was used for a "
-                       "different request")
-    return first
 
 
 def _owned_wallet(uow: BillingUnitOfWork, context: PostingContext, user_id: uuid.UUID | None,
@@ -344,11 +248,6 @@ def _owned_wallet(uow: BillingUnitOfWork, context: PostingContext, user_id: uuid
     uow.wallets.add(Wallet(id=context.ids.new_id(), tenant_id=tenant_id, user_id=user_id,
                            created_at=context.now, updated_at=context.now))
     return lock_payers(uow, {user_id}, context)[user_id]
-
-
-def _ensure_member(uow: BillingUnitOfWork, user_id: uuid.UUID) -> None:
-    if uow.memberships.get(user_id) is None:
-        raise ValidationFailed.single("user_id", "is not a member of this tenant")
 
 
 def _note(note: str | None) -> str | None:

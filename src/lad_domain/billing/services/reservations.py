@@ -9,6 +9,13 @@ from decimal import Decimal
 
 import attrs
 
+from lad_domain.billing.events import (
+    ReservationCaptured,
+    ReservationExpired,
+    ReservationOpened,
+    ReservationReleased,
+    balance_events,
+)
 from lad_domain.billing.model import (
     Cause,
     LedgerEntry,
@@ -16,16 +23,16 @@ from lad_domain.billing.model import (
     Reservation,
     ReservationStatus,
     Wallet,
-    fingerprint,
 )
 from lad_domain.billing.policy import BillingPermission, require_service
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
-from lad_domain.billing.posting import lock_payers, record_balance_events, record_event
+from lad_domain.billing.posting import lock_payers
 from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
-from lad_domain.billing.validation import idempotency_key, positive_amount
-from lad_domain.shared.access import require_operator
+from lad_domain.billing.validation import idempotency_key, non_negative_amount, positive_amount
+from lad_domain.shared.access import ensure_member, require_operator
 from lad_domain.shared.errors import Conflict, Expired, NotFound, ValidationFailed
-from lad_domain.shared.money import ZERO, amount
+from lad_domain.shared.idempotency import fingerprint, replay_or_conflict
+from lad_domain.shared.money import ZERO
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.validation import key
 
@@ -57,14 +64,11 @@ class ReservationService:
         context = posting_context(self.scope, principal)
         with self.scope.open(principal, tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
-            if user_id is not None and uow.memberships.get(user_id) is None:
-                raise ValidationFailed.single("user_id", "is not a member of this tenant")
+            ensure_member(uow, user_id)
             payers = lock_payers(uow, {user_id}, context)
-            first = uow.reservations.get_by_key(client_key)
+            first = replay_or_conflict(uow.reservations.get_by_key(client_key), digest,
+                                       client_key, what="reservation")
             if first is not None:
-                if first.fingerprint != digest:
-                    raise Conflict(f"the idempotency key {client_key!r} was used for a "
-                                   "different reservation")
                 return first
             wallet = payers.get(user_id) or payers[None]
             before = wallet.available
@@ -77,9 +81,10 @@ class ReservationService:
             uow.reservations.add(reservation)
             _write(uow, context, wallet, reservation, LedgerType.RESERVATION, ZERO, value,
                    f"reservation:{client_key}")
-            record_balance_events(uow, context, wallet, before)
-            record_event(uow, context, "billing.reservation_opened", "reservation",
-                         reservation.id, {"amount": str(value), "feature_key": feature})
+            for crossed in balance_events(wallet, before):
+                self.scope.record(uow, crossed, at=context.now)
+            self.scope.record(uow, ReservationOpened(aggregate_id=reservation.id, amount=value,
+                                                     feature_key=feature), at=context.now)
             uow.commit()
         return reservation
 
@@ -88,9 +93,7 @@ class ReservationService:
         """Pay ``amount`` (at most the reservation) and release the rest. Capturing the same
         amount again returns the reservation; a different amount is a conflict."""
         require_service(principal)
-        value = amount(amount_, field="amount", exact=True)  # type: ignore[arg-type]
-        if value < 0:
-            raise ValidationFailed.single("amount", "must not be negative")
+        value = non_negative_amount(amount_)
         context = posting_context(self.scope, principal)
         with self.scope.open(principal, tenant_id) as uow:
             allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
@@ -112,8 +115,9 @@ class ReservationService:
             if rest > 0:
                 _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -rest,
                        f"release:{reservation.id}")
-            record_event(uow, context, "billing.reservation_captured", "reservation",
-                         reservation.id, {"amount": str(value), "released": str(rest)})
+            self.scope.record(uow, ReservationCaptured(aggregate_id=reservation.id,
+                                                       amount=value, released=rest),
+                              at=context.now)
             uow.commit()
         return reservation
 
@@ -127,8 +131,8 @@ class ReservationService:
             reservation, wallet = _locked(uow, context, reservation_id)
             if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
                 return reservation
-            _release(uow, context, wallet, reservation,
-                     expired=context.now >= reservation.expires_at)
+            self._release(uow, context, wallet, reservation,
+                          expired=context.now >= reservation.expires_at)
             uow.commit()
         return reservation
 
@@ -150,11 +154,22 @@ class ReservationService:
                     for stale in due:
                         reservation = uow.reservations.get(stale.id, lock=True)
                         if reservation is not None and reservation.is_open:
-                            _release(uow, context, wallets[reservation.wallet_id], reservation,
-                                     expired=True)
+                            self._release(uow, context, wallets[reservation.wallet_id],
+                                          reservation, expired=True)
                             released += 1
                     uow.commit()
         return released
+
+    def _release(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+                 reservation: Reservation, *, expired: bool) -> None:
+        reservation.release(context.now, expired=expired)
+        wallet.settle(reservation.amount, ZERO, context.now)
+        uow.reservations.update(reservation)
+        _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -reservation.amount,
+               f"release:{reservation.id}")
+        ended = ReservationExpired if expired else ReservationReleased
+        self.scope.record(uow, ended(aggregate_id=reservation.id, amount=reservation.amount),
+                          at=context.now)
 
 
 def _locked(uow: BillingUnitOfWork, context: PostingContext, reservation_id: uuid.UUID
@@ -168,17 +183,6 @@ def _locked(uow: BillingUnitOfWork, context: PostingContext, reservation_id: uui
     reservation = uow.reservations.get(reservation_id, lock=True)
     assert reservation is not None
     return reservation, wallets[reservation.wallet_id]
-
-
-def _release(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
-             reservation: Reservation, *, expired: bool) -> None:
-    reservation.release(context.now, expired=expired)
-    wallet.settle(reservation.amount, ZERO, context.now)
-    uow.reservations.update(reservation)
-    _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -reservation.amount,
-           f"release:{reservation.id}")
-    record_event(uow, context, f"billing.reservation_{reservation.status}", "reservation",
-                 reservation.id, {"amount": str(reservation.amount)})
 
 
 def _write(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import attrs
 
+from lad_domain.billing.events import LegacyMigrated
 from lad_domain.billing.model import (
     Cause,
     LedgerEntry,
@@ -16,13 +17,13 @@ from lad_domain.billing.model import (
     LegacyCredit,
     LegacyTransaction,
     Wallet,
-    fingerprint,
 )
 from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, LedgerTotals, PostingContext
-from lad_domain.billing.posting import lock_payers, record_event
+from lad_domain.billing.posting import lock_payers
 from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
 from lad_domain.shared.access import require_operator
+from lad_domain.shared.idempotency import fingerprint
 from lad_domain.shared.money import ZERO
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
@@ -123,7 +124,7 @@ class Reconciliation:
                     if credit.balance == 0:
                         continue
                     legacy_total += credit.balance
-                    entry, moved = _migrate(uow, context, credit)
+                    entry, moved = self._migrate(uow, context, credit)
                     migrated_total += entry.amount
                     migrated += moved
                     already += not moved
@@ -132,41 +133,41 @@ class Reconciliation:
                                      already_migrated=already, skipped_negative=skipped,
                                      legacy_total=legacy_total, migrated_total=migrated_total)
 
+    def _migrate(self, uow: BillingUnitOfWork, context: PostingContext, credit: LegacyCredit
+                 ) -> tuple[LedgerEntry, bool]:
+        key = f"{LEGACY_KEY_PREFIX}{credit.user_id}"
+        owner = credit.user_id if uow.memberships.get(credit.user_id) is not None else None
+        wallets = lock_payers(uow, {owner}, context)
+        first = uow.ledger.get_by_key(key)
+        if first is not None:
+            return first, False
+        if owner not in wallets:
+            tenant_id = uow.tenant_id
+            assert tenant_id is not None
+            uow.wallets.add(Wallet(id=context.ids.new_id(), tenant_id=tenant_id, user_id=owner,
+                                   created_at=context.now, updated_at=context.now))
+            wallets = lock_payers(uow, {owner}, context)
+        wallet = wallets[owner]
+        wallet.credit(credit.balance, context.now)
+        entry = LedgerEntry(id=context.ids.new_id(), tenant_id=wallet.tenant_id,
+                            wallet_id=wallet.id, type=LedgerType.LEGACY_MIGRATION,
+                            amount=credit.balance, balance_after=wallet.current_balance,
+                            idempotency_key=key,
+                            created_at=context.now, actor=context.actor,
+                            cause=Cause.LEGACY_CREDIT, cause_id=credit.user_id,
+                            fingerprint=fingerprint({"user_id": credit.user_id,
+                                                     "balance": str(credit.balance)}),
+                            note=f"legacy credits of user {credit.user_id}")
+        uow.ledger.add_many([entry])
+        uow.wallets.save_balances([wallet])
+        uow.legacy_credits.mark_migrated(credit.user_id, context.now)
+        self.scope.record(uow, LegacyMigrated(aggregate_id=wallet.id, user_id=credit.user_id,
+                                              amount=credit.balance), at=context.now)
+        return entry, True
+
 
 def _drifts(wallet: Wallet, totals: LedgerTotals | None, held: Decimal) -> list[Drift]:
     checks = [("current_balance", wallet.current_balance, totals.amount if totals else ZERO),
               ("reserved_balance", wallet.reserved_balance, held)]
     return [Drift(tenant_id=wallet.tenant_id, wallet_id=wallet.id, figure=name, stored=stored,
                   expected=expected) for name, stored, expected in checks if stored != expected]
-
-
-def _migrate(uow: BillingUnitOfWork, context: PostingContext, credit: LegacyCredit
-             ) -> tuple[LedgerEntry, bool]:
-    key = f"{LEGACY_KEY_PREFIX}{credit.user_id}"
-    owner = credit.user_id if uow.memberships.get(credit.user_id) is not None else None
-    wallets = lock_payers(uow, {owner}, context)
-    first = uow.ledger.get_by_key(key)
-    if first is not None:
-        return first, False
-    if owner not in wallets:
-        tenant_id = uow.tenant_id
-        assert tenant_id is not None
-        uow.wallets.add(Wallet(id=context.ids.new_id(), tenant_id=tenant_id, user_id=owner,
-                               created_at=context.now, updated_at=context.now))
-        wallets = lock_payers(uow, {owner}, context)
-    wallet = wallets[owner]
-    wallet.credit(credit.balance, context.now)
-    entry = LedgerEntry(id=context.ids.new_id(), tenant_id=wallet.tenant_id, wallet_id=wallet.id,
-                        type=LedgerType.LEGACY_MIGRATION, amount=credit.balance,
-                        balance_after=wallet.current_balance, idempotency_key=key,
-                        created_at=context.now, actor=context.actor,
-                        cause=Cause.LEGACY_CREDIT, cause_id=credit.user_id,
-                        fingerprint=fingerprint({"user_id": credit.user_id,
-                                                 "balance": str(credit.balance)}),
-                        note=f"legacy credits of user {credit.user_id}")
-    uow.ledger.add_many([entry])
-    uow.wallets.save_balances([wallet])
-    uow.legacy_credits.mark_migrated(credit.user_id, context.now)
-    record_event(uow, context, "billing.legacy_migrated", "wallet", wallet.id,
-                 {"user_id": str(credit.user_id), "amount": str(credit.balance)})
-    return entry, True

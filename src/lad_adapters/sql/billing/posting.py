@@ -8,14 +8,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
-from lad_adapters.sql.billing import items_from_document
-from lad_adapters.sql.billing_bulk import insert_many
+from lad_adapters.sql.billing.bulk import insert_many
+from lad_adapters.sql.billing.ledger import items_from_document
 from lad_adapters.sql.database import Db, translate_errors
 from lad_adapters.sql.tables.tenancy import domain_events
 from lad_domain.billing.model import RejectionReason, UsageEvent, UsageStatus
-from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsagePostings, UsageRequest
+from lad_domain.billing.ports import (
+    PostingContext,
+    PostingUnitOfWork,
+    UsagePostings,
+    UsageRequest,
+)
 from lad_domain.billing.posting import RepositoryUsagePostings, replay
 from lad_domain.shared.errors import FieldError, ValidationFailed
 
@@ -42,7 +48,7 @@ class PostgresUsagePostings:
     writes many rows per statement. The contract tests hold both paths (and memory and
     SQLite) to the same results."""
 
-    def __init__(self, uow: BillingUnitOfWork, db: Db, tenant_id: uuid.UUID | None,
+    def __init__(self, uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None,
                  shared: UsagePostings) -> None:
         self._uow = uow
         self._db = db
@@ -66,9 +72,8 @@ class PostgresUsagePostings:
                     request.feature_key, request.user_id, items, request.occurred_at,
                     context.now, context.actor, context.user_id)).one()
         except sa.exc.DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) == UNPRICED:
-                diag = error.orig.diag  # type: ignore[union-attr]
-                raise _unpriced(request, str(diag.message_primary)) from None
+            if isinstance(error.orig, psycopg.Error) and error.orig.sqlstate == UNPRICED:
+                raise _unpriced(request, str(error.orig.diag.message_primary)) from None
             raise
         if row.replayed:
             first = self._uow.usage_events.get_by_keys([request.idempotency_key])
@@ -87,7 +92,7 @@ class PostgresUsagePostings:
                  "payload": e.payload, "created_at": e.occurred_at} for e in events])
 
 
-def usage_postings(uow: BillingUnitOfWork, db: Db, tenant_id: uuid.UUID | None
+def usage_postings(uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None
                    ) -> UsagePostings:
     """The posting port of a SQL unit of work, by dialect."""
     shared = RepositoryUsagePostings(uow)
