@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 
@@ -61,17 +61,6 @@ class TenantScope(Generic[U]):
     def record(self, uow: U, event: Event, *, at: datetime | None = None) -> None:
         uow.outbox.add(DomainEvent.of(event, id=self.ids.new_id(), tenant_id=uow.tenant_id,
                                       occurred_at=self.clock.now() if at is None else at))
-
-
-    def record_raw(self, uow: U, event_type: str, aggregate_type: str,
-                   aggregate_id: uuid.UUID, payload: dict[str, Any], *,
-                   at: datetime | None = None) -> None:
-        """Transitional: events not yet declared as classes."""
-        uow.outbox.add(DomainEvent(id=self.ids.new_id(), tenant_id=uow.tenant_id,
-                                   event_type=event_type, payload=payload,
-                                   occurred_at=self.clock.now() if at is None else at,
-                                   aggregate_type=aggregate_type,
-                                   aggregate_id=str(aggregate_id)))
 
 
 def tenant_of(uow: ScopedUnitOfWork) -> uuid.UUID:
