@@ -7,13 +7,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dependency_injector import providers
 
 from lad_adapters.sql import migrate, roles
 from lad_adapters.sql.tables import metadata
+from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container, build_container, close
 from lad_entrypoints.settings import Settings
 
@@ -130,3 +133,25 @@ def container(request: pytest.FixtureRequest, database_url: str) -> Iterator[Con
     lad = build_container(fast_settings(database_url, **extra))
     yield lad
     close(lad)
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """When the fixed clock starts; a context whose rules follow the calendar (billing
+    periods) overrides this fixture, not ``clock``."""
+    return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(container: Container, clock_start: datetime) -> FixedClock:
+    """The container's clock, fixed before anything is built."""
+    fixed = FixedClock(clock_start)
+    container.clock.override(providers.Object(fixed))
+    return fixed
+
+
+@pytest.fixture
+def lad(container: Container, clock: FixedClock) -> Container:
+    """The container of the test's backend (memory:// unless it asks for ``backend``),
+    its clock fixed."""
+    return container

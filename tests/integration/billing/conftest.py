@@ -1,39 +1,26 @@
 """Billing integration fixtures: the container of each backend (memory, SQLite,
-PostgreSQL) with a fixed clock and the default catalog, and a tenant's books."""
+PostgreSQL), priced, on the billing day; a tenant's books; the HTTP client."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from dependency_injector import providers
 from fastapi.testclient import TestClient
 
-from lad_adapters.catalog import default_catalog
-from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
-from tests.unit.billing.books import Books
-from tests.unit.tenancy.org import OPERATOR
+from tests.unit.billing.books import priced
+from tests.unit.billing.conftest import books, clock_start
+
+__all__ = ["books", "clock_start"]
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def lad(backend: str, container: Container, clock: FixedClock) -> Container:
+def lad(backend: str, lad: Container) -> Container:
     """Runs the test on memory, SQLite and PostgreSQL."""
-    container.clock.override(providers.Object(clock))
-    container.billing_plans().load_pricing(OPERATOR, default_catalog())
-    return container
-
-
-@pytest.fixture
-def books(lad: Container) -> Books:
-    return Books.open(lad)
+    return priced(lad)
 
 
 OPERATOR_TOKEN = "operator-" + "t" * 32
@@ -49,8 +36,6 @@ def client(lad: Container) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def memory_lad(container: Container, clock: FixedClock) -> Container:
+def memory_lad(container: Container, clock: object) -> Container:
     """The memory:// container only (CLI tests reach into its store)."""
-    container.clock.override(providers.Object(clock))
-    container.billing_plans().load_pricing(OPERATOR, default_catalog())
-    return container
+    return priced(container)

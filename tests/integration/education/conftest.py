@@ -3,6 +3,6 @@ backend."""
 
 from __future__ import annotations
 
-from tests.integration.leads.conftest import client, clock, lad, ws
+from tests.integration.leads.conftest import client, lad, ws
 
-__all__ = ["client", "clock", "lad", "ws"]
+__all__ = ["client", "lad", "ws"]

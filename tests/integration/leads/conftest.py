@@ -4,7 +4,6 @@ a temporary directory, a workspace and the HTTP client."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,25 +11,17 @@ from dependency_injector import providers
 from fastapi.testclient import TestClient
 
 from lad_adapters.storage import LocalFileStorage
-from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
 from tests.unit.leads.workspace import Workspace
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-
-
-@pytest.fixture
-def lad(backend: str, container: Container, clock: FixedClock, tmp_path: Path) -> Container:
+def lad(backend: str, lad: Container, tmp_path: Path) -> Container:
     """Runs the test on memory, SQLite and PostgreSQL; files go to a temporary directory."""
-    container.clock.override(providers.Object(clock))
     if backend != "memory":
-        container.file_storage.override(providers.Object(
-            LocalFileStorage(tmp_path / "attachments")))
-    return container
+        lad.file_storage.override(providers.Object(LocalFileStorage(tmp_path / "attachments")))
+    return lad
 
 
 @pytest.fixture

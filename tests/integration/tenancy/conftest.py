@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from dependency_injector import providers
 from fastapi.testclient import TestClient
 
 from lad_domain.shared.clock import FixedClock
@@ -20,14 +18,6 @@ def uows(backend: str, container: Container) -> TenancyUnitOfWorkFactory:
     """Runs the test on memory, SQLite and PostgreSQL."""
     factory: TenancyUnitOfWorkFactory = container.unit_of_work()
     return factory
-
-
-@pytest.fixture
-def clock(container: Container) -> FixedClock:
-    """The container's clock, fixed before anything is built."""
-    fixed = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-    container.clock.override(providers.Object(fixed))
-    return fixed
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from lad_adapters.catalog import default_catalog
 from lad_domain.billing.model import LedgerEntry, UsageEvent, Wallet
 from lad_domain.billing.services import ReconcileReport
 from lad_domain.shared.pagination import PageRequest
@@ -26,6 +27,12 @@ EMAIL = {"category": "email_send", "quantity": "1"}
 
 def key() -> str:
     return f"k-{next(_keys)}"
+
+
+def priced(lad: Container) -> Container:
+    """The container with the default price catalog loaded."""
+    lad.billing_plans().load_pricing(OPERATOR, default_catalog())
+    return lad
 
 
 @attrs.define

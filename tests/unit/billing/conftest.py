@@ -7,24 +7,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lad_adapters.catalog import default_catalog
-from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container
-from tests.unit.billing.books import Books
-from tests.unit.tenancy.org import OPERATOR
+from tests.unit.billing.books import Books, priced
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+def clock_start() -> datetime:
+    """Billing follows the calendar: a day inside a month, away from its edges."""
+    return datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def lad(lad: Container) -> Container:
-    """The unit container (its clock fixed at this module's date), the default catalog
-    loaded."""
-    lad.billing_plans().load_pricing(OPERATOR, default_catalog())
-    return lad
+    """The container (its clock fixed at ``clock_start``), the default catalog loaded."""
+    return priced(lad)
 
 
 @pytest.fixture
