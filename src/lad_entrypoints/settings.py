@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(default=720, ge=1)
     operator_token: str | None = Field(default=None, description="Bearer token of the "
                                        "platform operator on HTTP; unset: no operator on HTTP")
+    allow_rls_bypass: bool = Field(
+        default=False,
+        description="Serve even when the database role bypasses row-level security (a "
+        "superuser or the tables' owner on PostgreSQL): for local experiments only; every "
+        "start warns",
+    )
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     host: str = "127.0.0.1"
