@@ -5,7 +5,7 @@ the tables' owner is refused, unless ``LAD_ALLOW_RLS_BYPASS`` says this is an ex
 from __future__ import annotations
 
 from lad_adapters.sql import roles
-from lad_domain.shared.errors import DomainError
+from lad_adapters.sql.database import DatabaseUnavailable
 from lad_entrypoints.container import Container
 from lad_entrypoints.settings import Settings
 
@@ -14,9 +14,10 @@ FIX = ("as the tables' owner run `LAD_MIGRATION_DATABASE_URL=<owner URL> lad db 
        "(LAD_ALLOW_RLS_BYPASS=1 serves anyway, for local experiments only)")
 
 
-class RowLevelSecurityBypassed(DomainError):
+class RowLevelSecurityBypassed(DatabaseUnavailable):
     """The database role is not bound by row-level security; serving would rely on the
-    repositories alone to keep tenants apart."""
+    repositories alone to keep tenants apart. ``reason`` names the role's attributes (the
+    CLI prints it; HTTP, like for any unavailable database, does not)."""
 
     code = "row_level_security_bypassed"
 
@@ -29,9 +30,10 @@ def check_database_role(container: Container) -> str | None:
     reasons = roles.row_level_security_bypass(engine) if engine is not None else []
     if not reasons:
         return None
-    why = f"the database role bypasses row-level security ({'; '.join(reasons)})"
     settings: Settings = container.settings()
     if settings.allow_rls_bypass:
-        return (f"warning: {why}; serving only because LAD_ALLOW_RLS_BYPASS is set: tenants "
-                "are walled off by the application alone")
-    raise RowLevelSecurityBypassed(f"refusing to serve: {why}; {FIX}")
+        return (f"warning: the database role bypasses row-level security ({'; '.join(reasons)})"
+                "; serving only because LAD_ALLOW_RLS_BYPASS is set: tenants are walled off "
+                "by the application alone")
+    raise RowLevelSecurityBypassed("the database role bypasses row-level security, so LAD "
+                                   f"will not serve it: {FIX}", reason="; ".join(reasons))

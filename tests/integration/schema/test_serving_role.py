@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from lad_adapters.sql import roles
 from lad_entrypoints.cli.main import create_cli, run
 from lad_entrypoints.container import build_container, close
+from lad_entrypoints.http.app import create_app
 from tests.conftest import app_role_url, fast_settings
 
 Capture = pytest.CaptureFixture[str]
@@ -49,6 +51,26 @@ def test_the_setting_serves_the_owner_with_a_warning(postgres_url: str, capsys: 
     code, err, started = serve(postgres_url, capsys, allow_rls_bypass=True)
     assert (code, started) == (0, [8123])
     assert err.startswith("warning: the database role bypasses row-level security")
+
+
+def healthz(url: str, **settings: Any) -> tuple[int, dict[str, Any]]:
+    lad = build_container(fast_settings(url, **settings))
+    try:
+        response = TestClient(create_app(lad)).get("/healthz")
+    finally:
+        close(lad)
+    return response.status_code, response.json()
+
+
+def test_healthz_is_503_for_the_owner_and_says_when_bypass_is_allowed(postgres_url: str
+                                                                      ) -> None:
+    status, body = healthz(postgres_url)
+    assert (status, body["code"]) == (503, "row_level_security_bypassed")
+    assert "superuser" not in body["detail"] and "lad db app-role" in body["detail"]
+    status, body = healthz(postgres_url, allow_rls_bypass=True)
+    assert (status, body["row_level_security"]) == (200, "bypassed")
+    status, body = healthz(app_role_url(postgres_url), migration_database_url=postgres_url)
+    assert status == 200 and "row_level_security" not in body
 
 
 def test_sqlite_has_no_row_level_security_to_check(tmp_path: Any, capsys: Capture) -> None:
