@@ -9,6 +9,7 @@ from typing import Any
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
+from lad_adapters.memory.store import InMemoryStore
 from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from lad_adapters.phones import LibPhoneNumberParser
 from lad_adapters.security.passwords import Argon2PasswordHasher
@@ -33,6 +34,7 @@ from lad_domain.leads.services.leads import LeadService
 from lad_domain.leads.services.pipeline import PipelineService, seed_default_pipeline
 from lad_domain.shared.clock import SystemClock
 from lad_domain.shared.ids import Uuid7Generator
+from lad_domain.shared.pagination import CursorSeal
 from lad_domain.shared.scope import TenantScope
 from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.settings import Settings
@@ -50,9 +52,16 @@ def _engine(settings: Settings) -> Engine | None:
 def _unit_of_work(settings: Settings, engine: Engine | None
                   ) -> InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory:
     """One factory for every context: its unit of work satisfies every context's port."""
+    cursors = _cursor_seal(settings)
     if engine is None:
-        return InMemoryUnitOfWorkFactory()
-    return SqlUnitOfWorkFactory(engine)
+        return InMemoryUnitOfWorkFactory(InMemoryStore(cursors))
+    return SqlUnitOfWorkFactory(engine, cursors=cursors)
+
+
+def _cursor_seal(settings: Settings) -> CursorSeal:
+    """Pagination cursors are signed with a key of their own, derived from
+    LAD_CURSOR_SECRET or else the JWT secret: no setting to add for ``make run``."""
+    return CursorSeal.from_secret(settings.cursor_secret or settings.resolved_jwt_secret())
 
 
 def _file_storage(settings: Settings) -> LocalFileStorage | InMemoryFileStorage:

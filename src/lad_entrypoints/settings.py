@@ -28,9 +28,17 @@ class Settings(BaseSettings):
                             "database, the generated JWT secret, attachments")
     jwt_secret: str | None = Field(default=None, description="HS256 secret, 32+ bytes; "
                                    "generated into state_dir when unset")
+    cursor_secret: str | None = Field(default=None, description="Signs pagination "
+                                      "cursors, 32+ bytes; unset: derived from the JWT secret")
     token_ttl_minutes: int = Field(default=720, ge=1)
     operator_token: str | None = Field(default=None, description="Bearer token of the "
                                        "platform operator on HTTP; unset: no operator on HTTP")
+    allow_rls_bypass: bool = Field(
+        default=False,
+        description="Serve even when the database role bypasses row-level security (a "
+        "superuser or the tables' owner on PostgreSQL): for local experiments only; every "
+        "start warns",
+    )
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     host: str = "127.0.0.1"
@@ -48,9 +56,9 @@ class Settings(BaseSettings):
         raise ValueError("must be sqlite:///PATH, postgresql+psycopg://USER@HOST/DB or "
                          "memory:// (for an in-memory database use memory://)")
 
-    @field_validator("operator_token")
+    @field_validator("operator_token", "cursor_secret")
     @classmethod
-    def _long_operator_token(cls, token: str | None) -> str | None:
+    def _long_secret(cls, token: str | None) -> str | None:
         if token is not None and len(token) < 32:
             raise ValueError("must be at least 32 characters")
         return token

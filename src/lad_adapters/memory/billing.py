@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import attrs
 
-from lad_adapters.memory.store import InMemoryRepository, conflict_message, paginate
+from lad_adapters.memory.store import InMemoryRepository, conflict_message
 from lad_domain.billing.invoice import Invoice, InvoiceStatus, Period
 from lad_domain.billing.model import (
     Entitlement,
@@ -93,8 +93,9 @@ class InMemoryLedgerRepository(InMemoryRepository):
 
     def list(self, page: PageRequest, *, wallet_id: uuid.UUID | None = None
              ) -> Page[LedgerEntry]:
-        return paginate(self._select(lambda e: e.tenant_id == self.tenant_id and wallet_id in (
-            None, e.wallet_id)), page, lambda e: (e.created_at, e.id))
+        found = self._select(lambda e: e.tenant_id == self.tenant_id
+                             and wallet_id in (None, e.wallet_id))
+        return self._paginate(found, page, lambda e: (e.created_at, e.id))
 
     def totals(self) -> Mapping[uuid.UUID, LedgerTotals]:
         found: dict[uuid.UUID, LedgerTotals] = {}
@@ -262,7 +263,7 @@ class InMemoryInvoiceRepository(InMemoryRepository):
         self._put((self.tenant_id, invoice.id), invoice)
 
     def list(self, page: PageRequest) -> Page[Invoice]:
-        return paginate(self._select(lambda i: i.tenant_id == self.tenant_id), page,
+        return self._paginate(self._select(lambda i: i.tenant_id == self.tenant_id), page,
                         lambda i: (i.created_at, i.id))
 
     def next_number(self, at: datetime) -> int:
@@ -287,7 +288,7 @@ class InMemoryLegacyCreditRepository(InMemoryRepository):
                      ) -> Page[LegacyTransaction]:
         found = [t for t in self._transactions.values()
                  if t.tenant_id == self.tenant_id and user_id in (None, t.user_id)]
-        return paginate(found, page, lambda t: (t.created_at, t.id))
+        return self._paginate(found, page, lambda t: (t.created_at, t.id))
 
     def record(self, transaction: LegacyTransaction) -> LegacyCredit:
         credit: LegacyCredit | None = self._get((self.tenant_id, transaction.user_id))

@@ -9,7 +9,7 @@ from datetime import datetime
 import attrs
 
 from lad_adapters.memory.leads import InMemoryLeadRepository
-from lad_adapters.memory.store import InMemoryRepository, paginate
+from lad_adapters.memory.store import InMemoryRepository
 from lad_domain.education.model import Counsellor, Student, StudentFilter
 from lad_domain.shared.pagination import Page, PageRequest
 
@@ -38,7 +38,7 @@ class InMemoryCounsellorRepository(InMemoryRepository):
         self._put((self.tenant_id, counsellor.id), counsellor)
 
     def list(self, page: PageRequest) -> Page[Counsellor]:
-        return paginate([attrs.evolve(c) for c in self._live()], page,
+        return self._paginate([attrs.evolve(c) for c in self._live()], page,
                         lambda c: (c.created_at, c.id))
 
     def _live(self) -> Sequence[Counsellor]:
@@ -76,7 +76,7 @@ class InMemoryStudentRepository(InMemoryRepository):
         self._put((self.tenant_id, student.id), student)
 
     def list(self, filter: StudentFilter, page: PageRequest) -> Page[Student]:
-        return paginate([attrs.evolve(s) for s in self._live()
+        return self._paginate([attrs.evolve(s) for s in self._live()
                          if filter.matches(s) and self._lead_is_live(s)], page,
                         lambda s: (s.created_at, s.id))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from lad_adapters.memory.store import InMemoryRepository, InMemoryTransaction, paginate
+from lad_adapters.memory.store import InMemoryRepository, InMemoryTransaction
 from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
 from lad_domain.leads.ports import Deduplication, ImportRow, MergeResult
@@ -85,7 +85,7 @@ class InMemoryLeadRepository(_Keyed):
     def list(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
         found = self._select(lambda x: x.tenant_id == self.tenant_id and x.deleted_at is None
                              and filter.matches(x))
-        return paginate(found, page, lambda x: (x.created_at, x.id))
+        return self._paginate(found, page, lambda x: (x.created_at, x.id))
 
     def count_live(self, *, stage: str | None = None, status: str | None = None) -> int:
         return sum(1 for x in self._live() if stage in (None, x.stage)
@@ -167,7 +167,7 @@ class InMemoryNoteRepository(_LeadChild):
     def list(self, lead_id: uuid.UUID, page: PageRequest) -> Page[Note]:
         notes = [n for k, n in self.rows.items() if k[0] == self.tenant_id
                  and n.lead_id == lead_id]
-        return paginate(notes, page, lambda n: (n.created_at, n.id))
+        return self._paginate(notes, page, lambda n: (n.created_at, n.id))
 
 
 class InMemoryAttachmentRepository(_LeadChild):
@@ -186,7 +186,7 @@ class InMemoryAttachmentRepository(_LeadChild):
     def list(self, lead_id: uuid.UUID, page: PageRequest) -> Page[Attachment]:
         found = [a for k, a in self.rows.items() if k[0] == self.tenant_id
                  and a.lead_id == lead_id]
-        return paginate(found, page, lambda a: (a.created_at, a.id))
+        return self._paginate(found, page, lambda a: (a.created_at, a.id))
 
 
 class InMemorySocialRepository(_Keyed):
@@ -218,7 +218,7 @@ class InMemoryBookingRepository(_LeadChild):
              status: BookingStatus | None = None) -> Page[Booking]:
         found = [b for k, b in self.rows.items() if k[0] == self.tenant_id
                  and b.lead_id == lead_id and status in (None, b.status)]
-        return paginate(found, page, lambda b: (b.created_at, b.id))
+        return self._paginate(found, page, lambda b: (b.created_at, b.id))
 
 
 class InMemoryLeadImportStaging:

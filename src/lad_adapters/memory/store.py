@@ -13,7 +13,7 @@ from lad_adapters.constraints import CONSTRAINT_MESSAGES, GENERIC, conflict
 from lad_adapters.scope import TenantScoped
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.events import Outbox
-from lad_domain.shared.pagination import Cursor, Page, PageRequest
+from lad_domain.shared.pagination import Cursor, CursorSeal, Page, PageRequest
 
 T = TypeVar("T")
 
@@ -22,17 +22,19 @@ class InMemoryStore:
     """The committed state. A unit of work holds the lock from enter to exit, so
     transactions are serialised, as on SQLite."""
 
-    def __init__(self) -> None:
+    def __init__(self, cursors: CursorSeal | None = None) -> None:
         self.tables: dict[str, dict[Any, Any]] = {}
         self.lock = threading.RLock()
+        self.cursors = cursors or CursorSeal.ephemeral()
 
 
 class InMemoryTransaction:
     """Copy-on-first-touch working tables; commit publishes them, anything else drops them."""
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, cursors: CursorSeal) -> None:
         self._store = store
         self._working: dict[str, dict[Any, Any]] = {}
+        self.cursors = cursors
 
     def table(self, name: str) -> dict[Any, Any]:
         if name not in self._working:
@@ -56,7 +58,7 @@ class InMemoryUnitOfWorkBase:
         self.tenant_id = tenant_id
         self.user_id = user_id
         self.outbox = Outbox()
-        self.tx = InMemoryTransaction(store)
+        self.tx = InMemoryTransaction(store, store.cursors.scoped(tenant_id))
         self._open = False
 
     def __enter__(self) -> Self:
@@ -122,6 +124,22 @@ class InMemoryRepository(TenantScoped):
     def _select(self, predicate: Callable[[Any], bool]) -> list[Any]:
         return [copy.deepcopy(item) for item in self.rows.values() if predicate(item)]
 
+    def _paginate(self, items: list[T], page: PageRequest,
+                  key: Callable[[T], tuple[Any, uuid.UUID]]) -> Page[T]:
+        """Newest first by (created_at, id), like the SQL adapters; cursors are sealed for
+        this repository's table in the unit of work's tenant scope."""
+        cursors, kind = self._tx.cursors, self.table_name
+        ordered = sorted(items, key=key, reverse=True)
+        after = cursors.after(kind, page)
+        if after is not None:
+            ordered = [item for item in ordered if key(item) < (after.created_at, after.id)]
+        chosen = ordered[: page.limit]
+        next_cursor = None
+        if len(ordered) > page.limit:
+            created_at, id_ = key(chosen[-1])
+            next_cursor = cursors.seal(kind, Cursor(created_at=created_at, id=id_))
+        return Page(items=chosen, next_cursor=next_cursor)
+
     @staticmethod
     def _unique(items: Iterable[Any], predicate: Callable[[Any], bool], constraint: str) -> None:
         if any(predicate(item) for item in items):
@@ -131,17 +149,3 @@ class InMemoryRepository(TenantScoped):
 def conflict_message(constraint: str) -> str:
     return CONSTRAINT_MESSAGES.get(constraint, GENERIC)
 
-
-def paginate(items: list[T], page: PageRequest, key: Callable[[T], tuple[Any, uuid.UUID]]
-             ) -> Page[T]:
-    """Newest first by (created_at, id), like the SQL adapters."""
-    ordered = sorted(items, key=key, reverse=True)
-    if page.after is not None:
-        mark = (page.after.created_at, page.after.id)
-        ordered = [item for item in ordered if key(item) < mark]
-    chosen = ordered[: page.limit]
-    next_cursor = None
-    if len(ordered) > page.limit:
-        created_at, id_ = key(chosen[-1])
-        next_cursor = Cursor(created_at=created_at, id=id_).encode()
-    return Page(items=chosen, next_cursor=next_cursor)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from lad_adapters.memory.store import InMemoryRepository, paginate
+from lad_adapters.memory.store import InMemoryRepository
 from lad_domain.shared.events import DomainEvent
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Role
@@ -43,7 +43,7 @@ class InMemoryTenantRepository(InMemoryRepository):
         self._put(tenant.id, tenant)
 
     def list(self, page: PageRequest) -> Page[Tenant]:
-        return paginate(self._select(lambda t: t.deleted_at is None), page,
+        return self._paginate(self._select(lambda t: t.deleted_at is None), page,
                         lambda t: (t.created_at, t.id))
 
     def _check_slug(self, tenant: Tenant) -> None:
@@ -72,7 +72,7 @@ class InMemoryUserRepository(InMemoryRepository):
         self._put(user.id, user)
 
     def list(self, page: PageRequest) -> Page[User]:
-        return paginate(self._select(lambda u: True), page, lambda u: (u.created_at, u.id))
+        return self._paginate(self._select(lambda u: True), page, lambda u: (u.created_at, u.id))
 
     def _check_email(self, user: User) -> None:
         self._unique(self.rows.values(), lambda u: u.email.lower() == user.email.lower()
@@ -122,7 +122,7 @@ class InMemoryMembershipRepository(InMemoryRepository):
             del capabilities[key]
 
     def list(self, page: PageRequest) -> Page[Membership]:
-        return paginate(self._select(lambda m: m.tenant_id == self.tenant_id), page,
+        return self._paginate(self._select(lambda m: m.tenant_id == self.tenant_id), page,
                         lambda m: (m.created_at, m.user_id))
 
     def owner(self) -> Membership | None:
@@ -195,7 +195,7 @@ class InMemoryInvitationRepository(InMemoryRepository):
         self._put((self.tenant_id, invitation.id), invitation)
 
     def list(self, page: PageRequest) -> Page[Invitation]:
-        return paginate(self._select(lambda i: i.tenant_id == self.tenant_id), page,
+        return self._paginate(self._select(lambda i: i.tenant_id == self.tenant_id), page,
                         lambda i: (i.created_at, i.id))
 
 
@@ -213,7 +213,7 @@ class InMemoryApiKeyRepository(InMemoryRepository):
         self._put((self.tenant_id, key.id), key)
 
     def list(self, page: PageRequest) -> Page[ApiKey]:
-        return paginate(self._select(lambda k: k.tenant_id == self.tenant_id), page,
+        return self._paginate(self._select(lambda k: k.tenant_id == self.tenant_id), page,
                         lambda k: (k.created_at, k.id))
 
     def revoke_created_by(self, user_id: uuid.UUID, at: datetime) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy.sql import Executable
 
 from lad_adapters.constraints import CONSTRAINT_MESSAGES, conflict
 from lad_domain.shared.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+from lad_domain.shared.pagination import CursorSeal
 
 
 class DatabaseUnavailable(DomainError):
@@ -61,11 +62,13 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 class Db:
-    """A connection inside a unit of work; every statement goes through ``execute``."""
+    """A connection inside a unit of work; every statement goes through ``execute``.
+    ``cursors`` seals the pagination cursors of the unit of work's tenant scope."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cursors: CursorSeal | None = None) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+        self.cursors = cursors or CursorSeal.ephemeral()
 
     def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
         with translate_errors():

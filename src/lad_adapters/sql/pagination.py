@@ -1,4 +1,8 @@
-"""Keyset pagination over (created_at, id), newest first: every page is an index seek."""
+"""Keyset pagination over (created_at, id), newest first: every page is an index seek.
+
+Cursors are sealed and opened with the unit of work's ``Db.cursors`` (its tenant scope),
+for the list named by the table of ``created_at``: a cursor of another table's list, or of
+another tenant, is refused."""
 
 from __future__ import annotations
 
@@ -17,16 +21,18 @@ def paginate(
     db: Db,
     query: sa.Select[Any],
     *,
-    created_at: sa.ColumnElement[Any],
-    id_column: sa.ColumnElement[Any],
+    created_at: sa.Column[Any],
+    id_column: sa.Column[Any],
     page: PageRequest,
     to_item: Callable[[sa.Row[Any]], T],
 ) -> Page[T]:
-    if page.after is not None:
+    kind = created_at.table.name
+    after = db.cursors.after(kind, page)
+    if after is not None:
         query = query.where(
             sa.tuple_(created_at, id_column) < sa.tuple_(
-                sa.literal(page.after.created_at, created_at.type),
-                sa.literal(page.after.id, id_column.type),
+                sa.literal(after.created_at, created_at.type),
+                sa.literal(after.id, id_column.type),
             )
         )
     query = query.order_by(created_at.desc(), id_column.desc()).limit(page.limit + 1)
@@ -35,5 +41,6 @@ def paginate(
     next_cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1]._mapping
-        next_cursor = Cursor(created_at=last[created_at], id=last[id_column]).encode()
+        next_cursor = db.cursors.seal(kind, Cursor(created_at=last[created_at],
+                                                   id=last[id_column]))
     return Page(items=items, next_cursor=next_cursor)

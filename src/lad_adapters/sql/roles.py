@@ -7,15 +7,18 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from lad_adapters.sql.database import translate_errors
 from lad_adapters.sql.tables import metadata
+from lad_adapters.sql.tables.base import SCOPE
 from lad_domain.shared.errors import ValidationFailed
 
 #: Tables the application only appends to: no UPDATE or DELETE, even by mistake.
 APPEND_ONLY = frozenset({"billing_ledger_transactions"})
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: The tables whose rows row-level security keeps inside their tenant.
+SCOPED_TABLES = tuple(t.name for t in metadata.sorted_tables if t.info[SCOPE] != "global")
 
 
 def ensure_app_role(conn: Connection, role: str, *, password: str | None = None,
@@ -55,6 +58,38 @@ def _refuse_bypass(conn: Connection, role: str) -> None:
     if attributes.is_me or owned:
         raise ValidationFailed.single("role", f"{role} owns tables; row-level security does "
                                       "not bind the application unless another role owns them")
+
+
+def row_level_security_bypass(engine: Engine) -> list[str]:
+    """``bypass_reasons`` of the role the engine connects as (a no-op off PostgreSQL)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with translate_errors(), engine.connect() as conn:
+        return bypass_reasons(conn)
+
+
+def bypass_reasons(conn: Connection) -> list[str]:
+    """Why row-level security does not bind the connected role (empty: it does): a
+    superuser or BYPASSRLS role skips every policy, and a table's owner skips them unless
+    the table forces them (and can switch that off)."""
+    if conn.dialect.name != "postgresql":
+        return []
+    role = conn.execute(sa.text("SELECT current_user AS name, rolsuper, rolbypassrls "
+                                "FROM pg_roles WHERE rolname = current_user")).one()
+    reasons = [f"{role.name} is a superuser"] if role.rolsuper else []
+    if role.rolbypassrls:
+        reasons.append(f"{role.name} has BYPASSRLS")
+    owned = conn.execute(sa.text(
+        "SELECT c.relname, c.relforcerowsecurity FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+        "AND c.relkind IN ('r', 'p') AND c.relowner = "
+        "(SELECT oid FROM pg_roles WHERE rolname = current_user) "
+        "AND c.relname = ANY(:names) ORDER BY c.relname"), {"names": list(SCOPED_TABLES)}).all()
+    if owned:
+        unforced = sum(not row.relforcerowsecurity for row in owned)
+        reasons.append(f"{role.name} owns {len(owned)} tenant tables (e.g. {owned[0].relname})"
+                       + (f", {unforced} without FORCE ROW LEVEL SECURITY" if unforced else ""))
+    return reasons
 
 
 def _grant(conn: Connection, role: str) -> list[str]:

@@ -91,6 +91,11 @@ grants USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on every table of the me
 (SELECT/INSERT only on the ledger) and USAGE on the sequences. The test suite does the same
 with a `lad_app` role, so every PostgreSQL test runs under row-level security.
 
+`lad serve` checks the role it connects as before it starts, and refuses (one line naming
+these commands, exit code 78) a superuser, a BYPASSRLS role or the owner of tenant tables.
+`LAD_ALLOW_RLS_BYPASS=1` serves anyway, for local experiments only, with a warning on every
+start.
+
 ## Partitions (PostgreSQL)
 
 `voice_call_logs` (10M+ rows, hundreds of inserts a minute, read by tenant and date range,

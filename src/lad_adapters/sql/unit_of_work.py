@@ -27,6 +27,7 @@ from lad_adapters.sql.leads import importing as lead_import
 from lad_adapters.sql.leads import leads
 from lad_adapters.sql.tables.tenancy import tenants
 from lad_domain.shared.events import Outbox
+from lad_domain.shared.pagination import CursorSeal
 
 #: Scope the transaction and, in the same round trip, read the tenant's row (a global table)
 #: that nearly every use case reads first for the access policy. One constant statement:
@@ -41,10 +42,11 @@ _SET_SCOPE = sa.text(
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, tenant_id: uuid.UUID | None, *,
-                 user_id: uuid.UUID | None = None) -> None:
+                 user_id: uuid.UUID | None = None, cursors: CursorSeal | None = None) -> None:
         self._engine = engine
         self.tenant_id = tenant_id
         self.user_id = user_id
+        self._cursors = (cursors or CursorSeal.ephemeral()).scoped(tenant_id)
         self.outbox = Outbox()
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
@@ -52,7 +54,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         with translate_errors():
             self._connection = self._engine.connect()
-        db = self.db = Db(self._connection)
+        db = self.db = Db(self._connection, self._cursors)
         try:
             with translate_errors():
                 self._transaction = self._connection.begin()
@@ -122,9 +124,13 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: Engine) -> None:
+    """``cursors``: the key of the pagination cursors, shared by every process serving the
+    database (the container derives it from the settings); unset, a random one."""
+
+    def __init__(self, engine: Engine, *, cursors: CursorSeal | None = None) -> None:
         self.engine = engine
+        self.cursors = cursors or CursorSeal.ephemeral()
 
     def __call__(self, tenant_id: uuid.UUID | None, *,
                  user_id: uuid.UUID | None = None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, tenant_id, user_id=user_id)
+        return SqlUnitOfWork(self.engine, tenant_id, user_id=user_id, cursors=self.cursors)

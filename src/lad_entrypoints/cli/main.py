@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pydantic
 import typer
@@ -24,6 +24,13 @@ from lad_entrypoints.cli import billing, db, education, leads, tenancy
 from lad_entrypoints.cli.common import CliState, container
 from lad_entrypoints.cli.output import errors
 from lad_entrypoints.container import Container, build_container
+from lad_entrypoints.serving import RowLevelSecurityBypassed, check_database_role
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+#: Starts the HTTP server; ``create_cli`` takes another so that tests stop before uvicorn.
+Server = Callable[["FastAPI", str, int], None]
 
 #: Exit codes by error; documented in the README.
 EXIT_CODES: dict[type[DomainError], int] = {
@@ -35,10 +42,18 @@ EXIT_CODES: dict[type[DomainError], int] = {
     Expired: 7,
     InsufficientFunds: 8,
     DatabaseUnavailable: 69,
+    RowLevelSecurityBypassed: 78,
 }
 
 
-def create_cli(container_factory: Callable[[], Container]) -> typer.Typer:
+def uvicorn_server(app: FastAPI, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port)
+
+
+def create_cli(container_factory: Callable[[], Container], *,
+               server: Server = uvicorn_server) -> typer.Typer:
     cli = typer.Typer(name="lad", help="LAD: the sales-outreach backend.",
                       no_args_is_help=True, pretty_exceptions_enable=False,
                       add_completion=False)
@@ -53,14 +68,16 @@ def create_cli(container_factory: Callable[[], Container]) -> typer.Typer:
         host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
         port: Annotated[int | None, typer.Option(help="Port.")] = None,
     ) -> None:
-        """Serve the HTTP API (OpenAPI docs at /docs)."""
-        import uvicorn
-
+        """Serve the HTTP API (OpenAPI docs at /docs). On PostgreSQL, refuses a database
+        role that row-level security does not bind (see LAD_ALLOW_RLS_BYPASS)."""
         from lad_entrypoints.http.app import create_app
 
         lad = container(ctx)
+        warning = check_database_role(lad)
+        if warning is not None:
+            errors.print(warning, highlight=False, markup=False, soft_wrap=True)
         settings = lad.settings()
-        uvicorn.run(create_app(lad), host=host or settings.host, port=port or settings.port)
+        server(create_app(lad), host or settings.host, port or settings.port)
 
     cli.add_typer(db.app, name="db")
     cli.add_typer(tenancy.tenants, name="tenants")
