@@ -16,9 +16,14 @@ ALLOWED = frozenset({"attrs", "attr", "lad_domain"})
 DOMAIN = Path(__file__).resolve().parents[2] / "src" / "lad_domain"
 
 
+#: The standard library, with typeshed's stubs of it (``_typeshed``: types that exist only for
+#: type checkers, imported under ``TYPE_CHECKING``).
+STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) | {"_typeshed"}
+
+
 def allowed(module: str, extra: frozenset[str] = ALLOWED) -> bool:
     top = module.partition(".")[0]
-    return top in sys.stdlib_module_names or top in extra
+    return top in STANDARD_LIBRARY or top in extra
 
 
 def module_name(path: Path, root: Path = DOMAIN) -> str:
