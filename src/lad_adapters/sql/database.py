@@ -83,6 +83,13 @@ class translate_errors:
 
     def __exit__(self, exc_type: type[BaseException] | None, error: BaseException | None,
                  tb: object) -> None:
+        if isinstance(error, UnicodeEncodeError) or (
+                isinstance(error, exc.StatementError)
+                and isinstance(error.orig, UnicodeEncodeError)):
+            # A lone surrogate (a CLI argument that was not UTF-8, a library caller's text):
+            # the HTTP edge refuses it naming the field; this is the wall behind it.
+            raise ValidationFailed.single(
+                "text", "is not valid Unicode (it holds a lone surrogate)") from error
         if isinstance(error, exc.StatementError) and not isinstance(error, exc.DBAPIError):
             # A bound value our column types could not convert (a date out of range, ...).
             if isinstance(error.orig, OverflowError | ValueError):

@@ -102,6 +102,7 @@ def run(cli: typer.Typer, args: list[str] | None = None) -> int:
     Usage errors (unknown option, bad choice) are Typer's own: a message and exit code 2.
     """
     try:
+        _ensure_text(sys.argv[1:] if args is None else args)
         cli(args=args, prog_name="lad")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
@@ -117,6 +118,21 @@ def run(cli: typer.Typer, args: list[str] | None = None) -> int:
                          markup=False, soft_wrap=True)
         return EXIT_CODES[ValidationFailed]
     return 0
+
+
+def _ensure_text(args: list[str]) -> None:
+    """Arguments that were not UTF-8 reach Python as lone surrogates: refuse them here, at
+    the edge, naming the argument, as the HTTP edge refuses such text naming the field."""
+    for position, arg in enumerate(args, start=1):
+        if not arg.isascii():
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+                raise ValidationFailed.single(
+                    f"argument {position} ({shown})", "is not valid UTF-8") from None
+        if "\x00" in arg:
+            raise ValidationFailed.single(f"argument {position}", "contains NUL")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from lad_adapters.sql import migrate
 from lad_domain.shared.errors import Conflict, DomainError, NotFound, ValidationFailed
+from lad_domain.shared.principal import Principal
 from lad_entrypoints.cli.main import EXIT_CODES, create_cli, run
 from lad_entrypoints.container import Container, build_container, close
 from tests.conftest import fast_settings
@@ -137,3 +138,18 @@ def test_db_commands_refuse_the_memory_backend(container: Container,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = lad(container, capsys, "db", "current")
     assert code == 2 and "in-memory" in err
+
+
+def test_an_argument_that_is_not_utf8_is_refused_naming_it(
+        container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = lad(container, capsys, "tenants", "show", "\udcff")
+    assert (code, err) == (EXIT_CODES[ValidationFailed],
+                           "error: argument 3 (\\udcff): is not valid UTF-8\n")
+
+
+def test_a_library_caller_s_lone_surrogate_is_an_error_never_a_crash(
+        backend: str, container: Container) -> None:
+    """SQL cannot store a lone surrogate: the adapter names it (memory finds nothing)."""
+    expected = NotFound if backend == "memory" else ValidationFailed
+    with pytest.raises(expected):
+        container.team().find_tenant(Principal.operator(), "a\udcffb")

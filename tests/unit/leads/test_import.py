@@ -167,6 +167,17 @@ def test_a_nul_character_rejects_the_row(ws: Workspace) -> None:
 def test_bad_options_name_their_field(ws: Workspace) -> None:
     for options, field in (({"on_duplicate": "merge"}, "on_duplicate"),
                            ({"region": "Britain"}, "region"),
-                           ({"encoding": "klingon"}, "encoding")):
+                           ({"encoding": "klingon"}, "encoding"),
+                           ({"encoding": "base64"}, "encoding"),
+                           ({"encoding": "rot13"}, "encoding")):
         with pytest.raises(ValidationFailed, match=field):
             _import(ws, "email\na@x.io\n", **options)
+
+
+@pytest.mark.parametrize(("encoding", "cell"), [("utf-7", b"ab+2AA-c"),
+                                                ("unicode_escape", b"ab\\ud800c")])
+def test_a_codec_that_decodes_to_lone_surrogates_refuses_the_file(
+        ws: Workspace, encoding: str, cell: bytes) -> None:
+    with pytest.raises(ValidationFailed, match="file: decodes to text that is not valid"):
+        _import(ws, b"email,company\na@x.io," + cell + b"\n", encoding=encoding)
+    assert _emails(ws) == []

@@ -188,10 +188,14 @@ class LeadImportService:
         except LookupError:
             raise ValidationFailed.single("encoding", f"{encoding!r} is not an encoding") from None
         counter = _LimitedReader(source, self.max_bytes)
-        # utf-8-sig also reads files that start with a byte-order mark (Excel writes one).
-        text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16),
-                                encoding="utf-8-sig" if codec == "utf-8" else codec,
-                                errors="strict", newline="")
+        try:
+            # utf-8-sig also reads files that start with a byte-order mark (Excel writes one).
+            text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16),
+                                    encoding="utf-8-sig" if codec == "utf-8" else codec,
+                                    errors="strict", newline="")
+        except LookupError:  # base64, rot13, ...: codecs, but not of bytes to text
+            raise ValidationFailed.single("encoding", f"{encoding!r} is not a text encoding"
+                                          ) from None
         # strict: an unterminated quote is an error, not the rest of the file in one cell.
         return csv.reader(text, strict=True), counter
 
@@ -210,7 +214,9 @@ def _header(reader: CsvReader, encoding: str) -> tuple[list[str], int]:
 
 def _next_chunk(reader: CsvReader, size: int, encoding: str) -> list[list[str]]:
     try:
-        return list(islice(reader, size))
+        chunk = list(islice(reader, size))
+        _ensure_text(chunk, reader.line_num)
+        return chunk
     except UnicodeDecodeError:
         raise ValidationFailed.single(
             "file", f"is not valid {encoding} text (a bad byte after line {reader.line_num}); "
@@ -218,6 +224,19 @@ def _next_chunk(reader: CsvReader, size: int, encoding: str) -> list[list[str]]:
     except csv.Error as error:
         raise ValidationFailed.single(
             "file", f"is not valid CSV at line {reader.line_num}: {error}") from None
+
+
+def _ensure_text(chunk: list[list[str]], line: int) -> None:
+    """Some codecs (utf-7, unicode_escape) decode to lone surrogates, which no text column
+    can store: the file is refused, as for a byte its encoding cannot decode. (NUL is a
+    rejected row: the row check names it.)"""
+    text = "\x1f".join("\x1f".join(row) for row in chunk)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationFailed.single(
+            "file", f"decodes to text that is not valid Unicode (at or before line {line})"
+        ) from None
 
 
 def _region(region: str | None) -> str | None:
