@@ -123,3 +123,17 @@ class Twin:
                            if e.event_type.startswith("billing.")],
                 "quotas": uow.entitlements.list(),
                 "used": {str(p): uow.entitlements.used(p) for p in periods}})
+
+
+def assert_alike(function: object, rule: object, where: str = "") -> None:
+    """Fails at the first place where the twins' plain data differ, naming it."""
+    if isinstance(function, dict) and isinstance(rule, dict):
+        assert function.keys() == rule.keys(), f"{where}: {function} != {rule}"
+        for key in function:
+            assert_alike(function[key], rule[key], f"{where}.{key}")
+    elif isinstance(function, list) and isinstance(rule, list):
+        for index, (one, other) in enumerate(zip(function, rule, strict=False)):
+            assert_alike(one, other, f"{where}[{index}]")
+        assert len(function) == len(rule), f"{where}: {function} != {rule}"
+    else:
+        assert function == rule, f"{where}: the function's {function!r}, the rule's {rule!r}"
