@@ -21,15 +21,14 @@ START = datetime(2026, 3, 31, 23, 55, tzinfo=UTC)
 #: Before every price override (they start after START): usage dated then pays the catalog.
 EARLIER = START - timedelta(hours=1)
 USAGE_KEYS = [f"u{n}" for n in range(1, 13)]
+#: What a usage event may hold; every cost is a whole number of cents or nothing.
 ITEMS = {
     "email": [{"category": "email_send", "quantity": "10"}],  # 0.01
-    "call": [{"category": "telephony_minute", "provider": "twilio", "quantity": "2.5"},
+    "call": [{"category": "telephony_minute", "provider": "plivo", "quantity": "2.5"},
              {"category": "voice_minute", "provider": "elevenlabs", "model": "eleven_turbo_v2",
-              "quantity": "2.5"}],  # 0.185
-    "free": [{"category": "llm_input_tokens", "provider": "openai", "model": "gpt-4o-mini",
-              "quantity": "3"}],  # 0.00000045: nothing at six decimals
+              "quantity": "2.5"}],  # 0.03 + 0.15 (the most specific prices)
     "tokens": [{"category": "llm_input_tokens", "provider": "anthropic",
-                "model": "claude-3-5-haiku", "quantity": "3.125"}],  # 0.0000025: 0.000002
+                "model": "claude-3-5-haiku", "quantity": "0.625"}],  # 0.0000005: half to even, 0
     "unpriced": [{"category": "email_send", "quantity": "1"},
                  {"category": "telepathy", "quantity": "1"}],
 }
@@ -185,23 +184,28 @@ amounts = st.sampled_from(["0.01", "0.02", "0.2", "1"])
 holds = st.sampled_from(["0.01", "0.02", "0.2"])
 features = st.sampled_from(["outreach", "voice"])
 keys = st.sampled_from(["k1", "k2", "k3"])
+quotas = st.builds(SetQuota, features, st.sampled_from([None, 0, 1, 2]),
+                   st.sampled_from(["charge", "refuse"]))
 uses = st.builds(Use, st.sampled_from(USAGE_KEYS), st.sampled_from(sorted(ITEMS)), features,
                  st.booleans(), st.booleans())
 steps = st.one_of(
     uses, uses, uses, uses, uses, uses, st.just(RetryTheLastUse()),
     st.builds(TopUp, keys, amounts), st.builds(TopUp, keys, amounts),
     st.builds(Transfer, keys, amounts, st.booleans()),
-    st.builds(SetQuota, features, st.sampled_from([None, 0, 1, 2]),
-              st.sampled_from(["charge", "refuse"])),
+    quotas,
     st.builds(OverridePrice, st.sampled_from(["email_send", "voice_minute"]),
-              st.sampled_from(["0", "0.002", "0.02"])),
+              st.sampled_from(["0", "0.004", "0.02"])),
     st.builds(ConfigureTheWallet, st.sampled_from([None, "0.01", "0.2"]),
               st.sampled_from([None, "0.01", "0.2"])),
     st.builds(Reserve, keys, holds, st.booleans()),
     st.builds(Settle, st.integers(0, 5), st.sampled_from([None, "0", "0.01", "0.02"])),
     st.builds(TimePassesAndTheSweepRuns, st.sampled_from([1, 6, 11])),
 )
-#: Every sequence starts from a funded, configured wallet, or from none at all: funds,
-#: credit limit, low-balance threshold.
-openings = st.tuples(st.sampled_from([None, "0.01", "0.2", "1"]),
-                     st.sampled_from([None, "0.01"]), st.sampled_from([None, "0.01", "0.2"]))
+#: Every sequence starts from a funded, configured wallet (or none at all), and half from
+#: a quota.
+openings = st.tuples(
+    st.sampled_from([None, "0.01", "0.2", "1"]).map(lambda funds: TopUp("k0", funds) if funds
+                                                    else None),
+    st.builds(ConfigureTheWallet, st.sampled_from([None, "0.01"]),
+              st.sampled_from([None, "0.01", "0.2"])),
+    st.one_of(st.none(), quotas))
