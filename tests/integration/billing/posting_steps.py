@@ -70,6 +70,25 @@ class Use(Step):
                               user_id=twin.member if self.by_member else None)
 
 
+    def event(self, twin: Twin) -> dict[str, object]:
+        """This use as one event of a batch."""
+        return {"idempotency_key": self.key, "feature_key": self.feature,
+                "usage_items": ITEMS[self.items], "occurred_at": EARLIER if self.earlier else None,
+                "user_id": twin.member if self.by_member else None}
+
+
+@attrs.frozen
+class UseInABatch(Step):
+    """Two uses in one batch: PostgreSQL posts a batch by the rule, so the function's twin
+    keeps books written by both paths."""
+
+    uses: tuple[Use, Use]
+
+    def __call__(self, paths: Paths, twin: Twin) -> object:
+        return paths.lad.billing().record_usage_batch(
+            twin.books.service, [use.event(twin) for use in self.uses])
+
+
 @attrs.frozen
 class RetryTheLastUse(Step):
     def __call__(self, paths: Paths, twin: Twin) -> object:
@@ -191,7 +210,8 @@ uses = st.builds(Use, st.sampled_from(USAGE_KEYS), st.sampled_from(sorted(ITEMS)
 #: Each kind of step with its weight: usage most often. (``one_of`` would weigh them alike,
 #: and a strategy listed twice counts once.)
 WEIGHED = [
-    (8, uses), (2, st.just(RetryTheLastUse())), (2, st.builds(TopUp, keys, amounts)),
+    (8, uses), (2, st.just(RetryTheLastUse())), (1, st.builds(UseInABatch, st.tuples(uses, uses))),
+    (2, st.builds(TopUp, keys, amounts)),
     (1, st.builds(Transfer, keys, amounts, st.booleans())), (1, quotas),
     (1, st.builds(OverridePrice, st.sampled_from(["email_send", "voice_minute"]),
                   st.sampled_from(["0", "0.004", "0.02"]))),
@@ -203,12 +223,13 @@ WEIGHED = [
 ]
 steps = st.sampled_from([kind for weight, kind in WEIGHED for _ in range(weight)]).flatmap(
     lambda kind: kind)
-#: Every sequence starts from a funded, configured wallet (or none at all), and half from
-#: a quota.
+#: Every sequence starts from a funded, configured wallet (or none at all); half of them
+#: with a quota, half with money held.
 openings = st.tuples(
     st.sampled_from([None, "0.01", "0.2", "1"]).map(lambda funds: TopUp("k0", funds) if funds
                                                     else None),
     st.builds(ConfigureTheWallet, st.sampled_from([None, "0.01"]),
               st.sampled_from([None, "0.01", "0.2"])),
     st.one_of(st.none(), st.builds(SetQuota, features, st.sampled_from([0, 1, 2]),
-                                   st.sampled_from(["charge", "refuse"]))))
+                                   st.sampled_from(["charge", "refuse"]))),
+    st.one_of(st.none(), st.builds(Reserve, st.just("k0"), holds, st.just(False))))

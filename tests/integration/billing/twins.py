@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -53,8 +54,8 @@ def _by_the_rule(unit: BillingUnitOfWork) -> Iterator[BillingUnitOfWork]:
 @attrs.define
 class Namer:
     """Turns a value into plain data, each id named by the order in which this twin first
-    showed it: twins that did the same things read alike, and a row that points at another
-    row than its twin's does not."""
+    showed it (twins that did the same things read alike, and a row that points at another
+    row than its twin's does not), each decimal written out with its scale."""
 
     seen: dict[uuid.UUID, str] = attrs.field(factory=dict)
 
@@ -64,6 +65,8 @@ class Namer:
     def __call__(self, value: object) -> object:
         if isinstance(value, uuid.UUID):
             return self.name(value)
+        if isinstance(value, Decimal):
+            return f"Decimal('{value}')"  # as an API shows it: the scale too
         if isinstance(value, str) and not isinstance(value, enum.Enum):
             return UUID_TEXT.sub(lambda m: self.name(uuid.UUID(m.group())), value)
         if attrs.has(type(value)):
