@@ -1,8 +1,8 @@
 """What the twins do, one step at a time, and the strategy that draws the steps: usage most
-often (new keys mostly; a reused key is a retry or a conflict), then top-ups, transfers,
-quotas, price overrides, credit limits and thresholds, reservations and the passing of
-time. Amounts and prices move in steps of 0.01, so balances meet limits and thresholds
-exactly."""
+often (new keys mostly; a reused key is a retry or a conflict; now and then a batch), then
+top-ups, transfers, quotas, price overrides, credit limits and thresholds, reservations and
+the passing of time. Amounts and prices move in whole cents, so that balances meet credit
+limits and thresholds exactly."""
 
 from __future__ import annotations
 
@@ -68,7 +68,6 @@ class Use(Step):
         return twin.books.use(ITEMS[self.items], feature=self.feature, idempotency_key=self.key,
                               occurred_at=EARLIER if self.earlier else None,
                               user_id=twin.member if self.by_member else None)
-
 
     def event(self, twin: Twin) -> dict[str, object]:
         """This use as one event of a batch."""
