@@ -15,5 +15,6 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def test_the_ledger_holds_under_any_sequence(backend: str, container: Container) -> None:
+    # ``database_url`` follows ``backend`` only for a test that asks for it.
     assert container.settings().database_url.startswith(backend)
     run_ledger_machine(container.settings(), max_examples=15, steps=20)

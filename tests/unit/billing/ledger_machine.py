@@ -136,7 +136,6 @@ class LedgerMachine(RuleBasedStateMachine):
         assert sum((w.current_balance for w in wallets), Decimal(0)) == sum(
             (e.amount for e in entries), Decimal(0))
 
-
     def teardown(self) -> None:
         close(self.books.lad)
 
