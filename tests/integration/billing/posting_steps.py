@@ -12,6 +12,7 @@ from typing import Protocol
 import attrs
 from hypothesis import strategies as st
 
+from lad_domain.shared.money import ZERO
 from lad_entrypoints.container import Container
 from tests.integration.billing.twins import Twin
 from tests.unit.tenancy.org import OPERATOR
@@ -155,6 +156,17 @@ class ConfigureTheWallet(Step):
 
 
 @attrs.frozen
+class ThresholdAtTheBalance(Step):
+    """The low-balance threshold set to the available balance: the next charge crosses it,
+    from exactly on it."""
+
+    def __call__(self, paths: Paths, twin: Twin) -> object:
+        available = twin.books.wallet().available
+        return paths.lad.billing().set_low_balance_threshold(OPERATOR, twin.id,
+                                                             max(available, ZERO))
+
+
+@attrs.frozen
 class Reserve(Step):
     key: str
     amount: str
@@ -216,6 +228,7 @@ WEIGHED = [
                   st.sampled_from(["0", "0.004", "0.02"]))),
     (1, st.builds(ConfigureTheWallet, st.sampled_from([None, "0.01", "0.2"]),
                   st.sampled_from([None, "0.01", "0.2"]))),
+    (1, st.just(ThresholdAtTheBalance())),
     (1, st.builds(Reserve, keys, holds, st.booleans())),
     (1, st.builds(Settle, st.integers(0, 5), st.sampled_from([None, "0", "0.01", "0.02"]))),
     (1, st.builds(TimePassesAndTheSweepRuns, st.sampled_from([1, 6, 11]))),
