@@ -83,7 +83,7 @@ def test_the_stored_function_and_the_rule_post_alike(backend: str, container: Co
                                                       ) -> None:
     settings = container.settings()
 
-    @examples(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @examples(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(opening=openings, taken=st.lists(steps, min_size=20, max_size=50))
     def the_books_read_alike(opening: tuple[Step | None, ...], taken: list[Step]) -> None:
         paths = PostingPaths(settings)
