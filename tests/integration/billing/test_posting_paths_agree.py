@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from lad_adapters.sql.billing_posting import PostgresUsagePostings
+from lad_adapters.sql.billing.posting import PostgresUsagePostings
 from lad_domain.billing.invoice import Period
 from lad_domain.billing.posting import RepositoryUsagePostings
 from lad_domain.shared.clock import FixedClock
