@@ -45,6 +45,9 @@ EXIT_CODES: dict[type[DomainError], int] = {
     RowLevelSecurityBypassed: 78,
 }
 
+#: sysexits' EX_IOERR: a file named on the command line could not be read or written.
+EXIT_IO = 74
+
 
 def uvicorn_server(app: FastAPI, host: str, port: int) -> None:
     import uvicorn
@@ -111,6 +114,13 @@ def run(cli: typer.Typer, args: list[str] | None = None) -> int:
         line = f"error: {error.message}" + (f" ({reason})" if reason else "")
         errors.print(line, highlight=False, markup=False, soft_wrap=True)
         return exit_code(error)
+    except OSError as error:
+        # A file the command was told to read or write (a directory that does not exist, a
+        # full disk, no permission): the operator's to fix, not a traceback.
+        where = f" {error.filename}" if error.filename else ""
+        errors.print(f"error: cannot use{where}: {error.strerror or error}", highlight=False,
+                     markup=False, soft_wrap=True)
+        return EXIT_IO
     except pydantic.ValidationError as error:
         for problem in error.errors():
             name = "LAD_" + "_".join(str(p) for p in problem["loc"]).upper()

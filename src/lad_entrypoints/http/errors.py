@@ -119,9 +119,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:
         # FastAPI's answer to a body its parser cannot read (a broken multipart body): input
         # the client can fix, answered like all other invalid input.
-        reason = str(exc.__cause__ or "") or "could not be read"
+        cause = str(exc.__cause__ or "")
         return validation_problem(request, ValidationFailed.single(
-            "body", f"could not be read: {reason}"))
+            "body", f"could not be read: {cause}" if cause else "could not be read"))
     return problem(request, exc.status_code, str(exc.detail), f"http_{exc.status_code}",
                    headers=dict(exc.headers) if exc.headers else None)
 

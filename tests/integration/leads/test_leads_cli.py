@@ -71,6 +71,14 @@ def test_export_then_list(ws: Workspace, capsys: pytest.CaptureFixture[str],
     assert [x["email"] for x in json.loads(out)] == ["ada@x.io"]
 
 
+def test_an_export_to_a_missing_directory_is_one_line_and_exit_74(
+        ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "out.csv"
+    code, _, err = lad(ws.lad, capsys, "leads", "export", "--tenant", str(ws.tenant_id),
+                       "--output", str(target))
+    assert (code, err) == (74, f"error: cannot use {target}: No such file or directory\n")
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "error: file: is empty"),
     (b"colour\nred\n", "none of its columns is known"),

@@ -129,3 +129,10 @@ def test_deleting_a_status_in_use_needs_move_to(ws: Workspace) -> None:
         ws.lad.pipeline().delete_status(ws.owner, "follow_up")
     ws.lad.pipeline().delete_status(ws.owner, "follow_up", move_to="open")
     assert ws.lad.leads().get_lead(ws.owner, lead.id).status == "open"
+
+
+def test_a_key_the_api_s_paths_use_is_reserved(ws: Workspace) -> None:
+    with pytest.raises(ValidationFailed, match="'order' is reserved"):
+        ws.lad.pipeline().add_stage(ws.owner, key="order", label="Order")
+    with pytest.raises(ValidationFailed, match="'order' is reserved"):
+        ws.lad.pipeline().add_status(ws.owner, key="order", label="Order")

@@ -207,8 +207,16 @@ def _move_target(kind: str, deleted: str, others: Sequence[str], move_to: str | 
     return others[0]
 
 
+#: Words the API's paths use beside a stage's or status's key (``PUT .../stages/order``):
+#: a key spelled so could be added but never renamed or deleted over HTTP.
+RESERVED_KEYS = frozenset({"order"})
+
+
 def _key(value: str) -> str:
-    return key(value, field="key")
+    found = key(value, field="key")
+    if found in RESERVED_KEYS:
+        raise ValidationFailed.single("key", f"{found!r} is reserved; choose another key")
+    return found
 
 
 def _label(value: str) -> str:
