@@ -6,14 +6,14 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Generic
 
 import attrs
 
 from lad_adapters.memory.store import InMemoryRepository, InMemoryTransaction
 from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
-from lad_domain.leads.ports import Deduplication, ImportRow, MergeResult
+from lad_domain.leads.ports import Deduplication, Entry, ImportRow, MergeResult
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import Page, PageRequest
 
@@ -22,44 +22,37 @@ class _Keyed(InMemoryRepository):
     """Rows keyed by (tenant_id, natural key)."""
 
 
-class InMemoryStageRepository(_Keyed):
+class _PipelineEntries(_Keyed, Generic[Entry]):
+    """The tenant's stages or statuses; one a lead still names cannot be removed."""
+
+    lead_field: ClassVar[str]
+
+    def list(self) -> Sequence[Entry]:
+        return sorted([s for k, s in self.rows.items() if k[0] == self.tenant_id],
+                      key=lambda s: (s.display_order, s.key))
+
+    def add(self, entry: Entry) -> None:
+        self._insert((self.tenant_id, entry.key), entry, f"pk_{self.table_name}")
+
+    def update(self, entry: Entry) -> None:
+        self._put((self.tenant_id, entry.key), entry)
+
+    def remove(self, key: str) -> None:
+        leads = self._tx.table(InMemoryLeadRepository.table_name)
+        if any(k[0] == self.tenant_id and getattr(lead, self.lead_field) == key
+               for k, lead in leads.items()):
+            raise Conflict("a referenced record does not exist")
+        self.rows.pop((self.tenant_id, key), None)
+
+
+class InMemoryStageRepository(_PipelineEntries[Stage]):
     table_name = "lead_stages"
-
-    def list(self) -> Sequence[Stage]:
-        return sorted([s for k, s in self.rows.items() if k[0] == self.tenant_id],
-                      key=lambda s: (s.display_order, s.key))
-
-    def add(self, stage: Stage) -> None:
-        self._insert((self.tenant_id, stage.key), stage, "pk_lead_stages")
-
-    def update(self, stage: Stage) -> None:
-        self._put((self.tenant_id, stage.key), stage)
-
-    def remove(self, key: str) -> None:
-        leads = self._tx.table(InMemoryLeadRepository.table_name)
-        if any(k[0] == self.tenant_id and lead.stage == key for k, lead in leads.items()):
-            raise Conflict("a referenced record does not exist")
-        self.rows.pop((self.tenant_id, key), None)
+    lead_field = "stage"
 
 
-class InMemoryStatusRepository(_Keyed):
+class InMemoryStatusRepository(_PipelineEntries[Status]):
     table_name = "lead_statuses"
-
-    def list(self) -> Sequence[Status]:
-        return sorted([s for k, s in self.rows.items() if k[0] == self.tenant_id],
-                      key=lambda s: (s.display_order, s.key))
-
-    def add(self, status: Status) -> None:
-        self._insert((self.tenant_id, status.key), status, "pk_lead_statuses")
-
-    def update(self, status: Status) -> None:
-        self._put((self.tenant_id, status.key), status)
-
-    def remove(self, key: str) -> None:
-        leads = self._tx.table(InMemoryLeadRepository.table_name)
-        if any(k[0] == self.tenant_id and lead.status == key for k, lead in leads.items()):
-            raise Conflict("a referenced record does not exist")
-        self.rows.pop((self.tenant_id, key), None)
+    lead_field = "status"
 
 
 class InMemoryLeadRepository(_Keyed):
