@@ -69,22 +69,28 @@ class InMemoryWalletRepository(InMemoryRepository):
             raise Conflict(conflict_message("ck_billing_wallets_available"))
 
 
-class InMemoryLedgerRepository(InMemoryRepository):
-    table_name = "billing_ledger_transactions"
+class _Idempotent(InMemoryRepository):
+    """Rows with an id and a unique (tenant_id, idempotency_key), as in SQL."""
 
     @property
     def _keys(self) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
-        return self._tx.table("billing_ledger_transactions.keys")
+        return self._tx.table(f"{self.table_name}.keys")
+
+    def _insert_once(self, row: LedgerEntry | UsageEvent) -> None:
+        if (self.tenant_id, row.idempotency_key) in self._keys:
+            raise Conflict(conflict_message(f"uq_{self.table_name}_tenant_id_idempotency_key"))
+        self._insert((self.tenant_id, row.id), row, f"pk_{self.table_name}")
+        self._keys[(self.tenant_id, row.idempotency_key)] = row.id
+
+
+class InMemoryLedgerRepository(_Idempotent):
+    table_name = "billing_ledger_transactions"
 
     def add_many(self, entries: Sequence[LedgerEntry]) -> None:
         for entry in entries:
             self._references(InMemoryWalletRepository.table_name, (self.tenant_id,
                                                                    entry.wallet_id))
-            if (self.tenant_id, entry.idempotency_key) in self._keys:
-                raise Conflict(conflict_message(
-                    "uq_billing_ledger_transactions_tenant_id_idempotency_key"))
-            self._insert((self.tenant_id, entry.id), entry, "pk_billing_ledger_transactions")
-            self._keys[(self.tenant_id, entry.idempotency_key)] = entry.id
+            self._insert_once(entry)
 
     def get_by_key(self, idempotency_key: str) -> LedgerEntry | None:
         entry_id = self._keys.get((self.tenant_id, idempotency_key))
@@ -106,20 +112,12 @@ class InMemoryLedgerRepository(InMemoryRepository):
         return found
 
 
-class InMemoryUsageEventRepository(InMemoryRepository):
+class InMemoryUsageEventRepository(_Idempotent):
     table_name = "billing_usage_events"
-
-    @property
-    def _keys(self) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
-        return self._tx.table("billing_usage_events.keys")
 
     def add_many(self, events: Sequence[UsageEvent]) -> None:
         for event in events:
-            if (self.tenant_id, event.idempotency_key) in self._keys:
-                raise Conflict(conflict_message(
-                    "uq_billing_usage_events_tenant_id_idempotency_key"))
-            self._insert((self.tenant_id, event.id), event, "pk_billing_usage_events")
-            self._keys[(self.tenant_id, event.idempotency_key)] = event.id
+            self._insert_once(event)
 
     def get(self, event_id: uuid.UUID) -> UsageEvent | None:
         found: UsageEvent | None = self._get((self.tenant_id, event_id))

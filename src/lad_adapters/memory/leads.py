@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
 from lad_adapters.memory.store import InMemoryRepository, InMemoryTransaction
 from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
-from lad_domain.leads.ports import Deduplication, ImportRow, MergeResult
+from lad_domain.leads.ports import Deduplication, Entry, ImportRow, MergeResult
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import Page, PageRequest
 
@@ -22,44 +22,37 @@ class _Keyed(InMemoryRepository):
     """Rows keyed by (tenant_id, natural key)."""
 
 
-class InMemoryStageRepository(_Keyed):
+class _PipelineEntries(_Keyed, Generic[Entry]):
+    """The tenant's stages or statuses; one a lead still names cannot be removed."""
+
+    lead_field: ClassVar[str]
+
+    def list(self) -> Sequence[Entry]:
+        return sorted([s for k, s in self.rows.items() if k[0] == self.tenant_id],
+                      key=lambda s: (s.display_order, s.key))
+
+    def add(self, entry: Entry) -> None:
+        self._insert((self.tenant_id, entry.key), entry, f"pk_{self.table_name}")
+
+    def update(self, entry: Entry) -> None:
+        self._put((self.tenant_id, entry.key), entry)
+
+    def remove(self, key: str) -> None:
+        leads = self._tx.table(InMemoryLeadRepository.table_name)
+        if any(k[0] == self.tenant_id and getattr(lead, self.lead_field) == key
+               for k, lead in leads.items()):
+            raise Conflict("a referenced record does not exist")
+        self.rows.pop((self.tenant_id, key), None)
+
+
+class InMemoryStageRepository(_PipelineEntries[Stage]):
     table_name = "lead_stages"
-
-    def list(self) -> Sequence[Stage]:
-        return sorted([s for k, s in self.rows.items() if k[0] == self.tenant_id],
-                      key=lambda s: (s.display_order, s.key))
-
-    def add(self, stage: Stage) -> None:
-        self._insert((self.tenant_id, stage.key), stage, "pk_lead_stages")
-
-    def update(self, stage: Stage) -> None:
-        self._put((self.tenant_id, stage.key), stage)
-
-    def remove(self, key: str) -> None:
-        leads = self._tx.table(InMemoryLeadRepository.table_name)
-        if any(k[0] == self.tenant_id and lead.stage == key for k, lead in leads.items()):
-            raise Conflict("a referenced record does not exist")
-        self.rows.pop((self.tenant_id, key), None)
+    lead_field = "stage"
 
 
-class InMemoryStatusRepository(_Keyed):
+class InMemoryStatusRepository(_PipelineEntries[Status]):
     table_name = "lead_statuses"
-
-    def list(self) -> Sequence[Status]:
-        return sorted([s for k, s in self.rows.items() if k[0] == self.tenant_id],
-                      key=lambda s: (s.display_order, s.key))
-
-    def add(self, status: Status) -> None:
-        self._insert((self.tenant_id, status.key), status, "pk_lead_statuses")
-
-    def update(self, status: Status) -> None:
-        self._put((self.tenant_id, status.key), status)
-
-    def remove(self, key: str) -> None:
-        leads = self._tx.table(InMemoryLeadRepository.table_name)
-        if any(k[0] == self.tenant_id and lead.status == key for k, lead in leads.items()):
-            raise Conflict("a referenced record does not exist")
-        self.rows.pop((self.tenant_id, key), None)
+    lead_field = "status"
 
 
 class InMemoryLeadRepository(_Keyed):
@@ -136,27 +129,32 @@ class InMemoryStageHistoryRepository(_Keyed):
         return sorted(found, key=lambda c: (c.changed_at, c.id))
 
 
-class _LeadChild(_Keyed):
+Child = TypeVar("Child", Note, Attachment, Booking)
+
+
+class _LeadChild(_Keyed, Generic[Child]):
     """Rows that belong to a lead, keyed by (tenant_id, id)."""
 
-    def _add(self, item: Note | Attachment | Booking, constraint: str) -> None:
+    child: type[Child]
+
+    def add(self, item: Child) -> None:
         self._references(InMemoryLeadRepository.table_name, (self.tenant_id, item.lead_id))
-        self._insert((self.tenant_id, item.id), item, constraint)
+        self._insert((self.tenant_id, item.id), item, f"pk_{self.table_name}")
 
-    def _one(self, lead_id: uuid.UUID, item_id: uuid.UUID) -> object | None:
+    def get(self, lead_id: uuid.UUID, item_id: uuid.UUID) -> Child | None:
         item = self._get((self.tenant_id, item_id))
-        return item if item is not None and item.lead_id == lead_id else None
+        return item if isinstance(item, self.child) and item.lead_id == lead_id else None
+
+    def _of_lead(self, lead_id: uuid.UUID, page: PageRequest,
+                 keep: Callable[[Child], bool] = lambda item: True) -> Page[Child]:
+        found = [c for k, c in self.rows.items() if k[0] == self.tenant_id
+                 and c.lead_id == lead_id and keep(c)]
+        return self._paginate(found, page, lambda c: (c.created_at, c.id))
 
 
-class InMemoryNoteRepository(_LeadChild):
+class InMemoryNoteRepository(_LeadChild[Note]):
     table_name = "lead_notes"
-
-    def add(self, note: Note) -> None:
-        self._add(note, "pk_lead_notes")
-
-    def get(self, lead_id: uuid.UUID, note_id: uuid.UUID) -> Note | None:
-        found = self._one(lead_id, note_id)
-        return found if isinstance(found, Note) else None
+    child = Note
 
     def update(self, note: Note) -> None:
         self._put((self.tenant_id, note.id), note)
@@ -165,28 +163,18 @@ class InMemoryNoteRepository(_LeadChild):
         self.rows.pop((self.tenant_id, note_id), None)
 
     def list(self, lead_id: uuid.UUID, page: PageRequest) -> Page[Note]:
-        notes = [n for k, n in self.rows.items() if k[0] == self.tenant_id
-                 and n.lead_id == lead_id]
-        return self._paginate(notes, page, lambda n: (n.created_at, n.id))
+        return self._of_lead(lead_id, page)
 
 
-class InMemoryAttachmentRepository(_LeadChild):
+class InMemoryAttachmentRepository(_LeadChild[Attachment]):
     table_name = "lead_attachments"
-
-    def add(self, attachment: Attachment) -> None:
-        self._add(attachment, "pk_lead_attachments")
-
-    def get(self, lead_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment | None:
-        found = self._one(lead_id, attachment_id)
-        return found if isinstance(found, Attachment) else None
+    child = Attachment
 
     def remove(self, lead_id: uuid.UUID, attachment_id: uuid.UUID, at: datetime) -> None:
         self.rows.pop((self.tenant_id, attachment_id), None)
 
     def list(self, lead_id: uuid.UUID, page: PageRequest) -> Page[Attachment]:
-        found = [a for k, a in self.rows.items() if k[0] == self.tenant_id
-                 and a.lead_id == lead_id]
-        return self._paginate(found, page, lambda a: (a.created_at, a.id))
+        return self._of_lead(lead_id, page)
 
 
 class InMemorySocialRepository(_Keyed):
@@ -201,24 +189,16 @@ class InMemorySocialRepository(_Keyed):
         self._put((self.tenant_id, profile.lead_id), profile)
 
 
-class InMemoryBookingRepository(_LeadChild):
+class InMemoryBookingRepository(_LeadChild[Booking]):
     table_name = "lead_bookings"
-
-    def add(self, booking: Booking) -> None:
-        self._add(booking, "pk_lead_bookings")
-
-    def get(self, lead_id: uuid.UUID, booking_id: uuid.UUID) -> Booking | None:
-        found = self._one(lead_id, booking_id)
-        return found if isinstance(found, Booking) else None
+    child = Booking
 
     def update(self, booking: Booking) -> None:
         self._put((self.tenant_id, booking.id), booking)
 
     def list(self, lead_id: uuid.UUID, page: PageRequest, *,
              status: BookingStatus | None = None) -> Page[Booking]:
-        found = [b for k, b in self.rows.items() if k[0] == self.tenant_id
-                 and b.lead_id == lead_id and status in (None, b.status)]
-        return self._paginate(found, page, lambda b: (b.created_at, b.id))
+        return self._of_lead(lead_id, page, lambda b: status in (None, b.status))
 
 
 class InMemoryLeadImportStaging:

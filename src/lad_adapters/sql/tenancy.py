@@ -201,10 +201,9 @@ class SqlFeatureRepository(SqlRepository):
     def save(self, feature: TenantFeature) -> None:
         where = (tenant_features.c.tenant_id == self.tenant_id,
                  tenant_features.c.feature_key == feature.feature_key)
-        values = {"enabled": feature.enabled, "updated_at": feature.updated_at}
-        if self._db.execute(tenant_features.update().where(*where).values(values)).rowcount == 0:
-            self._db.execute(tenant_features.insert().values(
-                tenant_id=self.tenant_id, feature_key=feature.feature_key, **values))
+        self._update_or_insert(tenant_features, where,
+                               {"enabled": feature.enabled, "updated_at": feature.updated_at},
+                               tenant_id=self.tenant_id, feature_key=feature.feature_key)
 
     def list(self) -> Sequence[TenantFeature]:
         rows = self._db.execute(sa.select(tenant_features)
@@ -334,11 +333,10 @@ class SqlFeatureFlagRepository(SqlRepository):
         where = [feature_flags.c.feature_key == flag.feature_key,
                  _is(feature_flags.c.tenant_id, flag.tenant_id),
                  _is(feature_flags.c.user_id, flag.user_id)]
-        values = {"enabled": flag.enabled, "updated_at": flag.updated_at}
-        if self._db.execute(feature_flags.update().where(*where).values(values)).rowcount == 0:
-            self._db.execute(feature_flags.insert().values(
-                id=flag.id, feature_key=flag.feature_key, tenant_id=flag.tenant_id,
-                user_id=flag.user_id, **values))
+        self._update_or_insert(feature_flags, where,
+                               {"enabled": flag.enabled, "updated_at": flag.updated_at},
+                               id=flag.id, feature_key=flag.feature_key,
+                               tenant_id=flag.tenant_id, user_id=flag.user_id)
 
 
 def _is(column: sa.ColumnElement[Any], value: object) -> sa.ColumnElement[bool]:

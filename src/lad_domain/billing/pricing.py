@@ -23,15 +23,13 @@ PriceKey = tuple[uuid.UUID | None, str, str | None, str | None]
 
 
 @attrs.frozen
-class Price:
-    """A catalog row. ``tenant_id`` None: the global price; otherwise that tenant's
+class PriceTerms:
+    """What a price says. ``tenant_id`` None: the global price; otherwise that tenant's
     override. ``provider`` / ``model`` None: any provider / model of the category."""
 
-    id: uuid.UUID
     category: str
     unit_price: Decimal
     effective_from: datetime
-    created_at: datetime
     tenant_id: uuid.UUID | None = None
     provider: str | None = None
     model: str | None = None
@@ -41,6 +39,14 @@ class Price:
     @property
     def key(self) -> PriceKey:
         return self.tenant_id, self.category, self.provider, self.model
+
+
+@attrs.frozen
+class Price(PriceTerms):
+    """A catalog row: its terms, stored."""
+
+    id: uuid.UUID = attrs.field(kw_only=True)
+    created_at: datetime = attrs.field(kw_only=True)
 
     def in_force(self, at: datetime) -> bool:
         return self.effective_from <= at and (self.effective_to is None or at < self.effective_to)
@@ -86,21 +92,8 @@ class LoadMode(enum.StrEnum):
 
 
 @attrs.frozen
-class PriceSpec:
+class PriceSpec(PriceTerms):
     """A row of a catalog document, checked."""
-
-    category: str
-    unit_price: Decimal
-    effective_from: datetime
-    tenant_id: uuid.UUID | None = None
-    provider: str | None = None
-    model: str | None = None
-    unit: str = "unit"
-    effective_to: datetime | None = None
-
-    @property
-    def key(self) -> PriceKey:
-        return self.tenant_id, self.category, self.provider, self.model
 
     def same_as(self, price: Price) -> bool:
         """The same row, though a later price may have ended it since it was loaded."""

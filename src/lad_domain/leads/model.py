@@ -45,7 +45,9 @@ class InvalidPhoneNumber(ValueError):
 
 
 @attrs.frozen
-class Stage:
+class PipelineEntry:
+    """A stage or a status: its key, its label and its place in the pipeline."""
+
     key: str
     label: str
     display_order: int
@@ -54,12 +56,13 @@ class Stage:
 
 
 @attrs.frozen
-class Status:
-    key: str
-    label: str
-    display_order: int
-    created_at: datetime
-    updated_at: datetime
+class Stage(PipelineEntry):
+    """A step of the pipeline; a lead is at one stage at a time, with a history."""
+
+
+@attrs.frozen
+class Status(PipelineEntry):
+    """A lead's standing, independent of its stage."""
 
 
 @attrs.frozen

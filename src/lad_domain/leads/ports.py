@@ -6,31 +6,40 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
-from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
+from lad_domain.leads.model import (
+    Lead,
+    LeadFilter,
+    OnDuplicate,
+    PipelineEntry,
+    Stage,
+    StageChange,
+    Status,
+)
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.tenancy.ports import TenancyUnitOfWork
 
+Entry = TypeVar("Entry", bound=PipelineEntry)
 
-class StageRepository(Protocol):
-    def list(self) -> Sequence[Stage]:
+
+class PipelineEntryRepository(Protocol[Entry]):
+    """The tenant's stages, or its statuses, keyed by ``key``."""
+
+    def list(self) -> Sequence[Entry]:
         """In display order."""
         ...
 
-    def add(self, stage: Stage) -> None: ...
-    def update(self, stage: Stage) -> None: ...
+    def add(self, entry: Entry) -> None: ...
+    def update(self, entry: Entry) -> None: ...
     def remove(self, key: str) -> None: ...
 
 
-class StatusRepository(Protocol):
-    def list(self) -> Sequence[Status]: ...
-    def add(self, status: Status) -> None: ...
-    def update(self, status: Status) -> None: ...
-    def remove(self, key: str) -> None: ...
+StageRepository = PipelineEntryRepository[Stage]
+StatusRepository = PipelineEntryRepository[Status]
 
 
 class LeadRepository(Protocol):

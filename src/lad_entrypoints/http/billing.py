@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from lad_domain.billing.invoice import Invoice
@@ -19,7 +19,7 @@ from lad_domain.billing.services import (
     PlanService,
     ReservationService,
 )
-from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
+from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import DecimalText, Instant, PageOut, Strict
 
@@ -33,26 +33,10 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 Number = StrictStr | StrictInt | StrictFloat
 
 
-def _billing(request: Request) -> BillingService:
-    return container(request).billing()
-
-
-def _plans(request: Request) -> PlanService:
-    return container(request).billing_plans()
-
-
-def _reservations(request: Request) -> ReservationService:
-    return container(request).billing_reservations()
-
-
-def _invoices(request: Request) -> InvoiceService:
-    return container(request).billing_invoices()
-
-
-Billing = Annotated[BillingService, Depends(_billing)]
-Plans = Annotated[PlanService, Depends(_plans)]
-Reservations = Annotated[ReservationService, Depends(_reservations)]
-Invoices = Annotated[InvoiceService, Depends(_invoices)]
+Billing = Annotated[BillingService, Depends(provided(lambda c: c.billing()))]
+Plans = Annotated[PlanService, Depends(provided(lambda c: c.billing_plans()))]
+Reservations = Annotated[ReservationService, Depends(provided(lambda c: c.billing_reservations()))]
+Invoices = Annotated[InvoiceService, Depends(provided(lambda c: c.billing_invoices()))]
 
 
 # --- schemas ---------------------------------------------------------------------------

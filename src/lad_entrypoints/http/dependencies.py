@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, cast
+from collections.abc import Callable
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +16,8 @@ from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
 from lad_entrypoints.settings import Settings
 
+S = TypeVar("S")
+
 _bearer = HTTPBearer(auto_error=False, description="A JWT from /v1/auth/token or an API key")
 
 
@@ -22,16 +25,18 @@ def container(request: Request) -> Container:
     return cast(Container, request.app.state.container)
 
 
-def tenancy_service(request: Request) -> TenancyService:
-    return container(request).tenancy()
+def provided(service: Callable[[Container], S]) -> Callable[[Request], S]:
+    """A route dependency handing out what ``service`` takes from the app's container."""
+
+    def dependency(request: Request) -> S:
+        return service(container(request))
+
+    return dependency
 
 
-def team_service(request: Request) -> TeamService:
-    return container(request).team()
-
-
+tenancy_service = provided(lambda c: c.tenancy())
 Tenancy = Annotated[TenancyService, Depends(tenancy_service)]
-Team = Annotated[TeamService, Depends(team_service)]
+Team = Annotated[TeamService, Depends(provided(lambda c: c.team()))]
 
 
 def current_principal(

@@ -6,24 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
 from lad_domain.education.model import MAX_DISPLAY_NAME, Counsellor, Student, StudentFilter
 from lad_domain.education.services import EducationService
-from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
+from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import PageOut, Strict
 
 router = APIRouter(prefix="/v1/education", tags=["education"])
 
 
-def _education(request: Request) -> EducationService:
-    return container(request).education()
-
-
-Education = Annotated[EducationService, Depends(_education)]
+Education = Annotated[EducationService, Depends(provided(lambda c: c.education()))]
 
 
 #: A counsellor's code (lad_domain.education.model), any case.

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
 from lad_domain.leads.activity_model import (
@@ -20,17 +20,13 @@ from lad_domain.leads.activity_model import (
     SocialProfile,
 )
 from lad_domain.leads.services.activity import ActivityService
-from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
+from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
 from lad_entrypoints.http.schemas import NOT_BLANK, Instant, PageOut, Strict
 
 router = APIRouter(prefix="/v1/leads/{lead_id}", tags=["lead activity"])
 
 
-def _activity(request: Request) -> ActivityService:
-    return container(request).lead_activity()
-
-
-Activity = Annotated[ActivityService, Depends(_activity)]
+Activity = Annotated[ActivityService, Depends(provided(lambda c: c.lead_activity()))]
 
 
 class NoteIn(Strict):

@@ -26,28 +26,16 @@ from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, StageChange
 from lad_domain.leads.services.exporting import LeadExportService
 from lad_domain.leads.services.importing import ImportReport, LeadImportService
 from lad_domain.leads.services.leads import LeadService
-from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container
+from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container, provided
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import Instant, PageOut, Strict
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
 
-def _leads(request: Request) -> LeadService:
-    return container(request).leads()
-
-
-def _imports(request: Request) -> LeadImportService:
-    return container(request).lead_import()
-
-
-def _exports(request: Request) -> LeadExportService:
-    return container(request).lead_export()
-
-
-Leads = Annotated[LeadService, Depends(_leads)]
-Imports = Annotated[LeadImportService, Depends(_imports)]
-Exports = Annotated[LeadExportService, Depends(_exports)]
+Leads = Annotated[LeadService, Depends(provided(lambda c: c.leads()))]
+Imports = Annotated[LeadImportService, Depends(provided(lambda c: c.lead_import()))]
+Exports = Annotated[LeadExportService, Depends(provided(lambda c: c.lead_export()))]
 
 
 class LeadIn(Strict):

@@ -5,22 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from lad_domain.leads.model import MAX_LABEL, Stage, Status
 from lad_domain.leads.services.pipeline import PipelineService
-from lad_entrypoints.http.dependencies import CurrentPrincipal, container
+from lad_entrypoints.http.dependencies import CurrentPrincipal, provided
 from lad_entrypoints.http.schemas import KEY, NOT_BLANK, KeyPath, Strict
 
 router = APIRouter(prefix="/v1/pipeline", tags=["pipeline"])
 
 
-def _pipeline(request: Request) -> PipelineService:
-    return container(request).pipeline()
-
-
-Pipeline = Annotated[PipelineService, Depends(_pipeline)]
+Pipeline = Annotated[PipelineService, Depends(provided(lambda c: c.pipeline()))]
 MoveTo = Annotated[str | None, Query(max_length=64, description="Where the leads go")]
 
 

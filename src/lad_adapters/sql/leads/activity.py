@@ -108,11 +108,10 @@ class SqlSocialRepository(SqlRepository):
     def save(self, profile: SocialProfile) -> None:
         where = (lead_social.c.tenant_id == self.tenant_id,
                  lead_social.c.lead_id == profile.lead_id)
-        values = {"data": profile.data, "updated_at": profile.updated_at}
-        if self._db.execute(lead_social.update().where(*where).values(values)).rowcount == 0:
-            self._db.execute(lead_social.insert().values(
-                tenant_id=self.tenant_id, lead_id=profile.lead_id,
-                created_at=profile.updated_at, **values))
+        self._update_or_insert(lead_social, where,
+                               {"data": profile.data, "updated_at": profile.updated_at},
+                               tenant_id=self.tenant_id, lead_id=profile.lead_id,
+                               created_at=profile.updated_at)
 
 
 def _row_to_booking(row: sa.Row[Any]) -> Booking:

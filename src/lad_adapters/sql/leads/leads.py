@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 import sqlalchemy as sa
 
@@ -14,66 +14,49 @@ from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
 from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
+from lad_domain.leads.ports import Entry
 from lad_domain.shared.pagination import Page, PageRequest
 
 
-class _Keyed(SqlRepository):
+class _Keyed(SqlRepository, Generic[Entry]):
     """The pipeline's stages or statuses: (tenant_id, key) rows."""
 
     table: sa.Table
+    entry: type[Entry]
 
     def _where(self, key: str | None = None) -> list[sa.ColumnElement[bool]]:
         where = [self.table.c.tenant_id == self.tenant_id]
         return where if key is None else [*where, self.table.c.key == key]
 
-    def _rows(self) -> Sequence[sa.Row[Any]]:
-        return self._db.execute(sa.select(self.table).where(*self._where()).order_by(
+    def list(self) -> Sequence[Entry]:
+        rows = self._db.execute(sa.select(self.table).where(*self._where()).order_by(
             self.table.c.display_order, self.table.c.key)).all()
+        return [self.entry(key=m["key"], label=m["label"], display_order=m["display_order"],
+                           created_at=m["created_at"], updated_at=m["updated_at"])
+                for m in (row._mapping for row in rows)]
 
-    def _add(self, item: Stage | Status) -> None:
+    def add(self, entry: Entry) -> None:
         self._db.execute(self.table.insert().values(
-            tenant_id=self.tenant_id, key=item.key, label=item.label,
-            display_order=item.display_order, created_at=item.created_at,
-            updated_at=item.updated_at))
+            tenant_id=self.tenant_id, key=entry.key, label=entry.label,
+            display_order=entry.display_order, created_at=entry.created_at,
+            updated_at=entry.updated_at))
 
-    def _update(self, item: Stage | Status) -> None:
-        self._db.execute(self.table.update().where(*self._where(item.key)).values(
-            label=item.label, display_order=item.display_order, updated_at=item.updated_at))
+    def update(self, entry: Entry) -> None:
+        self._db.execute(self.table.update().where(*self._where(entry.key)).values(
+            label=entry.label, display_order=entry.display_order, updated_at=entry.updated_at))
 
     def remove(self, key: str) -> None:
         self._db.execute(self.table.delete().where(*self._where(key)))
 
 
-def _columns(row: sa.Row[Any]) -> dict[str, Any]:
-    m = row._mapping
-    return {"key": m["key"], "label": m["label"], "display_order": m["display_order"],
-            "created_at": m["created_at"], "updated_at": m["updated_at"]}
-
-
-class SqlStageRepository(_Keyed):
+class SqlStageRepository(_Keyed[Stage]):
     table = lead_stages
-
-    def list(self) -> Sequence[Stage]:
-        return [Stage(**_columns(row)) for row in self._rows()]
-
-    def add(self, stage: Stage) -> None:
-        self._add(stage)
-
-    def update(self, stage: Stage) -> None:
-        self._update(stage)
+    entry = Stage
 
 
-class SqlStatusRepository(_Keyed):
+class SqlStatusRepository(_Keyed[Status]):
     table = lead_statuses
-
-    def list(self) -> Sequence[Status]:
-        return [Status(**_columns(row)) for row in self._rows()]
-
-    def add(self, status: Status) -> None:
-        self._add(status)
-
-    def update(self, status: Status) -> None:
-        self._update(status)
+    entry = Status
 
 
 def row_to_lead(row: sa.Row[Any]) -> Lead:

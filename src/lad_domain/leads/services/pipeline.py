@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic
 
 import attrs
 
 from lad_domain.leads.events import (
+    EntryAdded,
+    EntryRenamed,
     LeadStageChanged,
     StageAdded,
     StageDeleted,
@@ -30,7 +32,12 @@ from lad_domain.leads.model import (
 )
 from lad_domain.leads.model import Status as LeadStatus
 from lad_domain.leads.policy import LeadPermission
-from lad_domain.leads.ports import LeadsUnitOfWork, leads_unit_of_work
+from lad_domain.leads.ports import (
+    Entry,
+    LeadsUnitOfWork,
+    PipelineEntryRepository,
+    leads_unit_of_work,
+)
 from lad_domain.leads.services.leads import LeadsScope, pipeline_of
 from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
 from lad_domain.shared.principal import Principal
@@ -65,28 +72,11 @@ class PipelineService:
     def add_stage(self, principal: Principal, *, key: str, label: str,
                   tenant_id: uuid.UUID | None = None) -> Stage:
         """A new stage at the end of the pipeline."""
-        stage_key, label = _key(key), _label(label)
-        with self.scope.open(principal, tenant_id) as uow:
-            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
-            stage = _appended("stage", uow.lead_stages.list(), stage_key, label,
-                              self.scope.clock.now(), Stage)
-            uow.lead_stages.add(stage)
-            self.scope.record(uow, StageAdded(aggregate_id=tenant_of(uow), key=stage_key))
-            uow.commit()
-        return stage
+        return self._add(principal, _STAGES, key, label, tenant_id)
 
     def rename_stage(self, principal: Principal, stage_key: str, label: str, *,
                      tenant_id: uuid.UUID | None = None) -> Stage:
-        label = _label(label)
-        with self.scope.open(principal, tenant_id) as uow:
-            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
-            stage = attrs.evolve(_stage(uow, stage_key), label=label,
-                                 updated_at=self.scope.clock.now())
-            uow.lead_stages.update(stage)
-            self.scope.record(uow, StageRenamed(aggregate_id=tenant_of(uow), key=stage.key,
-                                              label=label))
-            uow.commit()
-        return stage
+        return self._rename(principal, _STAGES, stage_key, label, tenant_id)
 
     def reorder_stages(self, principal: Principal, keys: Sequence[str], *,
                        tenant_id: uuid.UUID | None = None) -> list[Stage]:
@@ -106,7 +96,7 @@ class PipelineService:
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             pipeline = pipeline_of(uow)
-            stage = _stage(uow, stage_key)
+            stage = _entry("stage", pipeline.stages, stage_key)
             others = [s for s in pipeline.stages if s.key != stage.key]
             target = _move_target(
                 "stage", stage.key, [o.key for o in others], move_to,
@@ -136,35 +126,18 @@ class PipelineService:
 
     def add_status(self, principal: Principal, *, key: str, label: str,
                    tenant_id: uuid.UUID | None = None) -> LeadStatus:
-        status_key, label = _key(key), _label(label)
-        with self.scope.open(principal, tenant_id) as uow:
-            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
-            status = _appended("status", uow.lead_statuses.list(), status_key, label,
-                               self.scope.clock.now(), LeadStatus)
-            uow.lead_statuses.add(status)
-            self.scope.record(uow, StatusAdded(aggregate_id=tenant_of(uow), key=status_key))
-            uow.commit()
-        return status
+        return self._add(principal, _STATUSES, key, label, tenant_id)
 
     def rename_status(self, principal: Principal, status_key: str, label: str, *,
                       tenant_id: uuid.UUID | None = None) -> LeadStatus:
-        label = _label(label)
-        with self.scope.open(principal, tenant_id) as uow:
-            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
-            status = attrs.evolve(_status(pipeline_of(uow), status_key), label=label,
-                                  updated_at=self.scope.clock.now())
-            uow.lead_statuses.update(status)
-            self.scope.record(uow, StatusRenamed(aggregate_id=tenant_of(uow), key=status.key,
-                                               label=label))
-            uow.commit()
-        return status
+        return self._rename(principal, _STATUSES, status_key, label, tenant_id)
 
     def delete_status(self, principal: Principal, status_key: str, *,
                       move_to: str | None = None, tenant_id: uuid.UUID | None = None) -> int:
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
             pipeline = pipeline_of(uow)
-            status = _status(pipeline, status_key)
+            status = _entry("status", pipeline.statuses, status_key)
             others = [s for s in pipeline.statuses if s.key != status.key]
             target = _move_target(
                 "status", status.key, [o.key for o in others], move_to,
@@ -178,16 +151,56 @@ class PipelineService:
             uow.commit()
         return moved
 
-Entry = TypeVar("Entry", Stage, LeadStatus)
+    # --- what stages and statuses share ---------------------------------------------------
+
+    def _add(self, principal: Principal, kind: _Kind[Entry], entry_key: str, label: str,
+             tenant_id: uuid.UUID | None) -> Entry:
+        """A new stage or status after the last one; its key must be new."""
+        entry_key, label = _key(entry_key), _label(label)
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            repository = kind.repository(uow)
+            entries = repository.list()
+            if any(e.key == entry_key for e in entries):
+                raise Conflict(f"the {kind.name} {entry_key!r} already exists")
+            order = max((e.display_order for e in entries), default=-1) + 1
+            now = self.scope.clock.now()
+            entry = kind.entry(key=entry_key, label=label, display_order=order, created_at=now,
+                               updated_at=now)
+            repository.add(entry)
+            self.scope.record(uow, kind.added(aggregate_id=tenant_of(uow), key=entry_key))
+            uow.commit()
+        return entry
+
+    def _rename(self, principal: Principal, kind: _Kind[Entry], entry_key: str, label: str,
+                tenant_id: uuid.UUID | None) -> Entry:
+        label = _label(label)
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, LeadPermission.PIPELINE_MANAGE)
+            repository = kind.repository(uow)
+            entry = attrs.evolve(_entry(kind.name, repository.list(), entry_key), label=label,
+                                 updated_at=self.scope.clock.now())
+            repository.update(entry)
+            self.scope.record(uow, kind.renamed(aggregate_id=tenant_of(uow), key=entry.key,
+                                                label=label))
+            uow.commit()
+        return entry
 
 
-def _appended(kind: str, entries: Sequence[Entry], entry_key: str, label: str, at: datetime,
-              make: Callable[..., Entry]) -> Entry:
-    """A new stage or status after the last one; its key must be new."""
-    if any(e.key == entry_key for e in entries):
-        raise Conflict(f"the {kind} {entry_key!r} already exists")
-    order = max((e.display_order for e in entries), default=-1) + 1
-    return make(key=entry_key, label=label, display_order=order, created_at=at, updated_at=at)
+@attrs.frozen
+class _Kind(Generic[Entry]):
+    """Stages or statuses: where they are kept and the events that tell of them."""
+
+    name: str
+    entry: type[Entry]
+    repository: Callable[[LeadsUnitOfWork], PipelineEntryRepository[Entry]]
+    added: type[EntryAdded]
+    renamed: type[EntryRenamed]
+
+
+_STAGES = _Kind("stage", Stage, lambda uow: uow.lead_stages, StageAdded, StageRenamed)
+_STATUSES = _Kind("status", LeadStatus, lambda uow: uow.lead_statuses, StatusAdded,
+                  StatusRenamed)
 
 
 def _move_target(kind: str, deleted: str, others: Sequence[str], move_to: str | None, *,
@@ -223,18 +236,11 @@ def _label(value: str) -> str:
     return plain_text(value, field="label", max_length=MAX_LABEL)
 
 
-def _stage(uow: LeadsUnitOfWork, stage_key: str) -> Stage:
-    for stage in uow.lead_stages.list():
-        if stage.key == stage_key:
-            return stage
-    raise NotFound(f"no stage {stage_key!r}")
-
-
-def _status(pipeline: Pipeline, status_key: str) -> LeadStatus:
-    for status in pipeline.statuses:
-        if status.key == status_key:
-            return status
-    raise NotFound(f"no status {status_key!r}")
+def _entry(kind: str, entries: Sequence[Entry], entry_key: str) -> Entry:
+    for entry in entries:
+        if entry.key == entry_key:
+            return entry
+    raise NotFound(f"no {kind} {entry_key!r}")
 
 
 def _change(scope: LeadsScope, lead_id: uuid.UUID, from_stage: str, to_stage: str,
