@@ -101,7 +101,7 @@ class InMemoryLedgerRepository(_Idempotent):
              ) -> Page[LedgerEntry]:
         found = self._select(lambda e: e.tenant_id == self.tenant_id
                              and wallet_id in (None, e.wallet_id))
-        return self._paginate(found, page, lambda e: (e.created_at, e.id))
+        return self._paginate(found, page, lambda e: (e.created_at, e.id), within=wallet_id)
 
     def totals(self) -> Mapping[uuid.UUID, LedgerTotals]:
         found: dict[uuid.UUID, LedgerTotals] = {}
@@ -286,7 +286,7 @@ class InMemoryLegacyCreditRepository(InMemoryRepository):
                      ) -> Page[LegacyTransaction]:
         found = [t for t in self._transactions.values()
                  if t.tenant_id == self.tenant_id and user_id in (None, t.user_id)]
-        return self._paginate(found, page, lambda t: (t.created_at, t.id))
+        return self._paginate(found, page, lambda t: (t.created_at, t.id), within=user_id)
 
     def record(self, transaction: LegacyTransaction) -> LegacyCredit:
         credit: LegacyCredit | None = self._get((self.tenant_id, transaction.user_id))

@@ -78,7 +78,7 @@ class InMemoryStudentRepository(InMemoryRepository):
     def list(self, filter: StudentFilter, page: PageRequest) -> Page[Student]:
         return self._paginate([attrs.evolve(s) for s in self._live()
                          if filter.matches(s) and self._lead_is_live(s)], page,
-                        lambda s: (s.created_at, s.id))
+                        lambda s: (s.created_at, s.id), within=filter)
 
     def count_for(self, counsellor_id: uuid.UUID) -> int:
         return sum(1 for s in self._live()

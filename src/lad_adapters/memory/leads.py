@@ -78,7 +78,7 @@ class InMemoryLeadRepository(_Keyed):
     def list(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
         found = self._select(lambda x: x.tenant_id == self.tenant_id and x.deleted_at is None
                              and filter.matches(x))
-        return self._paginate(found, page, lambda x: (x.created_at, x.id))
+        return self._paginate(found, page, lambda x: (x.created_at, x.id), within=filter)
 
     def count_live(self, *, stage: str | None = None, status: str | None = None) -> int:
         return sum(1 for x in self._live() if stage in (None, x.stage)
@@ -146,10 +146,13 @@ class _LeadChild(_Keyed, Generic[Child]):
         return item if isinstance(item, self.child) and item.lead_id == lead_id else None
 
     def _of_lead(self, lead_id: uuid.UUID, page: PageRequest,
-                 keep: Callable[[Child], bool] = lambda item: True) -> Page[Child]:
+                 keep: Callable[[Child], bool] = lambda item: True, *,
+                 within: object = None) -> Page[Child]:
+        """The lead's items that ``keep`` keeps; ``within`` names that filter's terms."""
         found = [c for k, c in self.rows.items() if k[0] == self.tenant_id
                  and c.lead_id == lead_id and keep(c)]
-        return self._paginate(found, page, lambda c: (c.created_at, c.id))
+        return self._paginate(found, page, lambda c: (c.created_at, c.id),
+                              within=(lead_id, within))
 
 
 class InMemoryNoteRepository(_LeadChild[Note]):
@@ -198,7 +201,8 @@ class InMemoryBookingRepository(_LeadChild[Booking]):
 
     def list(self, lead_id: uuid.UUID, page: PageRequest, *,
              status: BookingStatus | None = None) -> Page[Booking]:
-        return self._of_lead(lead_id, page, lambda b: status in (None, b.status))
+        return self._of_lead(lead_id, page, lambda b: status in (None, b.status),
+                             within=status)
 
 
 class InMemoryLeadImportStaging:

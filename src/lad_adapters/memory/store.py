@@ -125,10 +125,13 @@ class InMemoryRepository(TenantScoped):
         return [copy.deepcopy(item) for item in self.rows.values() if predicate(item)]
 
     def _paginate(self, items: list[T], page: PageRequest,
-                  key: Callable[[T], tuple[Any, uuid.UUID]]) -> Page[T]:
-        """Newest first by (created_at, id), like the SQL adapters; cursors are sealed for
-        this repository's table in the unit of work's tenant scope."""
-        cursors, kind = self._tx.cursors, self.table_name
+                  key: Callable[[T], tuple[Any, uuid.UUID]], *,
+                  within: object = None) -> Page[T]:
+        """Newest first by (created_at, id), like the SQL adapters. Cursors are sealed for
+        this list: the repository's table, ``within`` (the list's filter: the lead whose
+        notes these are, a lead filter, ...) and the unit of work's tenant."""
+        cursors = self._tx.cursors
+        kind = self.table_name if within is None else f"{self.table_name}\0{within!r}"
         ordered = sorted(items, key=key, reverse=True)
         after = cursors.after(kind, page)
         if after is not None:

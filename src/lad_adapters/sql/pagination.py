@@ -1,8 +1,9 @@
 """Keyset pagination over (created_at, id), newest first: every page is an index seek.
 
 Cursors are sealed and opened with the unit of work's ``Db.cursors`` (its tenant scope),
-for the list named by the table of ``created_at``: a cursor of another table's list, or of
-another tenant, is refused."""
+for the list the query selects: the table of ``created_at`` and the query's conditions
+(the lead whose notes these are, the filters given). A cursor of another list, or of
+another tenant, is refused; every list gets this without naming itself."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def paginate(
     page: PageRequest,
     to_item: Callable[[sa.Row[Any]], T],
 ) -> Page[T]:
-    kind = created_at.table.name
+    kind = _list_of(query, created_at)
     after = db.cursors.after(kind, page)
     if after is not None:
         query = query.where(
@@ -44,3 +45,13 @@ def paginate(
         next_cursor = db.cursors.seal(kind, Cursor(created_at=last[created_at],
                                                    id=last[id_column]))
     return Page(items=items, next_cursor=next_cursor)
+
+
+def _list_of(query: sa.Select[Any], created_at: sa.Column[Any]) -> str:
+    """The list a query selects, as text: its table, its conditions and their values."""
+    where = query.whereclause
+    if where is None:
+        return created_at.table.name
+    compiled = where.compile()
+    values = sorted((name, str(value)) for name, value in compiled.params.items())
+    return f"{created_at.table.name}\0{compiled}\0{values!r}"

@@ -66,3 +66,29 @@ def test_a_cursor_of_one_tenant_is_refused_to_another(client: TestClient) -> Non
     other = sign_up(client, "Globex")
     assert _refused(client.get("/v1/leads", params={"cursor": cursor}, headers=other.auth)
                     ) == "is not a cursor of this list"
+
+
+def test_a_cursor_of_a_filtered_list_is_refused_by_the_unfiltered_one(
+        client: TestClient) -> None:
+    owner = sign_up(client)
+    for name in ("Ada", "Bo"):
+        client.post("/v1/leads", json={"first_name": name, "company": "Acme"},
+                    headers=owner.auth)
+    cursor = client.get("/v1/leads", params={"limit": 1, "q": "Acme"},
+                        headers=owner.auth).json()["next_cursor"]
+    assert client.get("/v1/leads", params={"q": "Acme", "cursor": cursor},
+                      headers=owner.auth).status_code == 200
+    assert _refused(client.get("/v1/leads", params={"cursor": cursor}, headers=owner.auth)
+                    ) == "is not a cursor of this list"
+
+
+def test_a_cursor_of_one_lead_s_notes_is_refused_by_another_lead_s(client: TestClient) -> None:
+    owner = sign_up(client)
+    first, second = (client.post("/v1/leads", json={"first_name": n}, headers=owner.auth
+                                 ).json()["id"] for n in ("Ada", "Bo"))
+    for text in ("one", "two"):
+        client.post(f"/v1/leads/{first}/notes", json={"content": text}, headers=owner.auth)
+    cursor = client.get(f"/v1/leads/{first}/notes", params={"limit": 1},
+                        headers=owner.auth).json()["next_cursor"]
+    assert _refused(client.get(f"/v1/leads/{second}/notes", params={"cursor": cursor},
+                               headers=owner.auth)) == "is not a cursor of this list"
