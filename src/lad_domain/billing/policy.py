@@ -21,11 +21,12 @@ class BillingPermission(enum.StrEnum):
     TRANSFER = "billing.transfer"
 
 
+#: A deleted tenant's money is not moved or shown, even by the operator.
 RULES: dict[str, Rule] = {
-    BillingPermission.READ: Rule(Role.ADMIN, capability="billing.read"),
-    BillingPermission.PRICING_READ: Rule(Role.VIEWER),
-    BillingPermission.USAGE_RECORD: Rule(Role.VIEWER),
-    BillingPermission.TRANSFER: Rule(Role.ADMIN),
+    BillingPermission.READ: Rule(Role.ADMIN, capability="billing.read", live_tenant_only=True),
+    BillingPermission.PRICING_READ: Rule(Role.VIEWER, live_tenant_only=True),
+    BillingPermission.USAGE_RECORD: Rule(Role.VIEWER, live_tenant_only=True),
+    BillingPermission.TRANSFER: Rule(Role.ADMIN, live_tenant_only=True),
 }
 
 

@@ -8,20 +8,11 @@ from collections.abc import Iterator
 
 from lad_domain.billing.policy import actor
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
-from lad_domain.shared.access import live_tenant
 from lad_domain.shared.pagination import PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import TenantScope
 
 BillingScope = TenantScope[BillingUnitOfWork]
-
-
-def allow(scope: BillingScope, uow: BillingUnitOfWork, principal: Principal,
-          permission: str) -> None:
-    """The access policy; the operator acts in any live tenant (not a deleted one)."""
-    scope.require(uow, principal, permission)
-    if principal.is_operator:
-        live_tenant(uow)
 
 
 def posting_context(scope: BillingScope, principal: Principal) -> PostingContext:

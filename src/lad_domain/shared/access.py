@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import attrs
 
@@ -33,6 +33,9 @@ class Rule:
     capability: str | None = None
     #: Refused to API keys: a key must not mint keys or grant rights that outlive it.
     people_only: bool = False
+    #: The operator too acts only in a live tenant (a deleted tenant's money is not
+    #: moved); without it the operator may act in a deleted tenant (to read or restore it).
+    live_tenant_only: bool = False
 
 
 # What the policy reads, as narrow protocols: every context's unit of work has these.
@@ -61,6 +64,14 @@ class _CapabilityRecord(Protocol):
 
 class _Tenants(Protocol):
     def get(self, tenant_id: uuid.UUID) -> _LiveRecord | None: ...
+
+
+T = TypeVar("T", bound=_LiveRecord)
+T_co = TypeVar("T_co", bound=_LiveRecord, covariant=True)
+
+
+class _TenantsOf(Protocol[T_co]):
+    def get(self, tenant_id: uuid.UUID) -> T_co | None: ...
 
 
 class _Memberships(Protocol):
@@ -110,13 +121,16 @@ class AccessPolicy:
     def require(self, uow: AccessRecords, principal: Principal, permission: str
                 ) -> Role | None:
         """Allow or raise; returns the role the principal acts with (None for the operator,
-        who may act in any tenant, even a deleted one: see ``live_tenant``).
+        who may act in any tenant, even a deleted one, unless the rule is
+        ``live_tenant_only``).
 
         A user's role is read from the database inside the unit of work, not trusted from the
         token, so a removed or demoted member loses access at once.
         """
         rule = self.rules[permission]
         if principal.kind is PrincipalKind.OPERATOR:
+            if rule.live_tenant_only:
+                live_tenant(uow.tenants, uow.tenant_id)
             return None
         if principal.tenant_id is None or principal.tenant_id != uow.tenant_id:
             raise PermissionDenied("this principal does not act in this tenant")
@@ -138,12 +152,12 @@ class AccessPolicy:
         return role
 
 
-def live_tenant(uow: AccessRecords) -> uuid.UUID:
-    """The unit of work's tenant, which must exist and not be deleted."""
-    tenant = uow.tenants.get(uow.tenant_id) if uow.tenant_id is not None else None
-    if tenant is None or not tenant.is_live or uow.tenant_id is None:
+def live_tenant(tenants: _TenantsOf[T], tenant_id: uuid.UUID | None) -> T:
+    """The tenant, which must exist and not be deleted."""
+    tenant = tenants.get(tenant_id) if tenant_id is not None else None
+    if tenant is None or not tenant.is_live:
         raise NotFound("tenant not found")
-    return uow.tenant_id
+    return tenant
 
 
 def require_operator(principal: Principal) -> None:

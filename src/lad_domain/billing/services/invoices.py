@@ -21,7 +21,7 @@ from lad_domain.billing.invoice import (
 )
 from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
-from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
+from lad_domain.billing.scope import BillingScope, each_tenant, posting_context
 from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import NotFound, ValidationFailed
 from lad_domain.shared.money import ZERO
@@ -53,13 +53,13 @@ class InvoiceService:
     def list(self, principal: Principal, page: PageRequest, *,
              tenant_id: uuid.UUID | None = None) -> Page[Invoice]:
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             return uow.invoices.list(page)
 
     def get(self, principal: Principal, invoice_id: uuid.UUID, *,
             tenant_id: uuid.UUID | None = None) -> Invoice:
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             return _invoice(uow, invoice_id)
 
     def change_status(self, principal: Principal, tenant_id: uuid.UUID, invoice_id: uuid.UUID,
@@ -69,7 +69,7 @@ class InvoiceService:
         target = parse_status(status)
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             invoice = _invoice(uow, invoice_id)
             if invoice.status is target:
                 return invoice
@@ -85,7 +85,7 @@ class InvoiceService:
                       ) -> Invoice | None:
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             existing = uow.invoices.get_for_period(period)
             if existing is not None:
                 return existing

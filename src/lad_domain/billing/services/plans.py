@@ -11,7 +11,7 @@ from lad_domain.billing.invoice import Period
 from lad_domain.billing.model import Entitlement, EntitlementStatus, OverageMode
 from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.pricing import LoadMode, Price, PriceSpec, parse_catalog, plan_load
-from lad_domain.billing.scope import BillingScope, allow, posting_context
+from lad_domain.billing.scope import BillingScope, posting_context
 from lad_domain.shared.access import require_operator
 from lad_domain.shared.errors import NotFound, ValidationFailed
 from lad_domain.shared.principal import Principal
@@ -43,7 +43,7 @@ class PlanService:
                 rows = uow.prices.candidates(None, now, now)
         else:
             with self.scope.open(principal, tenant_id) as uow:
-                allow(self.scope, uow, principal, BillingPermission.PRICING_READ)
+                self.scope.require(uow, principal, BillingPermission.PRICING_READ)
                 rows = uow.prices.candidates(None, now, now)
         return sorted((p for p in rows if p.in_force(now)),
                       key=lambda p: (p.category, p.provider or "", p.model or "",
@@ -69,7 +69,7 @@ class PlanService:
             for scope, rows in scopes.items():
                 with self.scope.uow(scope) as uow:
                     if scope is not None:
-                        allow(self.scope, uow, principal, BillingPermission.READ)
+                        self.scope.require(uow, principal, BillingPermission.READ)
                     change = plan_load(uow.prices.in_scope(), rows, mode=how, now=now,
                                        new_id=self.scope.ids.new_id)
                     added, closed = added + len(change.added), closed + len(change.closed)
@@ -88,7 +88,7 @@ class PlanService:
         """Each quota with its use this month and what remains."""
         period = Period.of(self.scope.clock.now())
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             found = uow.entitlements.list()
             used = uow.entitlements.used(period)
         return [EntitlementStatus(entitlement=e, period=str(period),
@@ -118,7 +118,7 @@ class PlanService:
             raise ValidationFailed.single("overage", "must be charge or refuse") from None
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             entitlement = Entitlement(tenant_id=tenant_id, feature_key=feature,
                                       monthly_quota=monthly_quota, overage=mode,
                                       updated_at=context.now)

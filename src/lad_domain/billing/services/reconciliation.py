@@ -21,7 +21,7 @@ from lad_domain.billing.model import (
 from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, LedgerTotals, PostingContext
 from lad_domain.billing.posting import lock_payers
-from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
+from lad_domain.billing.scope import BillingScope, each_tenant, posting_context
 from lad_domain.shared.access import require_operator
 from lad_domain.shared.idempotency import fingerprint
 from lad_domain.shared.money import ZERO
@@ -80,7 +80,7 @@ class Reconciliation:
         drifts: list[Drift] = []
         for tenant in [tenant_id] if tenant_id else each_tenant(self.scope):
             with self.scope.uow(tenant) as uow:
-                allow(self.scope, uow, principal, BillingPermission.READ)
+                self.scope.require(uow, principal, BillingPermission.READ)
                 found = uow.wallets.list()
                 totals, held = uow.ledger.totals(), uow.reservations.open_totals()
                 drifts.extend(d for wallet in found
@@ -93,14 +93,14 @@ class Reconciliation:
     def legacy_balances(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                         ) -> Sequence[LegacyCredit]:
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             return uow.legacy_credits.balances()
 
     def legacy_transactions(self, principal: Principal, page: PageRequest, *,
                             user_id: uuid.UUID | None = None,
                             tenant_id: uuid.UUID | None = None) -> Page[LegacyTransaction]:
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             return uow.legacy_credits.transactions(page, user_id=user_id)
 
     def migrate_legacy(self, principal: Principal) -> LegacyMigrationReport:
@@ -115,7 +115,7 @@ class Reconciliation:
         for tenant in each_tenant(self.scope):
             context = posting_context(self.scope, principal)
             with self.scope.uow(tenant) as uow:
-                allow(self.scope, uow, principal, BillingPermission.READ)
+                self.scope.require(uow, principal, BillingPermission.READ)
                 tenants += 1
                 for credit in uow.legacy_credits.balances():
                     if credit.balance < 0:

@@ -27,7 +27,7 @@ from lad_domain.billing.model import (
 from lad_domain.billing.policy import BillingPermission, require_service
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
 from lad_domain.billing.posting import lock_payers
-from lad_domain.billing.scope import BillingScope, allow, each_tenant, posting_context
+from lad_domain.billing.scope import BillingScope, each_tenant, posting_context
 from lad_domain.billing.validation import idempotency_key, non_negative_amount, positive_amount
 from lad_domain.shared.access import ensure_member, require_operator
 from lad_domain.shared.errors import Conflict, Expired, NotFound, ValidationFailed
@@ -63,7 +63,7 @@ class ReservationService:
                               "hold": hold.total_seconds()})
         context = posting_context(self.scope, principal)
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
+            self.scope.require(uow, principal, BillingPermission.USAGE_RECORD)
             ensure_member(uow, user_id)
             payers = lock_payers(uow, {user_id}, context)
             first = replay_or_conflict(uow.reservations.get_by_key(client_key), digest,
@@ -96,7 +96,7 @@ class ReservationService:
         value = non_negative_amount(amount_)
         context = posting_context(self.scope, principal)
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
+            self.scope.require(uow, principal, BillingPermission.USAGE_RECORD)
             reservation, wallet = _locked(uow, context, reservation_id)
             if reservation.status is ReservationStatus.CAPTURED:
                 if reservation.captured_amount != value:
@@ -127,7 +127,7 @@ class ReservationService:
         require_service(principal)
         context = posting_context(self.scope, principal)
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
+            self.scope.require(uow, principal, BillingPermission.USAGE_RECORD)
             reservation, wallet = _locked(uow, context, reservation_id)
             if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
                 return reservation
@@ -144,7 +144,7 @@ class ReservationService:
             while True:
                 context = posting_context(self.scope, principal)
                 with self.scope.uow(tenant) as uow:
-                    allow(self.scope, uow, principal, BillingPermission.READ)
+                    self.scope.require(uow, principal, BillingPermission.READ)
                     due = uow.reservations.expired(context.now, limit=SWEEP_BATCH)
                     if not due:
                         break

@@ -12,7 +12,7 @@ from lad_domain.billing.errors import QuotaExhausted
 from lad_domain.billing.model import RejectionReason, UsageEvent
 from lad_domain.billing.policy import BillingPermission, require_service
 from lad_domain.billing.ports import UsageRequest
-from lad_domain.billing.scope import BillingScope, allow, posting_context
+from lad_domain.billing.scope import BillingScope, posting_context
 from lad_domain.billing.validation import usage_request
 from lad_domain.shared.access import ensure_member
 from lad_domain.shared.errors import DomainError, InsufficientFunds, ValidationFailed
@@ -40,7 +40,7 @@ class UsageRecording:
                                 items=usage_items, user_id=user_id, occurred_at=occurred_at,
                                 now=context.now)
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
+            self.scope.require(uow, principal, BillingPermission.USAGE_RECORD)
             ensure_member(uow, user_id)
             [event] = uow.usage_postings.post([request], context)
             uow.commit()
@@ -58,7 +58,7 @@ class UsageRecording:
         context = posting_context(self.scope, principal)
         requests = list(_batch_requests(events, context.now))
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.USAGE_RECORD)
+            self.scope.require(uow, principal, BillingPermission.USAGE_RECORD)
             for user_id in {r.user_id for r in requests}:
                 ensure_member(uow, user_id)
             posted = uow.usage_postings.post(requests, context)

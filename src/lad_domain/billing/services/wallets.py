@@ -21,7 +21,7 @@ from lad_domain.billing.model import (
 from lad_domain.billing.policy import BillingPermission
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
 from lad_domain.billing.posting import lock_payers
-from lad_domain.billing.scope import allow, posting_context
+from lad_domain.billing.scope import posting_context
 from lad_domain.billing.services.usage import UsageRecording
 from lad_domain.billing.validation import (
     idempotency_key,
@@ -47,7 +47,7 @@ class BillingService(UsageRecording):
                tenant_id: uuid.UUID | None = None) -> Wallet:
         """The tenant's wallet (created empty on first sight), or a member's sub-wallet."""
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             found = uow.wallets.get_for(user_id)
             if found is None and user_id is not None:
                 raise NotFound("this member has no wallet")
@@ -61,14 +61,14 @@ class BillingService(UsageRecording):
     def wallets(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
                 ) -> Sequence[Wallet]:
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             return uow.wallets.list()
 
     def ledger(self, principal: Principal, page: PageRequest, *,
                wallet_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None
                ) -> Page[LedgerEntry]:
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             return uow.ledger.list(page, wallet_id=wallet_id)
 
     # --- money in, out and between wallets (operator, admins) -------------------------------
@@ -82,7 +82,7 @@ class BillingService(UsageRecording):
         digest = fingerprint({"amount": str(value), "note": note})
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
             entry, new = self._operator_move(uow, context, wallet, LedgerType.TOP_UP, value,
                                              client_key, digest, note)
@@ -103,7 +103,7 @@ class BillingService(UsageRecording):
         digest = fingerprint({"amount": str(value), "note": text, "user_id": user_id})
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             wallet = _owned_wallet(uow, context, user_id, create=False)
             entry, new = self._operator_move(uow, context, wallet, LedgerType.ADJUSTMENT, value,
                                              client_key, digest, text)
@@ -124,7 +124,7 @@ class BillingService(UsageRecording):
         digest = fingerprint({"amount": str(value), "from": from_user_id, "to": to_user_id})
         context = posting_context(self.scope, principal)
         with self.scope.open(principal, tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.TRANSFER)
+            self.scope.require(uow, principal, BillingPermission.TRANSFER)
             for user_id in (to_user_id, from_user_id):
                 ensure_member(uow, user_id)
             # Both wallets locked by one statement, in id order: no deadlock with a transfer
@@ -155,7 +155,7 @@ class BillingService(UsageRecording):
         key = f"refund:{usage_event_id}"
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             event = uow.usage_events.get(usage_event_id)
             if event is None:
                 raise NotFound("usage event not found")
@@ -225,7 +225,7 @@ class BillingService(UsageRecording):
         require_operator(principal)
         context = posting_context(self.scope, principal)
         with self.scope.uow(tenant_id) as uow:
-            allow(self.scope, uow, principal, BillingPermission.READ)
+            self.scope.require(uow, principal, BillingPermission.READ)
             wallet = lock_payers(uow, (), context)[None]
             wallet.configure(setting, value, context.now)
             uow.wallets.update(wallet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from lad_domain.shared.access import require_operator
+from lad_domain.shared.access import live_tenant, require_operator
 from lad_domain.shared.errors import NotFound, PermissionDenied
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
@@ -79,7 +79,4 @@ class Tenants:
 
 def current_tenant(uow: TenancyUnitOfWork) -> Tenant:
     """The unit of work's tenant, which must exist and not be deleted."""
-    tenant = uow.tenants.get(tenant_of(uow))
-    if tenant is None or not tenant.is_live:
-        raise NotFound("tenant not found")
-    return tenant
+    return live_tenant(uow.tenants, tenant_of(uow))
