@@ -73,10 +73,8 @@ def top_up(
 @app.command()
 def balance(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False) -> None:
     """The tenant's wallet and its members' sub-wallets."""
-    lad = container(ctx)
-    target = tenant_id(ctx, tenant)
-    lad.billing().wallet(OPERATOR, tenant_id=target)
-    emit([_wallet_row(w) for w in lad.billing().wallets(OPERATOR, tenant_id=target)],
+    found = container(ctx).billing().tenant_wallets(OPERATOR, tenant_id=tenant_id(ctx, tenant))
+    emit([_wallet_row(w) for w in (found.tenant, *found.members)],
          as_json=as_json, title="wallets")
 
 

@@ -251,9 +251,9 @@ class CatalogLoadOut(BaseModel):
 @router.get("/billing/wallet", tags=["billing"])
 def get_wallet(principal: CurrentPrincipal, billing: Billing) -> TenantWalletOut:
     """The tenant's wallet and its members' sub-wallets (owners and admins)."""
-    wallet = billing.wallet(principal)
-    subs = [WalletOut.of(w) for w in billing.wallets(principal) if w.user_id is not None]
-    return TenantWalletOut(**WalletOut.of(wallet).model_dump(), sub_wallets=subs)
+    found = billing.tenant_wallets(principal)
+    return TenantWalletOut(**WalletOut.of(found.tenant).model_dump(),
+                           sub_wallets=[WalletOut.of(w) for w in found.members])
 
 
 @router.get("/billing/ledger", tags=["billing"], responses=problems(404))

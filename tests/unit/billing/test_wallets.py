@@ -65,6 +65,17 @@ def test_transfer_funds_a_members_sub_wallet_that_then_pays_their_usage(books: B
     assert books.balance() == Decimal("0.5")
 
 
+def test_the_tenant_s_wallets_are_its_own_and_its_members_read_together(books: Books
+                                                                          ) -> None:
+    member = books.org.member(Role.MEMBER)
+    books.fund("1")
+    books.lad.billing().transfer(books.org.owner, "0.5", idempotency_key_="t1",
+                                 to_user_id=member.user_id)
+    found = books.lad.billing().tenant_wallets(books.org.owner)
+    assert found.tenant.user_id is None and found.tenant.current_balance == Decimal("0.5")
+    assert [w.user_id for w in found.members] == [member.user_id]
+
+
 def test_a_transfer_beyond_the_available_balance_changes_nothing(books: Books) -> None:
     member = books.org.member(Role.MEMBER)
     books.fund("1")

@@ -10,7 +10,7 @@ from lad_domain.billing.services.reconciliation import (
 )
 from lad_domain.billing.services.reservations import ReservationService
 from lad_domain.billing.services.usage import rejection_error
-from lad_domain.billing.services.wallets import BillingService
+from lad_domain.billing.services.wallets import BillingService, TenantWallets
 
 __all__ = [
     "BillingService",
@@ -21,5 +21,6 @@ __all__ = [
     "ReconcileReport",
     "Reconciliation",
     "ReservationService",
+    "TenantWallets",
     "rejection_error",
 ]

@@ -37,6 +37,12 @@ from lad_domain.shared.principal import Principal
 from lad_domain.shared.validation import required_text
 
 
+@attrs.frozen
+class TenantWallets:
+    tenant: Wallet
+    members: Sequence[Wallet]
+
+
 @attrs.define
 class BillingService(UsageRecording):
     """Wallets, their ledger and the money moved between them; and recording usage."""
@@ -48,13 +54,30 @@ class BillingService(UsageRecording):
         """The tenant's wallet (created empty on first sight), or a member's sub-wallet."""
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, BillingPermission.READ)
+            if user_id is None:
+                return self._tenant_wallet(uow, principal)
             found = uow.wallets.get_for(user_id)
-            if found is None and user_id is not None:
-                raise NotFound("this member has no wallet")
-            if found is None:
-                lock_payers(uow, (), posting_context(self.scope, principal))
-                found = uow.wallets.get_for(None)
-                uow.commit()
+        if found is None:
+            raise NotFound("this member has no wallet")
+        return found
+
+    def tenant_wallets(self, principal: Principal, *, tenant_id: uuid.UUID | None = None
+                       ) -> TenantWallets:
+        """The tenant's wallet (created empty on first sight) and its members' sub-wallets,
+        read together."""
+        with self.scope.open(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, BillingPermission.READ)
+            tenant = self._tenant_wallet(uow, principal)
+            return TenantWallets(tenant=tenant, members=[
+                w for w in uow.wallets.list() if w.user_id is not None])
+
+    def _tenant_wallet(self, uow: BillingUnitOfWork, principal: Principal) -> Wallet:
+        """The tenant's wallet; the first look creates it, empty, and commits that."""
+        found = uow.wallets.get_for(None)
+        if found is None:
+            lock_payers(uow, (), posting_context(self.scope, principal))
+            found = uow.wallets.get_for(None)
+            uow.commit()
         assert found is not None
         return found
 
