@@ -131,7 +131,7 @@ def lead_filter(
     created_to: Annotated[Instant | None, Query(description="Exclusive, ISO 8601 with a "
                                                 "zone")] = None,
 ) -> LeadFilter:
-    return LeadFilter(stage=stage, status=status, owner_id=owner_id, text=q or None,
+    return LeadFilter(stage=stage, status=status, owner_id=owner_id, text=q,
                       created_from=created_from, created_to=created_to)
 
 
@@ -174,7 +174,7 @@ def import_leads(
     """Import leads from CSV (multipart ``file``). Valid rows are written in one transaction;
     rejected rows are reported with row number, field and reason."""
     report = imports.import_leads(principal, file.file, on_duplicate=on_duplicate,
-                                  dry_run=dry_run, region=region or None, encoding=encoding)
+                                  dry_run=dry_run, region=region, encoding=encoding)
     return ImportReportOut.of(report)
 
 
