@@ -62,10 +62,6 @@ class _CapabilityRecord(Protocol):
     def capability_key(self) -> str: ...
 
 
-class _Tenants(Protocol):
-    def get(self, tenant_id: uuid.UUID) -> _LiveRecord | None: ...
-
-
 T = TypeVar("T", bound=_LiveRecord)
 T_co = TypeVar("T_co", bound=_LiveRecord, covariant=True)
 
@@ -92,7 +88,7 @@ class AccessRecords(Protocol):
     @property
     def tenant_id(self) -> uuid.UUID | None: ...
     @property
-    def tenants(self) -> _Tenants: ...
+    def tenants(self) -> _TenantsOf[_LiveRecord]: ...
     @property
     def memberships(self) -> _Memberships: ...
     @property
@@ -134,10 +130,7 @@ class AccessPolicy:
             return None
         if principal.tenant_id is None or principal.tenant_id != uow.tenant_id:
             raise PermissionDenied("this principal does not act in this tenant")
-        tenant = uow.tenants.get(principal.tenant_id)
-        if tenant is None or not tenant.is_live:
-            # A credential of a deleted tenant is no one's: 401 on every route, not a 404.
-            raise AuthenticationFailed("the tenant of this principal no longer exists")
+        credential_tenant(uow.tenants, principal.tenant_id)
         if rule.people_only and principal.kind is PrincipalKind.API_KEY:
             raise PermissionDenied(f"{permission} is for members, not API keys")
         role = _current_role(uow, principal)
@@ -157,6 +150,15 @@ def live_tenant(tenants: _TenantsOf[T], tenant_id: uuid.UUID | None) -> T:
     tenant = tenants.get(tenant_id) if tenant_id is not None else None
     if tenant is None or not tenant.is_live:
         raise NotFound("tenant not found")
+    return tenant
+
+
+def credential_tenant(tenants: _TenantsOf[T], tenant_id: uuid.UUID) -> T:
+    """The tenant a credential (a token, an API key) acts in. A credential of a deleted
+    tenant is no one's: 401 on every route, not a 404 on the tenant."""
+    tenant = tenants.get(tenant_id)
+    if tenant is None or not tenant.is_live:
+        raise AuthenticationFailed("the tenant of this credential no longer exists")
     return tenant
 
 

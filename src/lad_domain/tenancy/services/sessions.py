@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from lad_domain.shared.access import credential_tenant
 from lad_domain.shared.errors import AuthenticationFailed, NotFound
 from lad_domain.shared.principal import Principal, PrincipalKind, Role
 from lad_domain.shared.scope import TenantScope, tenant_of
@@ -95,7 +96,7 @@ class Sessions:
                 secret, api_key.secret_hash
             ):
                 raise AuthenticationFailed("the API key is unknown or revoked")
-            _ensure_live_tenant(uow)
+            credential_tenant(uow.tenants, tenant_id)
             if _touch(api_key, self.scope.clock.now()):
                 uow.api_keys.update(api_key)
                 uow.commit()
@@ -114,13 +115,6 @@ def _token_principal(tokens: TokenIssuer, bearer: str) -> Principal:
         )
     except (KeyError, ValueError, TypeError):
         raise AuthenticationFailed("the access token is malformed") from None
-
-
-def _ensure_live_tenant(uow: TenancyUnitOfWork) -> None:
-    """A bearer of a deleted tenant is no one: 401 on every route, not 404 on the tenant."""
-    tenant = uow.tenants.get(tenant_of(uow))
-    if tenant is None or not tenant.is_live:
-        raise AuthenticationFailed("the tenant of this token no longer exists")
 
 
 def _touch(api_key: ApiKey, now: datetime) -> bool:
