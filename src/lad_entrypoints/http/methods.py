@@ -5,6 +5,7 @@ not a lead id that is not a UUID)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from weakref import WeakKeyDictionary
 
 from fastapi import Request
 from fastapi.routing import RouteContext, iter_route_contexts
@@ -36,9 +37,19 @@ class MethodTable:
 
 def route_table(scope: Scope) -> list[RouteContext]:
     """The routes of the app serving ``scope``, with their full paths (FastAPI keeps included
-    routers nested: their routes get their prefixes here)."""
-    routes: Sequence[BaseRoute] = getattr(scope.get("app"), "routes", [])
-    return list(iter_route_contexts(routes))
+    routers nested: their routes get their prefixes here). Walked once per app: the app is
+    complete when it serves, and this runs on every request."""
+    app = scope.get("app")
+    if app is None:
+        return []
+    found = _ROUTE_TABLES.get(app)
+    if found is None:
+        routes: Sequence[BaseRoute] = getattr(app, "routes", [])
+        found = _ROUTE_TABLES[app] = list(iter_route_contexts(routes))
+    return found
+
+
+_ROUTE_TABLES: WeakKeyDictionary[object, list[RouteContext]] = WeakKeyDictionary()
 
 
 def allowed_methods(routes: Iterable[RouteContext], path: str) -> list[str]:
