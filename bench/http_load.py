@@ -375,7 +375,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="server processes each")
     parser.add_argument("--loader", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--endpoints", default=",".join(e.name for e in ENDPOINTS),
+                        help="which to load, by name (the targets apply to those run)")
     args = parser.parse_args()
+    chosen = args.endpoints.split(",")
+    ENDPOINTS[:] = [e for e in ENDPOINTS if e.name in chosen]
     wrk = shutil.which("wrk")
     if args.loader == "wrk" and wrk is None:
         print("wrk is not installed (apt-get install -y wrk)")

@@ -120,7 +120,7 @@ class ImportReportOut(BaseModel):
                              for x in r.rejected])
 
 
-def lead_filter(
+async def lead_filter(
     stage: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=64)] = None,
     owner_id: uuid.UUID | None = None,
