@@ -288,7 +288,7 @@ class Wrk(Loader):
             "true" if endpoint.keyed else "false", _lua_string(unique)))
         out = subprocess.run(
             [self.binary, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s",
-             "--latency", "-s", str(script), f"http://127.0.0.1:{port}/"],
+             "--timeout", "30s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}/"],
             capture_output=True, text=True, check=True).stdout
         return parse_wrk(out)
 
