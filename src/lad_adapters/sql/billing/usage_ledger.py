@@ -70,6 +70,7 @@ class PostgresUsageLedger:
         with translate_errors():
             pooled = self._engine.raw_connection()
         driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]  # the psycopg dialect's connection
+        was_autocommit = driver.autocommit
         try:
             driver.autocommit = True
             row: tuple[Any, ...] | None = driver.execute(_RECORD, params, prepare=True
@@ -84,7 +85,7 @@ class PostgresUsageLedger:
                                                  ) from error
         finally:
             if not driver.closed:
-                driver.autocommit = False
+                driver.autocommit = was_autocommit
             pooled.close()
         assert row is not None
         return row
