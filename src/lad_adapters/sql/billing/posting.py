@@ -73,7 +73,7 @@ class PostgresUsagePostings:
                     context.now, context.actor, context.user_id)).one()
         except sa.exc.DBAPIError as error:
             if isinstance(error.orig, psycopg.Error) and error.orig.sqlstate == UNPRICED:
-                raise _unpriced(request, str(error.orig.diag.message_primary)) from None
+                raise unpriced(request, str(error.orig.diag.message_primary)) from None
             raise
         if row.replayed:
             first = self._uow.usage_events.get_by_keys([request.idempotency_key])
@@ -117,7 +117,7 @@ def _posted(tenant_id: uuid.UUID, request: UsageRequest, context: PostingContext
         posted_at=context.now if posted else None)
 
 
-def _unpriced(request: UsageRequest, indexes: str) -> ValidationFailed:
+def unpriced(request: UsageRequest, indexes: str) -> ValidationFailed:
     errors = []
     for index in (int(i) for i in indexes.split(",")):
         item = request.items[index]

@@ -11,8 +11,9 @@ import attrs
 from lad_domain.billing.errors import QuotaExhausted
 from lad_domain.billing.model import RejectionReason, UsageEvent
 from lad_domain.billing.policy import BillingPermission, require_service
-from lad_domain.billing.ports import UsageRequest
+from lad_domain.billing.ports import UsageLedger, UsageRequest
 from lad_domain.billing.scope import BillingScope, posting_context
+from lad_domain.billing.usage_ledger import ScopedUsageLedger
 from lad_domain.billing.validation import usage_request
 from lad_domain.shared.access import ensure_member
 from lad_domain.shared.errors import DomainError, InsufficientFunds, ValidationFailed
@@ -26,6 +27,9 @@ class UsageRecording:
     """The usage use cases of ``BillingService``."""
 
     scope: BillingScope
+    #: One event's transaction (PostgreSQL: one call to the database).
+    usage_ledger: UsageLedger = attrs.field(
+        default=attrs.Factory(lambda self: ScopedUsageLedger(self.scope), takes_self=True))
 
     def record_usage(self, principal: Principal, *, idempotency_key: object,
                      feature_key: object, usage_items: object, user_id: uuid.UUID | None = None,
@@ -39,11 +43,7 @@ class UsageRecording:
         request = usage_request(idempotency_key_=idempotency_key, feature_key=feature_key,
                                 items=usage_items, user_id=user_id, occurred_at=occurred_at,
                                 now=context.now)
-        with self.scope.open(principal, tenant_id) as uow:
-            self.scope.require(uow, principal, BillingPermission.USAGE_RECORD)
-            ensure_member(uow, user_id)
-            [event] = uow.usage_postings.post([request], context)
-            uow.commit()
+        event = self.usage_ledger.record(principal, request, context, tenant_id=tenant_id)
         refusal = rejection_error(event) if raise_refusal else None
         if refusal is not None:
             raise refusal
