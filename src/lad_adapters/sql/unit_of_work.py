@@ -1,7 +1,8 @@
 """The SQL unit of work: one connection and transaction, scoped to one tenant.
 
-On PostgreSQL the scope is also set on the transaction (``set_config(..., true)``, the
-function form of ``SET LOCAL``) so that row-level-security policies are a second wall.
+On PostgreSQL the scope is also set in the database (``lad.tenant_id``, ``lad.user_id``) so
+that row-level-security policies are a second wall: on the transaction for a unit of work
+that writes, on the session for one that only reads (see ``_ScopeRead``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from lad_adapters.sql.billing import catalog as billing_catalog
 from lad_adapters.sql.billing import ledger as billing_ledger
 from lad_adapters.sql.billing import posting as billing_posting
 from lad_adapters.sql.billing import records as billing_records
-from lad_adapters.sql.database import Db, translate_errors
+from lad_adapters.sql.database import STALE_SCOPE, Db, scoping_checkout, translate_errors
 from lad_adapters.sql.leads import activity as lead_activity
 from lad_adapters.sql.leads import importing as lead_import
 from lad_adapters.sql.leads import leads as lead_records
@@ -37,19 +38,32 @@ from lad_domain.shared.pagination import CursorSeal
 class _ScopeRead:
     """The first round trip of a unit of work on PostgreSQL: one message of plain
     statements (the simple query protocol, so that the server runs them in order and
-    answers once). BEGIN; then the scope (``set_config(..., true)``, the function form of
-    ``SET LOCAL``), alone and first, so that row-level security binds every statement after
-    it; then, inside that transaction, what the access policy reads first: the tenant's
-    row, the acting user's membership (their role, read now, not trusted from a token), the
-    user's row and the tenant's features. The values are UUIDs, written as literals."""
+    answers once). The scope first, alone, so that row-level security binds every statement
+    after it; then what the access policy reads first: the tenant's row, the acting user's
+    membership (their role, read now, not trusted from a token), the user's row and the
+    tenant's features. The values are UUIDs, written as literals.
+
+    A unit of work that writes sends BEGIN READ WRITE first and scopes its transaction
+    (``set_config(..., true)``, the function form of ``SET LOCAL``). A read sends no BEGIN:
+    the message is one implicit transaction, and the scope is set for the session
+    (``set_config(..., false)``) so that it outlives the message and binds the read's data
+    statement, the next round trip; with it ``default_transaction_read_only``, so that a
+    read cannot write. The connection is then marked: the engine clears a marked
+    connection's scope when something that is not a unit of work checks it out
+    (``database.clear_stale_scope``), and every unit of work sets its own first."""
 
     TABLES = (tenants, memberships, users, tenant_features)
 
-    def __init__(self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None) -> None:
+    def __init__(self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None, *,
+                 reading: bool) -> None:
         t, u = _literal(tenant_id), _literal(user_id)
-        statements = ["BEGIN",
-                      f"SELECT set_config('lad.tenant_id', {t}, true), "
-                      f"set_config('lad.user_id', {u}, true)"]
+        statements = (
+            [f"SELECT set_config('lad.tenant_id', {t}, false), "
+             f"set_config('lad.user_id', {u}, false), "
+             "set_config('default_transaction_read_only', 'on', false)"] if reading else
+            ["BEGIN READ WRITE",
+             f"SELECT set_config('lad.tenant_id', {t}, true), "
+             f"set_config('lad.user_id', {u}, true)"])
         self.reads: list[sa.Table] = []
         if tenant_id is not None:
             statements.append(f"SELECT {_names(tenants)} FROM tenants WHERE id = {t}")
@@ -68,13 +82,14 @@ class _ScopeRead:
         self.sql = "; ".join(statements).encode()
 
     def run(self, connection: Connection) -> dict[str, list[dict[str, Any]]]:
-        """Send it (the driver adds no BEGIN of its own: this one rides in the message),
-        and answer each table's rows as column name -> value."""
+        """Send it (the driver adds no BEGIN of its own), and answer each table's rows as
+        column name -> value."""
         driver = _driver(connection)
         driver.autocommit = True
         with driver.cursor() as cursor:
             cursor.execute(self.sql)
-            cursor.nextset()  # the scope
+            if self.sql.startswith(b"BEGIN"):
+                cursor.nextset()  # the scope
             found = {}
             for table in self.reads:
                 cursor.nextset()
@@ -128,10 +143,12 @@ def _driver_transactions(connection: Connection) -> None:
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, tenant_id: uuid.UUID | None, *,
-                 user_id: uuid.UUID | None = None, cursors: CursorSeal | None = None) -> None:
+                 user_id: uuid.UUID | None = None, cursors: CursorSeal | None = None,
+                 reading: bool = False) -> None:
         self._engine = engine
         self.tenant_id = tenant_id
         self.user_id = user_id
+        self.reading = reading
         self._cursors = (cursors or CursorSeal.ephemeral()).scoped(tenant_id)
         self.outbox = Outbox()
         self._connection: Connection | None = None
@@ -139,15 +156,17 @@ class SqlUnitOfWork:
         self._scoped: dict[str, list[dict[str, Any]]] = {}
 
     def __enter__(self) -> Self:
-        with translate_errors():
+        with translate_errors(), scoping_checkout():
             self._connection = self._engine.connect()
         self.db = Db(self._connection, self._cursors)
         try:
             with translate_errors():
                 self._transaction = self._connection.begin()
                 if self.db.dialect == "postgresql":
-                    self._scoped = _ScopeRead(self.tenant_id, self.user_id).run(
-                        self._connection)
+                    if self.reading:
+                        self._connection.info[STALE_SCOPE] = True
+                    self._scoped = _ScopeRead(self.tenant_id, self.user_id,
+                                              reading=self.reading).run(self._connection)
         except BaseException:
             self.__exit__(None, None, None)  # never leak the connection
             raise
@@ -296,7 +315,7 @@ class SqlUnitOfWork:
             if self._transaction is not None and self._transaction.is_active:
                 try:
                     if (connection is not None and self.db.dialect == "postgresql"
-                            and not connection.invalidated):
+                            and not connection.invalidated and not self.reading):
                         with translate_errors():
                             _end_read(connection)
                 finally:
@@ -313,6 +332,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._transaction is None:
             raise RuntimeError("commit() outside the unit of work's with block")
+        if self.reading:
+            raise RuntimeError("a unit of work opened to read does not commit")
         self.events.add_many(self.outbox.drain())
         with translate_errors():
             self._transaction.commit()
@@ -331,6 +352,7 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self.cursors = cursors or CursorSeal.ephemeral()
 
-    def __call__(self, tenant_id: uuid.UUID | None, *,
-                 user_id: uuid.UUID | None = None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, tenant_id, user_id=user_id, cursors=self.cursors)
+    def __call__(self, tenant_id: uuid.UUID | None, *, user_id: uuid.UUID | None = None,
+                 reading: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, tenant_id, user_id=user_id, cursors=self.cursors,
+                             reading=reading)

@@ -82,7 +82,7 @@ class Sessions:
                          role=membership.role)
 
     def me(self, principal: Principal) -> Me:
-        with self.scope.open(principal) as uow:
+        with self.scope.read(principal) as uow:
             role = self.scope.require(uow, principal, Permission.TENANT_READ)
             user = uow.users.get(principal.user_id) if principal.user_id else None
             tenant = uow.tenants.get(tenant_of(uow))
