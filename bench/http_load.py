@@ -156,7 +156,7 @@ def count_round_trips(lad: Container, seeded: Seeded, requests: int = 20) -> dic
     found: dict[str, float] = {}
     with TestClient(create_app(lad)) as client:
         for endpoint in ENDPOINTS:
-            for warm in range(3):
+            for warm in range(10):
                 _call(client, endpoint, seeded, f"warm-{warm}-{uuid.uuid4().hex}")
             before = trace.round_trips()
             for n in range(requests):
