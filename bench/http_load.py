@@ -26,7 +26,9 @@ the first round. Any non-2xx answer fails the run.
 
 Round trips to PostgreSQL per request are counted exactly, in this process, from a libpq
 trace of the application's connections (one per ReadyForQuery: BEGIN and COMMIT count, a
-multi-statement message is one), on the same app and database, after a warm-up.
+multi-statement message is one), on the same app and database, after a warm-up of ten
+requests per endpoint (psycopg prepares a statement on its fifth use: a round trip once per
+connection, not per request).
 
 Targets on PostgreSQL: ``GET /v1/me`` and ``GET /v1/leads/{id}`` >= 0.3 x the bare app,
 ``GET /v1/leads?limit=50`` >= 0.15 x; at most 2 round trips for each of these
