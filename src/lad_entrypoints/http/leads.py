@@ -166,7 +166,7 @@ def list_leads(principal: CurrentPrincipal, leads: Leads, page: Paging, filter: 
     """Live leads, newest first, with optional filters."""
     found = leads.list_leads(principal, filter, page)
     return json_response({"items": [_lead_document(x) for x in found.items],
-                  "next_cursor": found.next_cursor})
+                          "next_cursor": found.next_cursor})
 
 
 @router.post("/leads", status_code=status.HTTP_201_CREATED)
