@@ -36,7 +36,7 @@ USAGE_KEY_PREFIX = "usage:"
 #: A batch's ledger rows and usage events are written every this many events, so that a
 #: backend that sends statements without waiting (``overlap``) stores one part while the
 #: next is decided.
-WRITE_EVERY = 250
+WRITE_EVERY = 125
 
 
 def replay(first: UsageEvent, request: UsageRequest) -> UsageEvent:
@@ -61,8 +61,9 @@ def lock_payers(uow: PostingUnitOfWork, owners: Collection[uuid.UUID | None],
 
 class RepositoryUsagePostings:
     """The posting rule over the repositories of one unit of work. ``overlap`` is entered
-    around the part of a batch that decides events and writes their rows, and nothing else
-    (no read): PostgreSQL's adapter sends the rows there without waiting for the server."""
+    around the part of a batch that decides events and writes their rows, the balances and
+    the quota counts, and reads nothing: PostgreSQL's adapter sends those writes without
+    waiting for the server."""
 
     def __init__(self, uow: PostingUnitOfWork,
                  overlap: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
@@ -128,9 +129,9 @@ class RepositoryUsagePostings:
                 new_events.append(event)
                 results.append(event)
             self._write(entries, new_events)
-        uow.wallets.save_balances(changed.values())
-        if uses:
-            uow.entitlements.add_uses(period, uses, context.now)
+            uow.wallets.save_balances(changed.values())
+            if uses:
+                uow.entitlements.add_uses(period, uses, context.now)
         return results
 
     def _write(self, entries: list[LedgerEntry], events: list[UsageEvent]) -> None:
