@@ -2,8 +2,8 @@
 run.
 
     .venv/bin/python -m bench.billing_posting [--postings 4000] [--rounds 20]
-                                              [--batch 1000] [--batches 10] [--repeat 3]
-                                              [--clients 8] [--seconds 2]
+                                              [--batch 1000] [--batches 10] [--repeat 5]
+                                              [--clients 8] [--seconds 1.5]
 
 It creates and drops its own database (and application role), posts a warm-up, and ANALYZEs
 the tables as autovacuum would on a live database. One client first, measured in interleaved
@@ -358,7 +358,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=1.5)
     args = parser.parse_args()
