@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -114,6 +114,26 @@ class Db:
     def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
         with translate_errors():
             return self.connection.execute(statement, params)
+
+    @property
+    def driver_reads(self) -> bool:
+        """Whether ``driver_rows`` serves: PostgreSQL through psycopg."""
+        return self.connection.dialect.driver == "psycopg"
+
+    def driver_rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of a read compiled once for this dialect (named ``%(name)s`` parameters),
+        run prepared on the connection's psycopg connection: as the driver reads them, with
+        none of SQLAlchemy's result processing. In the unit of work's transaction or scope,
+        like ``execute``; its errors are the driver's as ``execute`` raises them."""
+        driver = self.connection.connection.driver_connection
+        dbapi_error = self.connection.dialect.loaded_dbapi.Error
+        with translate_errors():
+            try:
+                with driver.cursor() as cursor:  # type: ignore[union-attr]  # a live connection has one
+                    cursor.execute(sql, params, prepare=True)
+                    return cast(list[tuple[Any, ...]], cursor.fetchall())
+            except dbapi_error as error:
+                raise exc.DBAPIError.instance(sql, params, error, dbapi_error) from error
 
 
 class translate_errors:

@@ -15,9 +15,9 @@ from lad_entrypoints.http import (
     pipeline,
     tenancy,
 )
-from lad_entrypoints.http.methods import MethodTable
+from lad_entrypoints.http.edge import RequestEdge
 from lad_entrypoints.http.openapi import Api
-from lad_entrypoints.http.text_guard import TextGuard, form_text
+from lad_entrypoints.http.text_guard import form_text
 
 
 def create_app(container: Container) -> FastAPI:
@@ -31,9 +31,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    # The last added runs first: the method table answers 405 before any body is read.
-    app.add_middleware(TextGuard)
-    app.add_middleware(MethodTable)
+    # One pass: the method table answers 405 before any body is read, then the text guard.
+    app.add_middleware(RequestEdge)
     app.include_router(health.router)
     app.include_router(tenancy.router)
     app.include_router(leads.router)

@@ -9,31 +9,22 @@ from weakref import WeakKeyDictionary
 
 from fastapi import Request
 from fastapi.routing import RouteContext, iter_route_contexts
+from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from lad_entrypoints.http import errors
 
 
-class MethodTable:
-    """ASGI middleware, in front of the router: a method the path's routes do not have is a
-    405 here, before the router can match a less specific route for it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            allowed = allowed_methods(route_index(scope).candidates(scope["path"]),
-                                      scope["path"])
-            if allowed and scope["method"] not in allowed:
-                request = Request(scope)
-                response = errors.problem(
-                    request, 405, f"{scope['method']} is not allowed here; this path allows "
-                    f"{', '.join(allowed)}", "http_405", headers={"Allow": ", ".join(allowed)})
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+def wrong_method(scope: Scope) -> Response | None:
+    """The 405 of an HTTP request whose method the path's routes do not have, answered
+    before the router can match a less specific route for it; None for every other."""
+    allowed = allowed_methods(route_index(scope).candidates(scope["path"]), scope["path"])
+    if not allowed or scope["method"] in allowed:
+        return None
+    return errors.problem(
+        Request(scope), 405, f"{scope['method']} is not allowed here; this path allows "
+        f"{', '.join(allowed)}", "http_405", headers={"Allow": ", ".join(allowed)})
 
 
 def route_table(scope: Scope) -> list[RouteContext]:

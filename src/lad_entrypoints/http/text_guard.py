@@ -14,7 +14,8 @@ from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope
 
 from lad_domain.shared.errors import FieldError, ValidationFailed
 from lad_entrypoints.http import errors
@@ -42,25 +43,16 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-class TextGuard:
-    """ASGI middleware: checks the path, the query, the headers and JSON bodies."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        found = [*_path_problems(scope), *_query_problems(scope), *_header_problems(scope)]
-        if not found and _is_json(scope):
-            body, receive = await _buffered(receive)
-            found = _body_problems(body)
-        if found:
-            response = errors.validation_problem(Request(scope), ValidationFailed(found[:20]))
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+async def text_refusal(scope: Scope, receive: Receive) -> tuple[Response | None, Receive]:
+    """The 422 of an HTTP request whose path, query, headers or JSON body hold text that is
+    refused (None when there is none), and the ``receive`` the app reads the body from."""
+    found = [*_path_problems(scope), *_query_problems(scope), *_header_problems(scope)]
+    if not found and _is_json(scope):
+        body, receive = await _buffered(receive)
+        found = _body_problems(body)
+    if found:
+        return errors.validation_problem(Request(scope), ValidationFailed(found[:20])), receive
+    return None, receive
 
 
 async def form_text(request: Request) -> None:
@@ -102,11 +94,19 @@ def _utf8(raw: bytes) -> tuple[str | None, str | None]:
 
 def _path_problems(scope: Scope) -> Iterator[FieldError]:
     raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
+    if _plain(raw):
+        return
     segments = raw.split(b"?", 1)[0].split(b"/")
     for index, segment in enumerate(segments):
         problem = _utf8(unquote_to_bytes(segment))[1]
         if problem:
             yield FieldError(_segment_name(scope, index), problem)
+
+
+def _plain(raw: bytes) -> bool:
+    """ASCII with no escape and no NUL: text that holds nothing refused, as most paths and
+    queries are; they pass without being decoded."""
+    return raw.isascii() and b"%" not in raw and b"\x00" not in raw
 
 
 def _segment_name(scope: Scope, index: int) -> str:
@@ -122,6 +122,8 @@ def _segment_name(scope: Scope, index: int) -> str:
 
 def _query_problems(scope: Scope) -> Iterator[FieldError]:
     query: bytes = scope.get("query_string", b"")
+    if _plain(query):
+        return
     for pair in filter(None, query.split(b"&")):
         key, _, value = pair.partition(b"=")
         name, key_problem = _utf8(unquote_to_bytes(key.replace(b"+", b" ")))

@@ -4,18 +4,19 @@ explicit row <-> object mapping."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Generic
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
 from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
 from lad_domain.leads.ports import Entry
-from lad_domain.shared.pagination import Page, PageRequest
+from lad_domain.shared.pagination import Cursor, Page, PageRequest
 
 
 class _Keyed(SqlRepository, Generic[Entry]):
@@ -84,6 +85,60 @@ _LEAD = sa.select(leads).where(leads.c.tenant_id == sa.bindparam("tenant_id"),
                                leads.c.id == sa.bindparam("lead_id"))
 
 
+def _utc(at: datetime | None) -> datetime | None:
+    return None if at is None else at.astimezone(UTC)
+
+
+def driver_row_to_lead(row: Sequence[Any]) -> Lead:
+    """A row of ``select(leads)`` as psycopg reads it (UUIDs, a dict for the JSONB column,
+    datetimes in the session's time zone): the same lead ``row_to_lead`` makes of the row
+    SQLAlchemy reads, the datetimes in UTC as ``UtcDateTime`` reads them."""
+    (tenant_id, id, first_name, last_name, email, phone, company, title, stage, status,
+     owner_id, source, custom_fields, created_by, created_at, updated_at, deleted_at) = row
+    return Lead(id=id, tenant_id=tenant_id, stage=stage, status=status,
+                created_at=created_at.astimezone(UTC), updated_at=updated_at.astimezone(UTC),
+                first_name=first_name, last_name=last_name, email=email, phone=phone,
+                company=company, title=title, owner_id=owner_id, source=source,
+                custom_fields=dict(custom_fields or {}), created_by=created_by,
+                deleted_at=_utc(deleted_at))
+
+
+#: The filters of a page of leads, in the order of a list's shape: which are given (their
+#: values are bound), each a condition on a named parameter.
+_FILTERS: tuple[tuple[str, Callable[[], sa.ColumnElement[bool]]], ...] = (
+    ("stage", lambda: leads.c.stage == sa.bindparam("stage")),
+    ("status", lambda: leads.c.status == sa.bindparam("status")),
+    ("owner_id", lambda: leads.c.owner_user_id == sa.bindparam("owner_id")),
+    ("created_from", lambda: leads.c.created_at >= sa.bindparam("created_from")),
+    ("created_to", lambda: leads.c.created_at < sa.bindparam("created_to")),
+    ("text", lambda: sa.or_(*(c.ilike(sa.bindparam("text"), escape="\\") for c in (
+        leads.c.first_name, leads.c.last_name, leads.c.email, leads.c.company)))),
+)
+
+
+class _PageQuery:
+    """A page of live leads of one shape (the filters given, whether it starts after a
+    cursor), compiled once for the driver: newest first, one row more than the page."""
+
+    def __init__(self, shape: tuple[bool, ...], after: bool, dialect: Dialect) -> None:
+        where = [leads.c.tenant_id == sa.bindparam("tenant_id"), leads.c.deleted_at.is_(None),
+                 *(condition() for (_, condition), given in zip(_FILTERS, shape, strict=True)
+                   if given)]
+        self.conditions = str(sa.and_(*where).compile(dialect=dialect))
+        if after:
+            where.append(sa.tuple_(leads.c.created_at, leads.c.id)
+                         < sa.tuple_(sa.bindparam("after_at", type_=leads.c.created_at.type),
+                                     sa.bindparam("after_id", type_=leads.c.id.type)))
+        query = (sa.select(leads).where(*where)
+                 .order_by(leads.c.created_at.desc(), leads.c.id.desc())
+                 .limit(sa.bindparam("limit", type_=sa.Integer)))
+        self.sql = str(query.compile(dialect=dialect))
+
+
+_PAGES: dict[tuple[tuple[bool, ...], bool], _PageQuery] = {}
+_LEAD_SQL: dict[str, str] = {}
+
+
 def _lead_values(lead: Lead) -> dict[str, Any]:
     return {"first_name": lead.first_name, "last_name": lead.last_name, "email": lead.email,
             "phone_e164": lead.phone, "company": lead.company, "title": lead.title,
@@ -110,8 +165,14 @@ class SqlLeadRepository(SqlRepository):
             created_at=lead.created_at, **_lead_values(lead)))
 
     def get(self, lead_id: uuid.UUID) -> Lead | None:
-        row = self._db.execute(_LEAD, {"tenant_id": self.tenant_id, "lead_id": lead_id}
-                               ).first()
+        params = {"tenant_id": self.tenant_id, "lead_id": lead_id}
+        if self._db.driver_reads:
+            dialect = self._db.connection.dialect
+            sql = _LEAD_SQL.get(dialect.name) or _LEAD_SQL.setdefault(
+                dialect.name, str(_LEAD.compile(dialect=dialect)))
+            rows = self._db.driver_rows(sql, params)
+            return driver_row_to_lead(rows[0]) if rows else None
+        row = self._db.execute(_LEAD, params).first()
         return row_to_lead(row) if row else None
 
     def update(self, lead: Lead) -> None:
@@ -142,9 +203,39 @@ class SqlLeadRepository(SqlRepository):
         return where
 
     def list(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
+        if self._db.driver_reads:
+            return self._driver_page(filter, page)
         return paginate(self._db, sa.select(leads).where(*self._filtered(filter)),
                         created_at=leads.c.created_at, id_column=leads.c.id, page=page,
                         to_item=row_to_lead)
+
+    def _driver_page(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
+        """``list`` through the driver: the page's statement compiled once per shape."""
+        values = {name: getattr(filter, name) for name, _ in _FILTERS}
+        if values["text"] is not None:
+            values["text"] = _like(values["text"]) if values["text"] else None
+        shape = tuple(value is not None for value in values.values())
+        given = {name: value for name, value in values.items() if value is not None}
+        first = _PAGES.get((shape, False))
+        if first is None:
+            first = _PAGES[(shape, False)] = _PageQuery(shape, False, self._db.connection.dialect)
+        # The list a cursor belongs to: the table, its conditions and their values.
+        kind = f"leads\0{first.conditions}\0{sorted((n, str(v)) for n, v in given.items())!r}"
+        after = self._db.cursors.after(kind, page)
+        query = first
+        params: dict[str, Any] = {"tenant_id": self.tenant_id, "limit": page.limit + 1, **given}
+        if after is not None:
+            query = _PAGES.get((shape, True)) or _PAGES.setdefault(
+                (shape, True), _PageQuery(shape, True, self._db.connection.dialect))
+            params["after_at"], params["after_id"] = after.created_at, after.id
+        rows = self._db.driver_rows(query.sql, params)
+        items = [driver_row_to_lead(row) for row in rows[: page.limit]]
+        next_cursor = None
+        if len(rows) > page.limit:
+            last = items[-1]
+            next_cursor = self._db.cursors.seal(kind, Cursor(created_at=last.created_at,
+                                                             id=last.id))
+        return Page(items=items, next_cursor=next_cursor)
 
     def count_live(self, *, stage: str | None = None, status: str | None = None) -> int:
         where = self._live()
