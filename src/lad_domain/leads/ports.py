@@ -4,7 +4,7 @@ area, file storage and phone-number parsing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -135,21 +135,40 @@ class MergeResult:
     updated: int
 
 
+@attrs.frozen
+class ImportMerge:
+    """How an import writes its leads: what becomes of a row whose email belongs to a live
+    lead, and the stamps of the leads it creates or updates."""
+
+    on_duplicate: OnDuplicate
+    at: datetime
+    created_by: uuid.UUID | None
+
+
 class LeadImportStaging(Protocol):
     """A per-transaction staging area: validated rows go in fast (COPY, batched inserts),
-    then duplicates are found and the leads written by set-based statements."""
+    duplicates are found and the leads written by set-based statements.
 
-    def stage(self, rows: Sequence[ImportRow]) -> None: ...
+    ``stage`` is called once, on a thread of its own, with the batches as the caller
+    validates them; nothing else touches the unit of work until it returns. A backend with
+    a single write lock (SQLite) stages outside it and takes it again in ``deduplicate``: the
+    unit of work must not have written anything before ``stage``, and what it read before
+    may have changed after ``deduplicate`` (the caller reads the principal's role again)."""
+
+    def stage(self, batches: Iterable[Sequence[ImportRow]], *, merge: ImportMerge | None
+              ) -> None:
+        """Take every batch. ``merge`` says how the leads will be written (None: a dry run,
+        nothing is); a backend may deduplicate and write each batch as it comes."""
+        ...
 
     def deduplicate(self) -> Deduplication:
         """Drop rows whose email appeared earlier in the file; mark rows whose email
-        belongs to a live lead."""
+        belongs to a live lead (one that was live before the import)."""
         ...
 
-    def merge(self, *, on_duplicate: OnDuplicate, at: datetime,
-              created_by: uuid.UUID | None) -> MergeResult:
+    def merge(self) -> MergeResult:
         """Insert the new leads; with UPDATE, overwrite the matched leads' fields with the
-        row's non-blank values."""
+        row's non-blank values. Only after ``deduplicate`` and never for a dry run."""
         ...
 
 
