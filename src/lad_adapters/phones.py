@@ -44,25 +44,30 @@ _TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "v
 NumberCheck = Callable[[str], bool]
 
 
-def _fits(desc: PhoneNumberDesc | None) -> NumberCheck | None:
-    """libphonenumber's ``_is_number_matching_desc`` with the pattern compiled once."""
+def _fits(desc: PhoneNumberDesc | None) -> str | None:
+    """libphonenumber's ``_is_number_matching_desc`` as one regular expression over the
+    number's digits: its possible lengths (a lookahead), then its pattern in full."""
     if desc is None or not desc.national_number_pattern:
         return None
-    lengths = frozenset(desc.possible_length or ())
-    pattern = re.compile(desc.national_number_pattern).fullmatch
-    if not lengths:
-        return lambda nsn: pattern(nsn) is not None
-    return lambda nsn: len(nsn) in lengths and pattern(nsn) is not None
+    lengths = sorted(set(desc.possible_length or ()))
+    if lengths and lengths[-1] < 0:
+        return None  # [-1]: the plan has no numbers of this kind
+    length = (f"(?=(?:{'|'.join(f'[0-9]{{{n}}}' for n in lengths)})\\Z)" if lengths else "")
+    return f"{length}(?:{desc.national_number_pattern})"
 
 
 def _plan_check(metadata: PhoneMetadata) -> NumberCheck:
-    """``_number_type_helper(nsn, metadata) != UNKNOWN``: the general pattern and one type."""
+    """``_number_type_helper(nsn, metadata) != UNKNOWN``: the general pattern and one type,
+    compiled into a single expression (the general one in a lookahead, then the types as
+    alternatives, each of which must match the whole number)."""
     general = _fits(metadata.general_desc)
-    types = [check for check in (_fits(getattr(metadata, name)) for name in _TYPES)
-             if check is not None]
-    if general is None:
+    types = [fits for fits in (_fits(getattr(metadata, name)) for name in _TYPES)
+             if fits is not None]
+    if general is None or not types:
         return lambda nsn: False
-    return lambda nsn: general(nsn) and any(check(nsn) for check in types)
+    plan = re.compile(f"(?=(?:{general})\\Z)(?:{'|'.join(f'(?:{t})' for t in types)})")
+    fullmatch = plan.fullmatch
+    return lambda nsn: fullmatch(nsn) is not None
 
 
 class NumberingPlans:
