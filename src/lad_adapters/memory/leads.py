@@ -208,6 +208,8 @@ class InMemoryBookingRepository(_LeadChild[Booking]):
 class InMemoryLeadImportStaging:
     """The staging area of one import: a list, deduplicated and merged like the SQL one."""
 
+    on_own_thread = False
+
     def __init__(self, tx: InMemoryTransaction, tenant_id: uuid.UUID | None) -> None:
         self._leads = InMemoryLeadRepository(tx, tenant_id)
         self._rows: list[ImportRow] = []
@@ -247,11 +249,13 @@ class InMemoryLeadImportStaging:
             (row_no, lead_id, first, last, email, phone, company, title, stage, status,
              owner, source, custom) = row
             fields: dict[str, Any] = {"first_name": first, "last_name": last, "phone": phone,
-                      "company": company, "title": title, "owner_id": owner}
+                      "company": company, "title": title,
+                      "owner_id": uuid.UUID(hex=owner) if owner is not None else None}
             existing_id = self._existing.get(row_no)
             if existing_id is None:
                 self._leads.add(Lead(
-                    id=lead_id, tenant_id=self._leads.tenant_id, stage=stage, status=status,
+                    id=uuid.UUID(hex=lead_id), tenant_id=self._leads.tenant_id, stage=stage,
+                    status=status,
                     created_at=at, updated_at=at, email=email, source=source,
                     custom_fields=json.loads(custom) if custom else {}, created_by=created_by,
                     **fields))

@@ -114,9 +114,10 @@ class BookingRepository(Protocol):
 
 #: One validated import row, a plain tuple so that a million of them cost no object churn:
 #: (row_no, id, first_name, last_name, email, phone, company, title, stage, status, owner_id,
-#: source, custom_fields_json). Text is None when blank; custom_fields_json is a JSON string.
-ImportRow = tuple[int, uuid.UUID, str | None, str | None, str | None, str | None, str | None,
-                  str | None, str, str, uuid.UUID | None, str | None, str | None]
+#: source, custom_fields_json). Text is None when blank; custom_fields_json is a JSON string;
+#: the two ids are their 32 hex digits, ready for the database driver as they are.
+ImportRow = tuple[int, str, str | None, str | None, str | None, str | None, str | None,
+                  str | None, str, str, str | None, str | None, str | None]
 IMPORT_COLUMNS = ("row_no", "id", "first_name", "last_name", "email", "phone", "company",
                   "title", "stage", "status", "owner_user_id", "source", "custom_fields")
 
@@ -149,11 +150,18 @@ class LeadImportStaging(Protocol):
     """A per-transaction staging area: validated rows go in fast (COPY, batched inserts),
     duplicates are found and the leads written by set-based statements.
 
-    ``stage`` is called once, on a thread of its own, with the batches as the caller
-    validates them; nothing else touches the unit of work until it returns. A backend with
+    ``stage`` is called once, with the batches as the caller validates them (on a thread
+    of its own if ``on_own_thread``); nothing else touches the unit of work until it
+    returns. A backend with
     a single write lock (SQLite) stages outside it and takes it again in ``deduplicate``: the
     unit of work must not have written anything before ``stage``, and what it read before
     may have changed after ``deduplicate`` (the caller reads the principal's role again)."""
+
+    #: Whether ``stage`` runs on a thread of its own beside the validation (worth it when
+    #: the database works in another process and the driver lets go of the GIL for long
+    #: stretches, as PostgreSQL's COPY does); otherwise it takes each batch in the caller's
+    #: thread as the batch is validated.
+    on_own_thread: bool
 
     def stage(self, batches: Iterable[Sequence[ImportRow]], *, merge: ImportMerge | None
               ) -> None:

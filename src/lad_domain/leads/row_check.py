@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from functools import partial
+from itertools import chain
 
 from lad_domain.leads.csv_format import ColumnMap, unescape_cell
 from lad_domain.leads.model import (
@@ -27,6 +29,7 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 #: The common clean address once lower-cased: ASCII atoms joined by single dots, then host
 #: labels. It is a subset of what ``normalise_email`` accepts, so one match gives its answer.
 _CLEAN_EMAIL = re.compile(rf"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@{_LABEL}(?:\.{_LABEL})+")
+_ID_BLOCK = 1000
 _LIMITS = (("first_name", MAX_NAME), ("last_name", MAX_NAME), ("company", MAX_COMPANY),
            ("title", MAX_TITLE), ("source", MAX_SOURCE))
 
@@ -48,10 +51,12 @@ class RowCheck:
         self._statuses = _lookup([(s.key, s.label) for s in pipeline.statuses])
         self._default_stage = pipeline.default_stage
         self._default_status = pipeline.default_status
-        self._owners = owners
+        self._owners = {email: owner.hex for email, owner in owners.items()}
         self._phones = phones
         self._region = region
-        self._ids = ids
+        # Ids come in blocks, as the driver takes them: one call per block, not per row.
+        self._next_id = chain.from_iterable(
+            iter(partial(ids.new_hex_ids, _ID_BLOCK), None)).__next__
 
     def row(self, row_no: int, cells: list[str]) -> ImportRow | list[FieldError] | None:
         """None for a blank row, which is skipped silently."""
@@ -112,7 +117,7 @@ class RowCheck:
                                               "phone"))
         if errors:
             return errors
-        return (row_no, self._ids.new_id(), first, last, email, phone, company, title, stage,
+        return (row_no, self._next_id(), first, last, email, phone, company, title, stage,
                 status, owner, source or IMPORT_SOURCE, custom)
 
     @staticmethod

@@ -5,7 +5,7 @@ duplicates are dropped against a temporary table of the emails seen so far, it i
 with the live leads and merged into ``leads`` by one INSERT ... SELECT (and one UPDATE ...
 FROM), while the caller checks the next batch. SQLite has one write lock for the whole
 database: the rows are staged into a temporary table (which does not take it) outside the
-unit of work's write transaction, and the lock is taken again only to match and merge them.
+unit of work's write transaction, and the lock is taken again only to write the leads.
 """
 
 from __future__ import annotations
@@ -50,11 +50,14 @@ _CREATE_SQLITE = (
     "CREATE TEMPORARY TABLE lead_import_staging (row_no INTEGER NOT NULL, id CHAR(32) NOT NULL, "
     "first_name TEXT, last_name TEXT, email TEXT, phone TEXT, company TEXT, title TEXT, "
     "stage TEXT NOT NULL, status TEXT NOT NULL, owner_user_id CHAR(32), source TEXT, "
-    "custom_fields TEXT, existing_id CHAR(32))")
+    "custom_fields TEXT, existing_id CHAR(32), UNIQUE (email))")
 _DROP_SQLITE = "DROP TABLE IF EXISTS temp.lead_import_staging"
 _COPY = f"COPY {STAGING} ({_COLUMNS}) FROM STDIN"
+#: Rows come in file order, so the row kept for an email is its first (NULLs never clash).
 _INSERT_SQLITE = (f"INSERT INTO {STAGING} ({_COLUMNS}) "
-                  f"VALUES ({', '.join('?' for _ in IMPORT_COLUMNS)})")
+                  f"VALUES ({', '.join('?' for _ in IMPORT_COLUMNS)}) "
+                  "ON CONFLICT (email) DO NOTHING")
+_KEPT_SQLITE = "SELECT count(*) FROM lead_import_staging"
 
 #: PostgreSQL, per batch (already without repeats of an email within it): a row whose email
 #: an earlier batch had is dropped; the others' emails are remembered.
@@ -64,9 +67,6 @@ _DEDUPE_BATCH_PG = sa.text(
     "DELETE FROM lead_import_staging WHERE email IS NOT NULL "
     "AND email NOT IN (SELECT email FROM fresh)")
 _TRUNCATE_PG = sa.text("TRUNCATE lead_import_staging")
-_DEDUPE_SQLITE = (
-    "DELETE FROM lead_import_staging WHERE email IS NOT NULL AND row_no NOT IN "
-    "(SELECT min(row_no) FROM lead_import_staging WHERE email IS NOT NULL GROUP BY email)")
 # A row left after deduplication has an email no earlier row had, so a lead with it was
 # live before the import (PostgreSQL writes earlier batches' leads as it goes).
 _MATCH_PG = _typed(
@@ -106,6 +106,12 @@ _DEDUPE_AND_INSERT_PG = _typed(
     "SELECT (SELECT count(*) FROM lead_import_staging WHERE email IS NOT NULL) "
     "- (SELECT count(*) FROM fresh) AS in_file, (SELECT count(*) FROM created) AS created")
 _INSERT_SQLITE_LEADS = _typed(_INSERT_LEADS.format(empty="'{}'"))
+#: SQLite, skipping existing leads (the common case): match and insert in one statement,
+#: each row's email looked up in the unique key of live emails.
+_INSERT_NEW_SQLITE = _typed(_INSERT_LEADS.format(empty="'{}'").replace(
+    "FROM lead_import_staging WHERE existing_id IS NULL",
+    "FROM lead_import_staging AS s WHERE s.email IS NULL OR NOT EXISTS (SELECT 1 FROM leads "
+    "AS l WHERE l.tenant_id = :tenant AND l.email = s.email AND l.deleted_at IS NULL)"))
 _UPDATE_PG = _typed(_UPDATE_LEADS.format(
     merge="leads.custom_fields || COALESCE(s.custom_fields, '{}'::jsonb)"))
 _UPDATE_SQLITE = _typed(_UPDATE_LEADS.format(
@@ -121,8 +127,13 @@ class SqlLeadImportStaging:
         self._db = db
         self._tenant_id = tenant_id
         self._postgres = db.dialect == "postgresql"
+        # sqlite3's executemany lets go of the GIL for every row and waits to get it back
+        # from the validating thread: on a thread of its own it would stage several times
+        # slower, so SQLite stages in the caller's thread.
+        self.on_own_thread = self._postgres
         self._merge: ImportMerge | None = None
         self._staged = False
+        self._given = 0
         self._found = Deduplication(in_file=0, existing=0)
         self._merged = MergeResult(created=0, updated=0)
 
@@ -135,22 +146,28 @@ class SqlLeadImportStaging:
         if self._postgres:
             self._stage_postgres(batches)
         else:
-            with translate_errors():
-                self._stage_sqlite(batches)
+            self._stage_sqlite(batches)
 
     def deduplicate(self) -> Deduplication:
         if self._staged and not self._postgres:
             driver = self._driver()
             with translate_errors():
                 driver.execute("COMMIT")  # the staging table's rows; nothing of the database
-                in_file = driver.execute(_DEDUPE_SQLITE).rowcount
                 driver.execute("BEGIN IMMEDIATE")  # the write lock, until the unit of work ends
-            self._db.execute(_MATCH_SQLITE, {"tenant": self._tenant_id})
-            existing = int(self._db.execute(sa.text(
-                "SELECT count(*) FROM lead_import_staging WHERE existing_id IS NOT NULL")
-            ).scalar_one())
-            self._found = Deduplication(in_file=in_file, existing=existing)
-            if self._merge is None:
+                kept = int(driver.execute(_KEPT_SQLITE).fetchone()[0])
+            plan = self._merge
+            in_file = self._given - kept
+            if plan is not None and plan.on_duplicate is OnDuplicate.SKIP:
+                created = self._db.execute(_INSERT_NEW_SQLITE, {
+                    "tenant": self._tenant_id, "at": plan.at,
+                    "created_by": plan.created_by}).rowcount
+                self._merged = MergeResult(created=created, updated=0)
+                self._found = Deduplication(in_file=in_file, existing=kept - created)
+            else:
+                existing = self._db.execute(_MATCH_SQLITE, {"tenant": self._tenant_id}
+                                            ).rowcount
+                self._found = Deduplication(in_file=in_file, existing=existing)
+            if plan is None:
                 self._db.execute(sa.text(_DROP_SQLITE))  # a dry run: nothing more to do
         return self._found
 
@@ -158,7 +175,8 @@ class SqlLeadImportStaging:
         if self._merge is None:
             raise RuntimeError("a dry run writes nothing")
         if self._staged and not self._postgres:
-            self._merged = self._merge_staged(_UPDATE_SQLITE, _INSERT_SQLITE_LEADS)
+            if self._merge.on_duplicate is not OnDuplicate.SKIP:  # else written by deduplicate
+                self._merged = self._merge_staged(_UPDATE_SQLITE, _INSERT_SQLITE_LEADS)
             self._db.execute(sa.text(_DROP_SQLITE))
         return self._merged
 
@@ -201,17 +219,18 @@ class SqlLeadImportStaging:
         has only read so far; it ends here and starts again in ``deduplicate``."""
         driver = None
         for rows in batches:
-            if driver is None:
-                driver = self._driver()
-                driver.execute("ROLLBACK")
-                driver.execute("BEGIN")  # deferred: writing a TEMP table locks nothing shared
-                driver.execute(_DROP_SQLITE)
-                driver.execute(_CREATE_SQLITE)
-                self._staged = True
-            # SQLite keeps a UUID as its 32 hex digits (SQLAlchemy's Uuid type).
-            driver.executemany(_INSERT_SQLITE, [
-                (r[0], r[1].hex, r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-                 r[10].hex if r[10] is not None else None, r[11], r[12]) for r in rows])
+            with translate_errors():
+                if driver is None:
+                    driver = self._driver()
+                    driver.execute("ROLLBACK")
+                    driver.execute("BEGIN")  # deferred: a TEMP table locks nothing shared
+                    driver.execute(_DROP_SQLITE)
+                    driver.execute(_CREATE_SQLITE)
+                    self._staged = True
+                # The rows as they are: SQLite keeps a UUID as its 32 hex digits
+                # (SQLAlchemy's Uuid type), which is how a row carries its ids.
+                driver.executemany(_INSERT_SQLITE, rows)
+            self._given += len(rows)
 
     def _merge_staged(self, update: sa.TextClause, insert: sa.TextClause) -> MergeResult:
         plan = self._merge

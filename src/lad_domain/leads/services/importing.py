@@ -100,6 +100,15 @@ class _LimitedReader(io.RawIOBase):
 
 
 @attrs.define
+class _Given:
+    """What the validating side handed to the staging area: rows, and seconds spent reading
+    and checking them (the staging area's own time is the rest)."""
+
+    rows: int = 0
+    checking: float = 0.0
+
+
+@attrs.define
 class LeadImportService:
     scope: LeadsScope
     phones: PhoneNumberParser
@@ -130,23 +139,31 @@ class LeadImportService:
             merge = None if dry_run else ImportMerge(on_duplicate=mode, at=now,
                                                      created_by=principal.user_id)
             report.timings["read"] += perf_counter() - started
-            writer = StagingWriter(lambda batches: staging.stage(batches, merge=merge))
-            try:
-                staged = self._check(reader, row_no, encoding, check, writer, report,
-                                     lambda: progress(counter.count, report.rows)
-                                     if progress is not None else None)
-            except BaseException:
-                writer.abandon()
-                raise
+            given = _Given()
+            batches = self._valid_batches(reader, row_no, encoding, check, report, given,
+                                          lambda: progress(counter.count, report.rows)
+                                          if progress is not None else None)
+            if staging.on_own_thread:
+                writer = StagingWriter(lambda valid: staging.stage(valid, merge=merge))
+                try:
+                    for batch in batches:
+                        writer.put(batch)
+                except BaseException:
+                    writer.abandon()
+                    raise
+                writer.finish()
+                report.timings["write"] += writer.busy
+            else:
+                started = perf_counter()
+                staging.stage(batches, merge=merge)
+                report.timings["write"] += perf_counter() - started - given.checking
+            staged = given.rows
             started = perf_counter()
-            writer.finish()
-            report.timings["write"] += writer.busy
-            waited = perf_counter() - started
             dedup = staging.deduplicate()
             # Read the role again in the transaction that writes: on SQLite the rows were
             # staged outside it, and a member removed meanwhile must not import.
             self.scope.require(uow, principal, LeadPermission.IMPORT)
-            report.timings["dedupe"] += perf_counter() - started - waited
+            report.timings["dedupe"] += perf_counter() - started
             report.duplicates_in_file = dedup.in_file
             if dry_run:
                 report.updated = dedup.existing if mode is OnDuplicate.UPDATE else 0
@@ -164,19 +181,20 @@ class LeadImportService:
             report.timings["write"] += perf_counter() - started
         return report
 
-    def _check(self, reader: CsvReader, row_no: int, encoding: str, check: RowCheck,
-               writer: StagingWriter, report: ImportReport,
-               progress: Callable[[], None]) -> int:
-        """Read and check the rows batch by batch, handing the valid ones to the writer;
-        returns how many were handed over."""
-        staged = 0
+    def _valid_batches(self, reader: CsvReader, row_no: int, encoding: str, check: RowCheck,
+                       report: ImportReport, given: _Given, progress: Callable[[], None]
+                       ) -> Iterator[list[ImportRow]]:
+        """Read and check the rows batch by batch and yield the valid ones of each batch;
+        ``given`` counts the rows yielded and the time spent making them."""
         timings = report.timings
         while True:
             t0 = perf_counter()
             chunk = _next_chunk(reader, self.batch_rows, encoding)
             t1 = perf_counter()
             if not chunk:
-                return staged
+                given.checking += t1 - t0
+                timings["read"] += t1 - t0
+                return
             valid: list[ImportRow] = []
             for cells in chunk:
                 row_no += 1
@@ -189,12 +207,13 @@ class LeadImportService:
                 else:
                     report.reject(row_no, result)
             t2 = perf_counter()
-            if valid:
-                writer.put(valid)
-                staged += len(valid)
             timings["read"] += t1 - t0
             timings["validate"] += t2 - t1
+            given.checking += t2 - t0
             progress()
+            if valid:
+                given.rows += len(valid)
+                yield valid
 
     def _open(self, source: BinaryIO, encoding: str
               ) -> tuple[CsvReader, _LimitedReader]:
