@@ -45,7 +45,8 @@ _CREATE_PG = sa.text(
     "first_name text, last_name text, email text, phone text, company text, title text, "
     "stage text NOT NULL, status text NOT NULL, owner_user_id uuid, source text, "
     "custom_fields jsonb, existing_id uuid) ON COMMIT DROP; "
-    "CREATE TEMPORARY TABLE lead_import_seen (email text PRIMARY KEY) ON COMMIT DROP")
+    'CREATE TEMPORARY TABLE lead_import_seen (email text COLLATE "C" PRIMARY KEY) '
+    "ON COMMIT DROP")
 _CREATE_SQLITE = (
     "CREATE TEMPORARY TABLE lead_import_staging (row_no INTEGER NOT NULL, id CHAR(32) NOT NULL, "
     "first_name TEXT, last_name TEXT, email TEXT, phone TEXT, company TEXT, title TEXT, "
@@ -60,12 +61,14 @@ _INSERT_SQLITE = (f"INSERT INTO {STAGING} ({_COLUMNS}) "
 _KEPT_SQLITE = "SELECT count(*) FROM lead_import_staging"
 
 #: PostgreSQL, per batch (already without repeats of an email within it): a row whose email
-#: an earlier batch had is dropped; the others' emails are remembered.
+#: an earlier batch had is dropped; the others' emails are remembered. The emails seen are
+#: compared byte by byte (COLLATE "C": the same equality, without the locale's collation).
 _DEDUPE_BATCH_PG = sa.text(
-    "WITH fresh AS (INSERT INTO lead_import_seen (email) SELECT email FROM lead_import_staging "
+    "WITH fresh AS (INSERT INTO lead_import_seen (email) SELECT email COLLATE \"C\" "
+    "FROM lead_import_staging "
     "WHERE email IS NOT NULL ON CONFLICT (email) DO NOTHING RETURNING email) "
     "DELETE FROM lead_import_staging WHERE email IS NOT NULL "
-    "AND email NOT IN (SELECT email FROM fresh)")
+    "AND email COLLATE \"C\" NOT IN (SELECT email FROM fresh)")
 _TRUNCATE_PG = sa.text("TRUNCATE lead_import_staging")
 # A row left after deduplication has an email no earlier row had, so a lead with it was
 # live before the import (PostgreSQL writes earlier batches' leads as it goes).
@@ -98,10 +101,12 @@ _INSERT_PG = _typed(_INSERT_LEADS.format(empty="'{}'::jsonb"))
 #: rows whose email an earlier batch had, and insert the rest but those whose email belongs
 #: to a live lead (the unique key of live emails says so as it inserts).
 _DEDUPE_AND_INSERT_PG = _typed(
-    "WITH fresh AS (INSERT INTO lead_import_seen (email) SELECT email FROM lead_import_staging "
+    "WITH fresh AS (INSERT INTO lead_import_seen (email) SELECT email COLLATE \"C\" "
+    "FROM lead_import_staging "
     "WHERE email IS NOT NULL ON CONFLICT (email) DO NOTHING RETURNING email), "
     "created AS (" + _INSERT_LEADS.format(empty="'{}'::jsonb").replace(
-        "WHERE existing_id IS NULL", "WHERE email IS NULL OR email IN (SELECT email FROM fresh) "
+        "WHERE existing_id IS NULL",
+        "WHERE email IS NULL OR email COLLATE \"C\" IN (SELECT email FROM fresh) "
         "ON CONFLICT (tenant_id, email) WHERE deleted_at IS NULL DO NOTHING RETURNING 1") + ") "
     "SELECT (SELECT count(*) FROM lead_import_staging WHERE email IS NOT NULL) "
     "- (SELECT count(*) FROM fresh) AS in_file, (SELECT count(*) FROM created) AS created")
