@@ -19,6 +19,7 @@ from lad_adapters.sql.tables import metadata
 from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container, build_container, close
 from lad_entrypoints.settings import Settings
+from tests.examples import load_profile
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "LAD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -28,6 +29,7 @@ BACKENDS = ["memory", "sqlite", "postgres"]
 #: The application connects as this role (not the owner, not a superuser), so the whole
 #: suite runs under row-level security; migrations and cleaning run as the owner.
 APP_ROLE = "lad_app"
+HYPOTHESIS_PROFILE = load_profile()
 
 
 def fast_settings(database_url: str, **extra: object) -> Settings:
@@ -155,3 +157,7 @@ def lad(container: Container, clock: FixedClock) -> Container:
     """The container of the test's backend (memory:// unless it asks for ``backend``),
     its clock fixed."""
     return container
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (tests/examples.py)"

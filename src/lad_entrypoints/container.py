@@ -15,10 +15,13 @@ from lad_adapters.phones import LibPhoneNumberParser
 from lad_adapters.security.passwords import Argon2PasswordHasher
 from lad_adapters.security.tokens import JwtTokenIssuer
 from lad_adapters.sql import migrate
+from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
 from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
 from lad_domain.access_rules import access_policy
+from lad_domain.billing.ports import UsageLedger
+from lad_domain.billing.scope import BillingScope
 from lad_domain.billing.services import (
     BillingService,
     InvoiceService,
@@ -26,6 +29,7 @@ from lad_domain.billing.services import (
     Reconciliation,
     ReservationService,
 )
+from lad_domain.billing.usage_ledger import ScopedUsageLedger
 from lad_domain.education.services import EducationService, release_counsellor
 from lad_domain.leads.services.activity import ActivityService
 from lad_domain.leads.services.exporting import LeadExportService
@@ -56,6 +60,16 @@ def _unit_of_work(settings: Settings, engine: Engine | None
     if engine is None:
         return InMemoryUnitOfWorkFactory(InMemoryStore(cursors))
     return SqlUnitOfWorkFactory(engine, cursors=cursors)
+
+
+def _usage_ledger(scope: BillingScope) -> UsageLedger:
+    """One usage event in one call to PostgreSQL; elsewhere (and under a unit-of-work port
+    that is not ours) through the scope's unit of work."""
+    ordinary = ScopedUsageLedger(scope)
+    uows = scope.uow
+    if isinstance(uows, SqlUnitOfWorkFactory) and uows.engine.dialect.name == "postgresql":
+        return PostgresUsageLedger(uows.engine, scope.access, ordinary)
+    return ordinary
 
 
 def _cursor_seal(settings: Settings) -> CursorSeal:
@@ -111,7 +125,9 @@ class Container(containers.DeclarativeContainer):
                                       max_bytes=import_max_bytes)
     lead_export = providers.Singleton(LeadExportService, scope=tenant_scope)
     education = providers.Singleton(EducationService, scope=tenant_scope)
-    billing = providers.Singleton(BillingService, scope=tenant_scope)
+    usage_ledger = providers.Singleton(_usage_ledger, tenant_scope)
+    billing = providers.Singleton(BillingService, scope=tenant_scope,
+                                  usage_ledger=usage_ledger)
     billing_plans = providers.Singleton(PlanService, scope=tenant_scope)
     billing_reservations = providers.Singleton(ReservationService, scope=tenant_scope)
     billing_invoices = providers.Singleton(InvoiceService, scope=tenant_scope)

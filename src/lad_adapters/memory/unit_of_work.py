@@ -51,6 +51,6 @@ class InMemoryUnitOfWorkFactory:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
 
-    def __call__(self, tenant_id: uuid.UUID | None, *,
-                 user_id: uuid.UUID | None = None) -> InMemoryUnitOfWork:
+    def __call__(self, tenant_id: uuid.UUID | None, *, user_id: uuid.UUID | None = None,
+                 reading: bool = False) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store, tenant_id, user_id=user_id)

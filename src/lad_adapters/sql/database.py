@@ -3,12 +3,15 @@ errors."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
 from lad_adapters.constraints import CONSTRAINT_MESSAGES, conflict
@@ -36,7 +39,45 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # No pre-ping: it costs a round trip per unit of work; a dropped connection surfaces as
     # DatabaseUnavailable (503, retry) and the pool replaces it.
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", clear_stale_scope)
+    return engine
+
+
+#: Set in a pooled connection's ``info`` when a read left its tenant scope (and read-only
+#: default) on the session: see ``unit_of_work._ScopeRead``.
+STALE_SCOPE = "lad.stale_scope"
+_CLEAR_SCOPE = (b"SELECT set_config('lad.tenant_id', '', false), "
+                b"set_config('lad.user_id', '', false), "
+                b"set_config('default_transaction_read_only', 'off', false)")
+_UNIT_OF_WORK: ContextVar[bool] = ContextVar("lad_unit_of_work_checkout", default=False)
+
+
+@contextlib.contextmanager
+def scoping_checkout() -> Iterator[None]:
+    """A checkout by a unit of work, which sets the scope itself in its first message: the
+    connection is not cleared first (that would be a round trip for nothing)."""
+    token = _UNIT_OF_WORK.set(True)
+    try:
+        yield
+    finally:
+        _UNIT_OF_WORK.reset(token)
+
+
+def clear_stale_scope(dbapi_connection: Any, record: ConnectionPoolEntry,
+                      _proxy: object) -> None:
+    """Every other checkout of a connection a read has scoped (a migration, the usage
+    ledger's one call, a script) starts with no tenant scope and may write."""
+    if _UNIT_OF_WORK.get() or not record.info.get(STALE_SCOPE):
+        return
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(_CLEAR_SCOPE)
+    finally:
+        dbapi_connection.autocommit = autocommit
+    record.info[STALE_SCOPE] = False
 
 
 def _configure_sqlite(engine: Engine) -> None:

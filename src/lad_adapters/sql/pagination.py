@@ -47,11 +47,31 @@ def paginate(
     return Page(items=items, next_cursor=next_cursor)
 
 
+#: The compiled conditions of each list's query, by its shape (values left out): compiling
+#: them is most of a page's cost otherwise. Bounded: the shapes are the code's, a few dozen.
+_COMPILED: dict[Any, sa.sql.compiler.Compiled] = {}
+_COMPILED_MAX = 512
+
+
 def _list_of(query: sa.Select[Any], created_at: sa.Column[Any]) -> str:
     """The list a query selects, as text: its table, its conditions and their values."""
     where = query.whereclause
     if where is None:
         return created_at.table.name
-    compiled = where.compile()
-    values = sorted((name, str(value)) for name, value in compiled.params.items())
+    key = where._generate_cache_key()
+    compiled: sa.sql.compiler.Compiled
+    if key is None:  # a condition SQLAlchemy cannot key: compiled each time
+        compiled = where.compile()
+        params = compiled.params
+    else:
+        compiled = _COMPILED.get(key.key) or _remember(key.key, where.compile(cache_key=key))
+        params = compiled.construct_params(extracted_parameters=key.bindparams)
+    values = sorted((name, str(value)) for name, value in params.items())
     return f"{created_at.table.name}\0{compiled}\0{values!r}"
+
+
+def _remember(shape: Any, compiled: sa.sql.compiler.Compiled) -> sa.sql.compiler.Compiled:
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    _COMPILED[shape] = compiled
+    return compiled

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +40,16 @@ from lad_domain.tenancy.model import (
     UserIdentity,
 )
 
+#: A row as column name -> value: a result row's mapping, or what the unit of work's scope
+#: round trip read.
+Columns = Mapping[str, Any] | sa.RowMapping
+
 
 def _row_to_tenant(row: sa.Row[Any]) -> Tenant:
-    m = row._mapping
+    return _tenant(row._mapping)
+
+
+def _tenant(m: Columns) -> Tenant:
     return Tenant(id=m["id"], name=m["name"], slug=m["slug"], status=TenantStatus(m["status"]),
                   plan_tier=m["plan_tier"], metadata=dict(m["metadata"] or {}),
                   created_at=m["created_at"], updated_at=m["updated_at"],
@@ -58,21 +65,21 @@ def _tenant_values(t: Tenant) -> dict[str, Any]:
 class SqlTenantRepository(SqlRepository):
     def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
         super().__init__(db, tenant_id)
-        self._prefetched: dict[uuid.UUID, Tenant] = {}
+        self._prefetched: dict[uuid.UUID, Columns] = {}
 
-    def prefetched(self, row: sa.Row[Any]) -> None:
-        """The unit of work read this tenant's row while scoping the transaction; the
-        first ``get`` of it uses that read instead of another round trip."""
-        tenant = _row_to_tenant(row)
-        self._prefetched[tenant.id] = tenant
+    def prefetched(self, row: Columns) -> None:
+        """The unit of work read this tenant's row while scoping the transaction: ``get``
+        answers from that read (a fresh object each time) until this repository writes."""
+        self._prefetched[row["id"]] = row
 
     def add(self, tenant: Tenant) -> None:
+        self._prefetched.pop(tenant.id, None)
         self._db.execute(tenants.insert().values(_tenant_values(tenant)))
 
     def get(self, tenant_id: uuid.UUID) -> Tenant | None:
-        ready = self._prefetched.pop(tenant_id, None)
+        ready = self._prefetched.get(tenant_id)
         if ready is not None:
-            return ready
+            return _tenant(ready)
         row = self._one(sa.select(tenants).where(tenants.c.id == tenant_id))
         return _row_to_tenant(row) if row else None
 
@@ -93,7 +100,10 @@ class SqlTenantRepository(SqlRepository):
 
 
 def _row_to_user(row: sa.Row[Any]) -> User:
-    m = row._mapping
+    return _user(row._mapping)
+
+
+def _user(m: Columns) -> User:
     return User(id=m["id"], email=m["email"], password_hash=m["password_hash"],
                 primary_tenant_id=m["primary_tenant_id"], display_name=m["display_name"],
                 created_at=m["created_at"], updated_at=m["updated_at"])
@@ -106,10 +116,23 @@ def _user_values(u: User) -> dict[str, Any]:
 
 
 class SqlUserRepository(SqlRepository):
+    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(db, tenant_id)
+        self._prefetched: dict[uuid.UUID, Columns | None] = {}
+
+    def prefetched(self, user_id: uuid.UUID, row: Columns | None) -> None:
+        """The acting user's row (None: there is none), read while scoping the transaction;
+        ``get`` answers from it until this repository writes."""
+        self._prefetched[user_id] = row
+
     def add(self, user: User) -> None:
+        self._prefetched.clear()
         self._db.execute(users.insert().values(_user_values(user)))
 
     def get(self, user_id: uuid.UUID) -> User | None:
+        if user_id in self._prefetched:
+            ready = self._prefetched[user_id]
+            return _user(ready) if ready is not None else None
         row = self._one(sa.select(users).where(users.c.id == user_id))
         return _row_to_user(row) if row else None
 
@@ -118,6 +141,7 @@ class SqlUserRepository(SqlRepository):
         return _row_to_user(row) if row else None
 
     def update(self, user: User) -> None:
+        self._prefetched.clear()
         self._db.execute(users.update().where(users.c.id == user.id).values(_user_values(user)))
 
     def list(self, page: PageRequest) -> Page[User]:
@@ -144,33 +168,52 @@ class SqlIdentityRepository(SqlRepository):
 
 
 def _row_to_membership(row: sa.Row[Any]) -> Membership:
-    m = row._mapping
+    return _membership(row._mapping)
+
+
+def _membership(m: Columns) -> Membership:
     return Membership(tenant_id=m["tenant_id"], user_id=m["user_id"], role=Role(m["role"]),
                       created_at=m["created_at"], updated_at=m["updated_at"],
                       invited_by=m["invited_by"])
 
 
 class SqlMembershipRepository(SqlRepository):
+    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(db, tenant_id)
+        self._prefetched: dict[uuid.UUID, Columns | None] = {}
+
+    def prefetched(self, user_id: uuid.UUID, row: Columns | None) -> None:
+        """The acting user's membership of this tenant (None: they are no member), read in
+        this transaction while scoping it; ``get`` answers from it until this repository
+        writes."""
+        self._prefetched[user_id] = row
+
     def _mine(self) -> sa.ColumnElement[bool]:
         return memberships.c.tenant_id == self.tenant_id
 
     def add(self, membership: Membership) -> None:
+        self._prefetched.clear()
         self._db.execute(memberships.insert().values(
             tenant_id=self.tenant_id, user_id=membership.user_id, role=str(membership.role),
             invited_by=membership.invited_by, created_at=membership.created_at,
             updated_at=membership.updated_at))
 
     def get(self, user_id: uuid.UUID) -> Membership | None:
+        if user_id in self._prefetched:
+            ready = self._prefetched[user_id]
+            return _membership(ready) if ready is not None else None
         row = self._one(sa.select(memberships).where(self._mine(),
                                                      memberships.c.user_id == user_id))
         return _row_to_membership(row) if row else None
 
     def update(self, membership: Membership) -> None:
+        self._prefetched.clear()
         self._db.execute(memberships.update()
                          .where(self._mine(), memberships.c.user_id == membership.user_id)
                          .values(role=str(membership.role), updated_at=membership.updated_at))
 
     def remove(self, user_id: uuid.UUID) -> None:
+        self._prefetched.clear()
         self._db.execute(memberships.delete().where(self._mine(),
                                                     memberships.c.user_id == user_id))
 
@@ -192,13 +235,26 @@ class SqlMembershipRepository(SqlRepository):
 
 
 class SqlFeatureRepository(SqlRepository):
+    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(db, tenant_id)
+        self._prefetched: dict[str, Columns] | None = None
+
+    def prefetched(self, rows: Sequence[Columns]) -> None:
+        """Every feature row of the tenant, read while scoping the transaction; ``get``
+        answers from them (a key without a row is None) until this repository writes."""
+        self._prefetched = {row["feature_key"]: row for row in rows}
+
     def get(self, feature_key: str) -> TenantFeature | None:
+        if self._prefetched is not None:
+            ready = self._prefetched.get(feature_key)
+            return TenantFeature(**ready) if ready is not None else None
         row = self._one(sa.select(tenant_features).where(
             tenant_features.c.tenant_id == self.tenant_id,
             tenant_features.c.feature_key == feature_key))
         return TenantFeature(**row._mapping) if row else None
 
     def save(self, feature: TenantFeature) -> None:
+        self._prefetched = None
         where = (tenant_features.c.tenant_id == self.tenant_id,
                  tenant_features.c.feature_key == feature.feature_key)
         self._update_or_insert(tenant_features, where,

@@ -26,6 +26,7 @@ from lad_domain.billing.pricing import Price
 from lad_domain.shared.events import DomainEvent, Event, Outbox
 from lad_domain.shared.ids import IdGenerator
 from lad_domain.shared.pagination import Page, PageRequest
+from lad_domain.shared.principal import Principal
 from lad_domain.tenancy.ports import TenancyUnitOfWork
 
 
@@ -217,6 +218,15 @@ class UsagePostings(Protocol):
 
     def post(self, requests: Sequence[UsageRequest], context: PostingContext
              ) -> list[UsageEvent]: ...
+
+
+class UsageLedger(Protocol):
+    """Records one usage event for a principal: in one transaction, the access policy is
+    asked (the principal's tenant live, its role read there) and the event posted as
+    ``UsagePostings`` posts it; a refusal raises the policy's error and posts nothing."""
+
+    def record(self, principal: Principal, request: UsageRequest, context: PostingContext,
+               *, tenant_id: uuid.UUID | None) -> UsageEvent: ...
 
 
 class BillingUnitOfWork(TenancyUnitOfWork, Protocol):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from lad_domain.billing.events import balance_events
@@ -32,6 +33,10 @@ from lad_domain.shared.idempotency import replay_or_conflict
 from lad_domain.shared.money import ZERO
 
 USAGE_KEY_PREFIX = "usage:"
+#: A batch's ledger rows and usage events are written every this many events, so that a
+#: backend that sends statements without waiting (``overlap``) stores one part while the
+#: next is decided.
+WRITE_EVERY = 125
 
 
 def replay(first: UsageEvent, request: UsageRequest) -> UsageEvent:
@@ -55,10 +60,15 @@ def lock_payers(uow: PostingUnitOfWork, owners: Collection[uuid.UUID | None],
 
 
 class RepositoryUsagePostings:
-    """The posting rule over the repositories of one unit of work."""
+    """The posting rule over the repositories of one unit of work. ``overlap`` is entered
+    around the part of a batch that decides events and writes their rows, the balances and
+    the quota counts, and reads nothing: PostgreSQL's adapter sends those writes without
+    waiting for the server."""
 
-    def __init__(self, uow: PostingUnitOfWork) -> None:
+    def __init__(self, uow: PostingUnitOfWork,
+                 overlap: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
         self.uow = uow
+        self.overlap = overlap
 
     def post(self, requests: Sequence[UsageRequest], context: PostingContext
              ) -> list[UsageEvent]:
@@ -78,47 +88,56 @@ class RepositoryUsagePostings:
                         if e.feature_key in features}
         period = Period.of(context.now)
         used = Counter(uow.entitlements.used(period)) if entitlements else Counter[str]()
-        results, new_events, entries = [], [], []
+        results: list[UsageEvent] = []
+        new_events: list[UsageEvent] = []
+        entries: list[LedgerEntry] = []
         priced: dict[tuple[tuple[UsageItem, ...], datetime], tuple[PricedItem, ...]] = {}
         changed: dict[uuid.UUID, Wallet] = {}
         uses: Counter[str] = Counter()
-        for index, request in enumerate(requests):
-            first = known.get(request.idempotency_key)
-            if first is not None:
-                results.append(replay(first, request))
-                continue
-            wallet = payers.get(request.user_id) or payers[None]
-            try:
-                # Events of a batch often use the same items at the same time: price once.
-                slot = (request.items, request.occurred_at)
-                if slot not in priced:
-                    priced[slot] = price_items(request.items, [
-                        p for i in request.items for p in by_category.get(i.category, ())],
-                        request.occurred_at)
-                event, entry = self._decide(request, wallet,
-                                            entitlements.get(request.feature_key),
-                                            used[request.feature_key], priced[slot], context)
-            except ValidationFailed as failed:
-                if len(requests) == 1:
-                    raise
-                raise ValidationFailed([FieldError(f"events[{index}].{e.field}", e.message)
-                                        for e in failed.errors]) from None
-            if event.status is UsageStatus.POSTED and request.feature_key in entitlements:
-                used[request.feature_key] += 1
-                uses[request.feature_key] += 1
-            if entry is not None:
-                entries.append(entry)
-                changed[wallet.id] = wallet
-            known[request.idempotency_key] = event
-            new_events.append(event)
-            results.append(event)
-        # Ledger rows first: a usage event refers to its ledger row.
-        uow.ledger.add_many(entries)
-        uow.usage_events.add_many(new_events)
-        uow.wallets.save_balances(changed.values())
-        if uses:
-            uow.entitlements.add_uses(period, uses, context.now)
+        with self.overlap():
+            for index, request in enumerate(requests):
+                if index and not index % WRITE_EVERY:
+                    self._write(entries, new_events)
+                    entries, new_events = [], []
+                first = known.get(request.idempotency_key)
+                if first is not None:
+                    results.append(replay(first, request))
+                    continue
+                wallet = payers.get(request.user_id) or payers[None]
+                try:
+                    # Events of a batch often use the same items at the same time: price once.
+                    slot = (request.items, request.occurred_at)
+                    if slot not in priced:
+                        priced[slot] = price_items(request.items, [
+                            p for i in request.items for p in by_category.get(i.category, ())],
+                            request.occurred_at)
+                    event, entry = self._decide(request, wallet,
+                                                entitlements.get(request.feature_key),
+                                                used[request.feature_key], priced[slot], context)
+                except ValidationFailed as failed:
+                    if len(requests) == 1:
+                        raise
+                    raise ValidationFailed([FieldError(f"events[{index}].{e.field}", e.message)
+                                            for e in failed.errors]) from None
+                if event.status is UsageStatus.POSTED and request.feature_key in entitlements:
+                    used[request.feature_key] += 1
+                    uses[request.feature_key] += 1
+                if entry is not None:
+                    entries.append(entry)
+                    changed[wallet.id] = wallet
+                known[request.idempotency_key] = event
+                new_events.append(event)
+                results.append(event)
+            self._write(entries, new_events)
+            uow.wallets.save_balances(changed.values())
+            if uses:
+                uow.entitlements.add_uses(period, uses, context.now)
         return results
+
+    def _write(self, entries: list[LedgerEntry], events: list[UsageEvent]) -> None:
+        # Ledger rows first: a usage event refers to its ledger row.
+        self.uow.ledger.add_many(entries)
+        self.uow.usage_events.add_many(events)
 
     def _decide(self, request: UsageRequest, wallet: Wallet, entitlement: Entitlement | None,
                 used: int, items: tuple[PricedItem, ...], context: PostingContext

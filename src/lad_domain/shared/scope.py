@@ -35,10 +35,15 @@ U_co = TypeVar("U_co", bound=ScopedUnitOfWork, covariant=True)
 
 
 class UnitOfWorkFactory(Protocol[U_co]):
-    """Opens a unit of work scoped to one tenant (``None``: global rows only)."""
+    """Opens a unit of work scoped to one tenant (``None``: global rows only).
 
-    def __call__(self, tenant_id: uuid.UUID | None, *,
-                 user_id: uuid.UUID | None = None) -> U_co: ...
+    ``reading``: the use case only reads and never commits. An adapter may serve such a
+    unit of work without a transaction of its own (PostgreSQL: no BEGIN and no end, each
+    statement its own snapshot, as READ COMMITTED gives a transaction's statements anyway);
+    one that is asked to commit refuses. Adapters without that cost ignore it."""
+
+    def __call__(self, tenant_id: uuid.UUID | None, *, user_id: uuid.UUID | None = None,
+                 reading: bool = False) -> U_co: ...
 
 
 @attrs.define
@@ -50,10 +55,20 @@ class TenantScope(Generic[U]):
 
     def open(self, principal: Principal, tenant_id: uuid.UUID | None = None) -> U:
         """The unit of work of the principal's own tenant; the operator names one."""
+        return self.uow(self._target(principal, tenant_id), user_id=principal.user_id)
+
+    def read(self, principal: Principal, tenant_id: uuid.UUID | None = None) -> U:
+        """``open`` for a use case that only reads: the unit of work is never committed
+        (see ``UnitOfWorkFactory``). The access policy is asked in it as in any other."""
+        return self.uow(self._target(principal, tenant_id), user_id=principal.user_id,
+                        reading=True)
+
+    @staticmethod
+    def _target(principal: Principal, tenant_id: uuid.UUID | None) -> uuid.UUID:
         target = tenant_id if principal.is_operator else principal.tenant_id
         if target is None:
             raise ValidationFailed.single("tenant", "is required")
-        return self.uow(target, user_id=principal.user_id)
+        return target
 
     def require(self, uow: U, principal: Principal, permission: str) -> Role | None:
         return self.access.require(uow, principal, permission)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
 import typer
@@ -29,8 +30,20 @@ from lad_entrypoints.serving import RowLevelSecurityBypassed, check_database_rol
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+@dataclasses.dataclass(frozen=True)
+class Serving:
+    """Where and how ``lad serve`` listens."""
+
+    host: str
+    port: int
+    #: Server processes; more than one: each builds its own container from the same
+    #: ``LAD_*`` environment (``lad_entrypoints.http.app:app_from_environment``).
+    workers: int = 1
+    access_log: bool = True
+
+
 #: Starts the HTTP server; ``create_cli`` takes another so that tests stop before uvicorn.
-Server = Callable[["FastAPI", str, int], None]
+Server = Callable[["FastAPI", Serving], None]
 
 #: Exit codes by error; documented in the README.
 EXIT_CODES: dict[type[DomainError], int] = {
@@ -49,10 +62,18 @@ EXIT_CODES: dict[type[DomainError], int] = {
 EXIT_IO = 74
 
 
-def uvicorn_server(app: FastAPI, host: str, port: int) -> None:
+def uvicorn_server(app: FastAPI, serving: Serving) -> None:
+    """uvicorn with its fast event loop and HTTP parser (uvloop and httptools, from the
+    ``standard`` extra) when they are installed."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port)
+    options: dict[str, Any] = {"host": serving.host, "port": serving.port,
+                               "access_log": serving.access_log}
+    if serving.workers == 1:
+        uvicorn.run(app, **options)
+    else:
+        uvicorn.run("lad_entrypoints.http.app:app_from_environment", factory=True,
+                    workers=serving.workers, **options)
 
 
 def create_cli(container_factory: Callable[[], Container], *,
@@ -70,6 +91,11 @@ def create_cli(container_factory: Callable[[], Container], *,
         ctx: typer.Context,
         host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
         port: Annotated[int | None, typer.Option(help="Port.")] = None,
+        workers: Annotated[int, typer.Option(
+            min=1, max=64, help="Server processes (each with its own connection pool); "
+            "more than one builds each from the LAD_* environment.")] = 1,
+        access_log: Annotated[bool, typer.Option(
+            help="Log every request on stdout.")] = True,
     ) -> None:
         """Serve the HTTP API (OpenAPI docs at /docs). On PostgreSQL, refuses a database
         role that row-level security does not bind (see LAD_ALLOW_RLS_BYPASS)."""
@@ -80,7 +106,8 @@ def create_cli(container_factory: Callable[[], Container], *,
         if warning is not None:
             errors.print(warning, highlight=False, markup=False, soft_wrap=True)
         settings = lad.settings()
-        server(create_app(lad), host or settings.host, port or settings.port)
+        server(create_app(lad), Serving(host or settings.host, port or settings.port,
+                                        workers=workers, access_log=access_log))
 
     cli.add_typer(db.app, name="db")
     cli.add_typer(tenancy.tenants, name="tenants")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from lad_entrypoints.container import Container
+from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.http import (
     billing,
     education,
@@ -42,3 +42,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(education.router)
     app.include_router(billing.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``lad serve --workers N``'s processes (uvicorn imports it by name in
+    each): a container from the ``LAD_*`` environment, as ``lad serve`` builds one. The
+    parent process has already refused a database role that bypasses row-level security."""
+    return create_app(build_container())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from lad_domain.shared.errors import AuthenticationFailed
 from lad_domain.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
@@ -25,10 +26,12 @@ def container(request: Request) -> Container:
     return cast(Container, request.app.state.container)
 
 
-def provided(service: Callable[[Container], S]) -> Callable[[Request], S]:
-    """A route dependency handing out what ``service`` takes from the app's container."""
+def provided(service: Callable[[Container], S]) -> Callable[[Request], Awaitable[S]]:
+    """A route dependency handing out what ``service`` takes from the app's container.
+    Async, like every dependency here that does no I/O: FastAPI runs a sync dependency in a
+    worker thread, a hop per dependency per request."""
 
-    def dependency(request: Request) -> S:
+    async def dependency(request: Request) -> S:
         return service(container(request))
 
     return dependency
@@ -39,24 +42,28 @@ Tenancy = Annotated[TenancyService, Depends(tenancy_service)]
 Team = Annotated[TeamService, Depends(provided(lambda c: c.team()))]
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("a bearer token is required")
     token = credentials.credentials
-    settings: Settings = container(request).settings()
+    lad = container(request)
+    settings: Settings = lad.settings()
     operator = settings.operator_token
     if operator and hmac.compare_digest(token.encode(), operator.encode()):
         return Principal.operator()
-    return tenancy_service(request).authenticate(token)
+    tenancy: TenancyService = lad.tenancy()
+    if tenancy.reads_database(token):
+        return await run_in_threadpool(tenancy.authenticate, token)
+    return tenancy.authenticate(token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> PageRequest:

@@ -24,7 +24,8 @@ class MethodTable:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            allowed = allowed_methods(route_table(scope), scope["path"])
+            allowed = allowed_methods(route_index(scope).candidates(scope["path"]),
+                                      scope["path"])
             if allowed and scope["method"] not in allowed:
                 request = Request(scope)
                 response = errors.problem(
@@ -50,6 +51,49 @@ def route_table(scope: Scope) -> list[RouteContext]:
 
 
 _ROUTE_TABLES: WeakKeyDictionary[object, list[RouteContext]] = WeakKeyDictionary()
+
+
+class RouteIndex:
+    """The routes that may match a path, found without trying every route: templates by
+    their number of segments and their third one (``/v1/leads/...``: ``leads``), a
+    parameter there filed under None. A template with a multi-segment parameter
+    (``{name:path}``) is tried for every path."""
+
+    _SEGMENT = 2
+
+    def __init__(self, routes: Iterable[RouteContext]) -> None:
+        self._buckets: dict[tuple[int, str | None], list[RouteContext]] = {}
+        self._everywhere: list[RouteContext] = []
+        for route in routes:
+            template = getattr(route, "path", "")
+            if ":path}" in template:
+                self._everywhere.append(route)
+                continue
+            segments = template.split("/")
+            key = segments[self._SEGMENT] if len(segments) > self._SEGMENT else ""
+            self._buckets.setdefault((len(segments), None if key.startswith("{") else key),
+                                     []).append(route)
+
+    def candidates(self, path: str) -> list[RouteContext]:
+        segments = path.split("/")
+        count = len(segments)
+        key = segments[self._SEGMENT] if count > self._SEGMENT else ""
+        return [*self._buckets.get((count, key), ()), *self._buckets.get((count, None), ()),
+                *self._everywhere]
+
+
+def route_index(scope: Scope) -> RouteIndex:
+    """The route index of the app serving ``scope``, built once per app."""
+    app = scope.get("app")
+    found = _ROUTE_INDEXES.get(app) if app is not None else None
+    if found is None:
+        found = RouteIndex(route_table(scope))
+        if app is not None:
+            _ROUTE_INDEXES[app] = found
+    return found
+
+
+_ROUTE_INDEXES: WeakKeyDictionary[object, RouteIndex] = WeakKeyDictionary()
 
 
 def allowed_methods(routes: Iterable[RouteContext], path: str) -> list[str]:

@@ -21,7 +21,15 @@ from lad_domain.tenancy.model import (
 from lad_domain.tenancy.services import Member, Session
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, Team, Tenancy
 from lad_entrypoints.http.openapi import problems
-from lad_entrypoints.http.schemas import EMAIL, KEY, NOT_BLANK, KeyPath, PageOut, Strict
+from lad_entrypoints.http.schemas import (
+    EMAIL,
+    KEY,
+    NOT_BLANK,
+    KeyPath,
+    PageOut,
+    Strict,
+    json_response,
+)
 
 router = APIRouter(prefix="/v1")
 
@@ -202,14 +210,19 @@ def token(body: TokenIn, tenancy: Tenancy) -> SessionOut:
                                         tenant_id=body.tenant_id))
 
 
-@router.get("/me", tags=["me"], responses=problems(404))
-def me(principal: CurrentPrincipal, tenancy: Tenancy) -> MeOut:
+@router.get("/me", tags=["me"], responses=problems(404), response_model=MeOut)
+def me(principal: CurrentPrincipal, tenancy: Tenancy) -> Response:
     """The bearer: a member (with their email) or a tenant API key."""
     found = tenancy.me(principal)
-    return MeOut(kind="user" if found.user else "api_key",
-                 user_id=found.user.id if found.user else None,
-                 email=found.user.email if found.user else None,
-                 api_key_id=found.api_key_id, role=found.role, tenant=TenantOut.of(found.tenant))
+    t = found.tenant
+    return json_response({
+        "kind": "user" if found.user else "api_key",
+        "user_id": found.user.id if found.user else None,
+        "email": found.user.email if found.user else None,
+        "api_key_id": found.api_key_id, "role": str(found.role),
+        "tenant": {"id": t.id, "name": t.name, "slug": t.slug, "status": str(t.status),
+                   "plan_tier": t.plan_tier, "metadata": t.metadata,
+                   "created_at": t.created_at, "updated_at": t.updated_at}})
 
 
 @router.post("/me/identities", status_code=status.HTTP_201_CREATED, tags=["me"])

@@ -14,10 +14,11 @@ from lad_domain.billing.model import UsageStatus
 from lad_entrypoints.container import Container
 from tests.unit.billing.books import EMAIL, Books
 
-#: The attempt under test, seen from another session: waiting inside the posting function.
-#: Only in this test's database: other test sessions on the same server post too.
+#: The attempt under test, seen from another session: waiting inside the call that posts
+#: (``billing_record_usage``, or ``billing_post_usage`` in a unit of work). Only in this
+#: test's database: other test sessions on the same server post too.
 _STUCK = sa.text(
-    "SELECT pid FROM pg_stat_activity WHERE query LIKE '%billing_post_usage%' "
+    "SELECT pid FROM pg_stat_activity WHERE query ~ 'billing_(record|post)_usage' "
     "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
     "AND datname = current_database()")
 

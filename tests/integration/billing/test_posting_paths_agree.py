@@ -24,6 +24,7 @@ from lad_domain.billing.posting import RepositoryUsagePostings
 from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container, build_container, close
 from lad_entrypoints.settings import Settings
+from tests.examples import scaled
 from tests.integration.billing.posting_steps import (
     START,
     USAGE_KEYS,
@@ -83,7 +84,7 @@ def test_the_stored_function_and_the_rule_post_alike(backend: str, container: Co
                                                       ) -> None:
     settings = container.settings()
 
-    @examples(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @examples(max_examples=scaled(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(opening=openings, taken=st.lists(steps, min_size=20, max_size=50))
     def the_books_read_alike(opening: tuple[Step | None, ...], taken: list[Step]) -> None:
         paths = PostingPaths(settings)

@@ -25,8 +25,8 @@ def serve(url: str, capsys: Capture, **settings: Any) -> tuple[int, str, list[in
     started: list[int] = []
     lad = build_container(fast_settings(url, **settings))
     try:
-        code = run(create_cli(lambda: lad, server=lambda app, host, port: started.append(port)),
-                   ["serve", "--port", "8123"])
+        cli = create_cli(lambda: lad, server=lambda app, serving: started.append(serving.port))
+        code = run(cli, ["serve", "--port", "8123"])
     finally:
         close(lad)
     return code, capsys.readouterr().err, started

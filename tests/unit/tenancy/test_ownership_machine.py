@@ -19,6 +19,7 @@ from lad_domain.shared.principal import Principal, Role
 from lad_domain.shared.scope import TenantScope
 from lad_domain.shared.secrets import digest
 from lad_domain.tenancy.services import TeamService, TenancyService
+from tests.examples import scaled
 from tests.unit.tenancy.org import OPERATOR, Org
 
 ROLES = [Role.ADMIN, Role.ADMIN, Role.MEMBER, Role.VIEWER]
@@ -99,6 +100,6 @@ class OwnershipMachine(RuleBasedStateMachine):
 
 
 OwnershipMachine.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=25, deadline=None,
+    max_examples=scaled(60), stateful_step_count=25, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestOwnership = OwnershipMachine.TestCase

@@ -203,9 +203,15 @@ def _row_to_usage_event(row: sa.Row[Any]) -> UsageEvent:
                       ledger_entry_id=m["ledger_transaction_id"], posted_at=m["posted_at"])
 
 
-def _usage_values(e: UsageEvent) -> dict[str, Any]:
+def _usage_values(e: UsageEvent, documents: dict[int, list[dict[str, Any]]]
+                  ) -> dict[str, Any]:
+    """``documents``: the documents made so far in this call, by the identity of the items
+    (the posting rule gives a batch's events priced alike one tuple of items)."""
+    document = documents.get(id(e.items))
+    if document is None:
+        document = documents[id(e.items)] = items_document(e.items)
     return {"tenant_id": e.tenant_id, "id": e.id, "user_id": e.user_id,
-            "feature_key": e.feature_key, "usage_items": items_document(e.items),
+            "feature_key": e.feature_key, "usage_items": document,
             "total_cost": e.total_cost, "status": str(e.status),
             "rejection_reason": str(e.rejection_reason) if e.rejection_reason else None,
             "idempotency_key": e.idempotency_key, "request_hash": e.fingerprint,
@@ -217,7 +223,8 @@ def _usage_values(e: UsageEvent) -> dict[str, Any]:
 class SqlUsageEventRepository(Repository):
     def add_many(self, events: Sequence[UsageEvent]) -> None:
         if events:
-            insert_many(self._db, usage_events, [_usage_values(e) for e in events])
+            documents: dict[int, list[dict[str, Any]]] = {}
+            insert_many(self._db, usage_events, [_usage_values(e, documents) for e in events])
 
     def get(self, event_id: uuid.UUID) -> UsageEvent | None:
         row = self._db.execute(sa.select(usage_events).where(

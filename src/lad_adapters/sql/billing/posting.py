@@ -3,10 +3,11 @@ batches and SQLite by the domain's rule over the repositories."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -45,15 +46,15 @@ class PostgresUsagePostings:
     wallets, find a key seen before, price every item at the time it happened, check the
     quota, debit the paying wallet only if the funds suffice, write the ledger row, the
     usage event and the low or depleted balance events. A batch: the shared rule, which
-    writes many rows per statement. The contract tests hold both paths (and memory and
-    SQLite) to the same results."""
+    writes many rows per statement, and sends them in pipeline mode: the server stores one
+    part of the batch while Python decides the next. The contract tests hold both paths (and
+    memory and SQLite) to the same results."""
 
-    def __init__(self, uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None,
-                 shared: UsagePostings) -> None:
+    def __init__(self, uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None) -> None:
         self._uow = uow
         self._db = db
         self._tenant_id = tenant_id
-        self._shared = shared
+        self._shared = RepositoryUsagePostings(uow, overlap=lambda: pipelined(db))
 
     def post(self, requests: Sequence[UsageRequest], context: PostingContext
              ) -> list[UsageEvent]:
@@ -73,7 +74,7 @@ class PostgresUsagePostings:
                     context.now, context.actor, context.user_id)).one()
         except sa.exc.DBAPIError as error:
             if isinstance(error.orig, psycopg.Error) and error.orig.sqlstate == UNPRICED:
-                raise _unpriced(request, str(error.orig.diag.message_primary)) from None
+                raise unpriced(request, str(error.orig.diag.message_primary)) from None
             raise
         if row.replayed:
             first = self._uow.usage_events.get_by_keys([request.idempotency_key])
@@ -95,10 +96,23 @@ class PostgresUsagePostings:
 def usage_postings(uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None
                    ) -> UsagePostings:
     """The posting port of a SQL unit of work, by dialect."""
-    shared = RepositoryUsagePostings(uow)
     if db.dialect == "postgresql":
-        return PostgresUsagePostings(uow, db, tenant_id, shared)
-    return shared
+        return PostgresUsagePostings(uow, db, tenant_id)
+    return RepositoryUsagePostings(uow)
+
+
+@contextlib.contextmanager
+def pipelined(db: Db) -> Iterator[None]:
+    """Writes sent without waiting for the server (psycopg's pipeline mode; no read may run
+    inside): the server works on them while Python goes on. An error of the server arrives
+    at the next statement or at the end, and is translated as every driver error is."""
+    driver = cast(psycopg.Connection[Any], db.connection.connection.driver_connection)
+    try:
+        with driver.pipeline():
+            yield
+    except psycopg.Error as error:
+        with translate_errors():
+            raise sa.exc.DBAPIError.instance(None, None, error, psycopg.Error) from error
 
 
 def _posted(tenant_id: uuid.UUID, request: UsageRequest, context: PostingContext,
@@ -117,7 +131,7 @@ def _posted(tenant_id: uuid.UUID, request: UsageRequest, context: PostingContext
         posted_at=context.now if posted else None)
 
 
-def _unpriced(request: UsageRequest, indexes: str) -> ValidationFailed:
+def unpriced(request: UsageRequest, indexes: str) -> ValidationFailed:
     errors = []
     for index in (int(i) for i in indexes.split(",")):
         item = request.items[index]

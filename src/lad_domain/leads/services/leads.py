@@ -90,7 +90,7 @@ class LeadService:
 
     def get_lead(self, principal: Principal, lead_id: uuid.UUID, *,
                  tenant_id: uuid.UUID | None = None) -> Lead:
-        with self.scope.open(principal, tenant_id) as uow:
+        with self.scope.read(principal, tenant_id) as uow:
             self.scope.require(uow, principal, LeadPermission.READ)
             return live_lead(uow, lead_id)
 
@@ -176,13 +176,13 @@ class LeadService:
 
     def list_leads(self, principal: Principal, filter: LeadFilter, page: PageRequest, *,
                    tenant_id: uuid.UUID | None = None) -> Page[Lead]:
-        with self.scope.open(principal, tenant_id) as uow:
+        with self.scope.read(principal, tenant_id) as uow:
             self.scope.require(uow, principal, LeadPermission.READ)
             return uow.leads.list(filter, page)
 
     def stage_history(self, principal: Principal, lead_id: uuid.UUID, *,
                       tenant_id: uuid.UUID | None = None) -> Sequence[StageChange]:
-        with self.scope.open(principal, tenant_id) as uow:
+        with self.scope.read(principal, tenant_id) as uow:
             self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             return uow.lead_history.list_for(lead_id)

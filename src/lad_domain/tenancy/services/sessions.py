@@ -57,9 +57,16 @@ class Sessions:
     scope: TenantScope[TenancyUnitOfWork]
     tokens: TokenIssuer
 
+    @staticmethod
+    def reads_database(bearer: str) -> bool:
+        """Whether authenticating ``bearer`` reads the database (an API key is looked up;
+        a token's signature and expiry are checked in memory): a caller on an event loop
+        runs ``authenticate`` in a thread only then."""
+        return bearer.startswith(API_KEY_PREFIX + "_")
+
     def authenticate(self, bearer: str) -> Principal:
         """A principal from a bearer token: a JWT from log_in or a tenant API key."""
-        if bearer.startswith(API_KEY_PREFIX + "_"):
+        if self.reads_database(bearer):
             return self._authenticate_api_key(bearer)
         # Whether its tenant still exists is asked by the access policy, inside the use
         # case's own transaction: no extra round trip per request.
@@ -75,7 +82,7 @@ class Sessions:
                          role=membership.role)
 
     def me(self, principal: Principal) -> Me:
-        with self.scope.open(principal) as uow:
+        with self.scope.read(principal) as uow:
             role = self.scope.require(uow, principal, Permission.TENANT_READ)
             user = uow.users.get(principal.user_id) if principal.user_id else None
             tenant = uow.tenants.get(tenant_of(uow))

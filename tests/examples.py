@@ -1,0 +1,32 @@
+"""How many examples a property test or state machine tries: the loaded hypothesis profile
+decides, so that ``make unit`` stays quick on a laptop and CI searches further.
+
+Profiles (``HYPOTHESIS_PROFILE`` names one; CI, ``CI=true`` or ``LAD_REQUIRE_POSTGRES=1``,
+loads ``ci``, anything else ``dev``):
+
+- ``ci``: hypothesis's default budget (100 examples a test; a test asking for N gets N);
+- ``dev``: a quarter of it (a test asking for N gets N / 4, at least 3).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+CI_BUDGET = 100
+settings.register_profile("ci", max_examples=CI_BUDGET)
+settings.register_profile("dev", max_examples=CI_BUDGET // 4)
+
+
+def load_profile() -> str:
+    in_ci = os.environ.get("CI") == "true" or os.environ.get("LAD_REQUIRE_POSTGRES") == "1"
+    name = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci else "dev")
+    settings.load_profile(name)
+    return name
+
+
+def scaled(ci_examples: int) -> int:
+    """``ci_examples`` under the ``ci`` profile; the same share of the loaded profile's
+    budget under any other (at least 3, so a machine still takes a few walks)."""
+    return max(3, round(ci_examples * settings().max_examples / CI_BUDGET))
