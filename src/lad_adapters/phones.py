@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers.phonemetadata import (
+    REGION_CODE_FOR_NON_GEO_ENTITY,
+    PhoneMetadata,
+    PhoneNumberDesc,
+)
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from lad_domain.leads.model import InvalidPhoneNumber
@@ -27,6 +33,97 @@ _LENGTH_REASONS = {
     ValidationResult.TOO_LONG: "is too long",
     ValidationResult.INVALID_LENGTH: "has the wrong number of digits",
 }
+
+
+#: The number types libphonenumber tries, fixed line and mobile first: a national number is
+#: valid when it fits the plan's general pattern and the pattern of any one type.
+_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip",
+          "personal_number", "pager", "uan", "voicemail")
+
+#: Whether a national significant number fits one pattern (its lengths, then the pattern).
+NumberCheck = Callable[[str], bool]
+
+
+def _fits(desc: PhoneNumberDesc | None) -> str | None:
+    """libphonenumber's ``_is_number_matching_desc`` as one regular expression over the
+    number's digits: its possible lengths (a lookahead), then its pattern in full."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    lengths = sorted(set(desc.possible_length or ()))
+    if lengths and lengths[-1] < 0:
+        return None  # [-1]: the plan has no numbers of this kind
+    length = (f"(?=(?:{'|'.join(f'[0-9]{{{n}}}' for n in lengths)})\\Z)" if lengths else "")
+    return f"{length}(?:{desc.national_number_pattern})"
+
+
+def _plan_check(metadata: PhoneMetadata) -> NumberCheck:
+    """``_number_type_helper(nsn, metadata) != UNKNOWN``: the general pattern and one type,
+    compiled into a single expression (the general one in a lookahead, then the types as
+    alternatives, each of which must match the whole number)."""
+    general = _fits(metadata.general_desc)
+    types = [fits for fits in (_fits(getattr(metadata, name)) for name in _TYPES)
+             if fits is not None]
+    if general is None or not types:
+        return lambda nsn: False
+    plan = re.compile(f"(?=(?:{general})\\Z)(?:{'|'.join(f'(?:{t})' for t in types)})")
+    fullmatch = plan.fullmatch
+    return lambda nsn: fullmatch(nsn) is not None
+
+
+class NumberingPlans:
+    """``phonenumbers.is_valid_number`` for a country code and a national significant number
+    without a leading zero, with every pattern compiled once per country code (the library
+    looks each one up again on every call, which is most of an import's validation time).
+    It follows the library step by step: the region of the number (the only one, or the
+    first whose leading digits or patterns fit), then that region's plan."""
+
+    def __init__(self) -> None:
+        self._codes: dict[int, Callable[[str], bool]] = {}
+
+    def is_valid(self, country_code: int, nsn: str) -> bool:
+        check = self._codes.get(country_code)
+        if check is None:
+            check = self._codes[country_code] = _country_check(country_code)
+        return check(nsn)
+
+
+def _region_check(country_code: int, region: str) -> NumberCheck:
+    """``is_valid_number_for_region``."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region.upper())
+    if metadata is None or (region != REGION_CODE_FOR_NON_GEO_ENTITY
+                            and metadata.country_code != country_code):
+        return lambda nsn: False
+    return _plan_check(metadata)
+
+
+def _country_check(country_code: int) -> NumberCheck:
+    """``is_valid_number``: ``region_code_for_number``, then ``is_valid_number_for_region``."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions:
+        return lambda nsn: False
+    if len(regions) == 1:
+        return _region_check(country_code, regions[0])
+    candidates: list[tuple[Callable[[str], object] | None, NumberCheck]] = []
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue  # the library skips it too
+        leading = (re.compile(metadata.leading_digits).match
+                   if metadata.leading_digits is not None else None)
+        candidates.append((leading, _region_check(country_code, region)))
+
+    def check(nsn: str) -> bool:
+        for leading, valid in candidates:
+            if leading is not None:
+                if leading(nsn):
+                    return valid(nsn)
+            elif valid(nsn):
+                return True
+        return False
+    return check
+
+
+_PLANS = NumberingPlans()
 
 
 class LibPhoneNumberParser:
@@ -61,9 +158,7 @@ class LibPhoneNumberParser:
                 national = digits[size:]
                 if not national or national[0] == "0":
                     return None  # a trunk prefix or Italian leading zero: the full parser
-                number = phonenumbers.PhoneNumber(country_code=country_code,
-                                                  national_number=int(national))
-                return compact if phonenumbers.is_valid_number(number) else None
+                return compact if _PLANS.is_valid(country_code, national) else None
         return None
 
     @staticmethod

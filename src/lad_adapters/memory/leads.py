@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -13,7 +13,7 @@ import attrs
 from lad_adapters.memory.store import InMemoryRepository, InMemoryTransaction
 from lad_domain.leads.activity_model import Attachment, Booking, BookingStatus, Note, SocialProfile
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, Stage, StageChange, Status
-from lad_domain.leads.ports import Deduplication, Entry, ImportRow, MergeResult
+from lad_domain.leads.ports import Deduplication, Entry, ImportMerge, ImportRow, MergeResult
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import Page, PageRequest
 
@@ -208,13 +208,19 @@ class InMemoryBookingRepository(_LeadChild[Booking]):
 class InMemoryLeadImportStaging:
     """The staging area of one import: a list, deduplicated and merged like the SQL one."""
 
+    on_own_thread = False
+
     def __init__(self, tx: InMemoryTransaction, tenant_id: uuid.UUID | None) -> None:
         self._leads = InMemoryLeadRepository(tx, tenant_id)
         self._rows: list[ImportRow] = []
         self._existing: dict[int, uuid.UUID] = {}
+        self._merge: ImportMerge | None = None
 
-    def stage(self, rows: Sequence[ImportRow]) -> None:
-        self._rows.extend(rows)
+    def stage(self, batches: Iterable[Sequence[ImportRow]], *, merge: ImportMerge | None
+              ) -> None:
+        self._merge = merge
+        for rows in batches:
+            self._rows.extend(rows)
 
     def deduplicate(self) -> Deduplication:
         seen: set[str] = set()
@@ -233,18 +239,23 @@ class InMemoryLeadImportStaging:
         self._rows = kept
         return Deduplication(in_file=in_file, existing=len(self._existing))
 
-    def merge(self, *, on_duplicate: OnDuplicate, at: datetime,
-              created_by: uuid.UUID | None) -> MergeResult:
+    def merge(self) -> MergeResult:
+        if self._merge is None:
+            raise RuntimeError("a dry run writes nothing")
+        on_duplicate, at, created_by = (self._merge.on_duplicate, self._merge.at,
+                                        self._merge.created_by)
         created = updated = 0
         for row in self._rows:
             (row_no, lead_id, first, last, email, phone, company, title, stage, status,
              owner, source, custom) = row
             fields: dict[str, Any] = {"first_name": first, "last_name": last, "phone": phone,
-                      "company": company, "title": title, "owner_id": owner}
+                      "company": company, "title": title,
+                      "owner_id": uuid.UUID(hex=owner) if owner is not None else None}
             existing_id = self._existing.get(row_no)
             if existing_id is None:
                 self._leads.add(Lead(
-                    id=lead_id, tenant_id=self._leads.tenant_id, stage=stage, status=status,
+                    id=uuid.UUID(hex=lead_id), tenant_id=self._leads.tenant_id, stage=stage,
+                    status=status,
                     created_at=at, updated_at=at, email=email, source=source,
                     custom_fields=json.loads(custom) if custom else {}, created_by=created_by,
                     **fields))

@@ -4,7 +4,7 @@ area, file storage and phone-number parsing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -114,9 +114,10 @@ class BookingRepository(Protocol):
 
 #: One validated import row, a plain tuple so that a million of them cost no object churn:
 #: (row_no, id, first_name, last_name, email, phone, company, title, stage, status, owner_id,
-#: source, custom_fields_json). Text is None when blank; custom_fields_json is a JSON string.
-ImportRow = tuple[int, uuid.UUID, str | None, str | None, str | None, str | None, str | None,
-                  str | None, str, str, uuid.UUID | None, str | None, str | None]
+#: source, custom_fields_json). Text is None when blank; custom_fields_json is a JSON string;
+#: the two ids are their 32 hex digits, ready for the database driver as they are.
+ImportRow = tuple[int, str, str | None, str | None, str | None, str | None, str | None,
+                  str | None, str, str, str | None, str | None, str | None]
 IMPORT_COLUMNS = ("row_no", "id", "first_name", "last_name", "email", "phone", "company",
                   "title", "stage", "status", "owner_user_id", "source", "custom_fields")
 
@@ -135,21 +136,47 @@ class MergeResult:
     updated: int
 
 
+@attrs.frozen
+class ImportMerge:
+    """How an import writes its leads: what becomes of a row whose email belongs to a live
+    lead, and the stamps of the leads it creates or updates."""
+
+    on_duplicate: OnDuplicate
+    at: datetime
+    created_by: uuid.UUID | None
+
+
 class LeadImportStaging(Protocol):
     """A per-transaction staging area: validated rows go in fast (COPY, batched inserts),
-    then duplicates are found and the leads written by set-based statements."""
+    duplicates are found and the leads written by set-based statements.
 
-    def stage(self, rows: Sequence[ImportRow]) -> None: ...
+    ``stage`` is called once, with the batches as the caller validates them (on a thread
+    of its own if ``on_own_thread``); nothing else touches the unit of work until it
+    returns. A backend with
+    a single write lock (SQLite) stages outside it and takes it again in ``deduplicate``: the
+    unit of work must not have written anything before ``stage``, and what it read before
+    may have changed after ``deduplicate`` (the caller reads the principal's role again)."""
+
+    #: Whether ``stage`` runs on a thread of its own beside the validation (worth it when
+    #: the database works in another process and the driver lets go of the GIL for long
+    #: stretches, as PostgreSQL's COPY does); otherwise it takes each batch in the caller's
+    #: thread as the batch is validated.
+    on_own_thread: bool
+
+    def stage(self, batches: Iterable[Sequence[ImportRow]], *, merge: ImportMerge | None
+              ) -> None:
+        """Take every batch. ``merge`` says how the leads will be written (None: a dry run,
+        nothing is); a backend may deduplicate and write each batch as it comes."""
+        ...
 
     def deduplicate(self) -> Deduplication:
         """Drop rows whose email appeared earlier in the file; mark rows whose email
-        belongs to a live lead."""
+        belongs to a live lead (one that was live before the import)."""
         ...
 
-    def merge(self, *, on_duplicate: OnDuplicate, at: datetime,
-              created_by: uuid.UUID | None) -> MergeResult:
+    def merge(self) -> MergeResult:
         """Insert the new leads; with UPDATE, overwrite the matched leads' fields with the
-        row's non-blank values."""
+        row's non-blank values. Only after ``deduplicate`` and never for a dry run."""
         ...
 
 

@@ -77,3 +77,24 @@ def test_an_export_lists_every_lead_once(ws: Workspace) -> None:
     text = "".join(ws.lad.lead_export().export_leads(ws.owner, LeadFilter()))
     emails = sorted(row["email"] for row in csv.DictReader(io.StringIO(text)))
     assert emails == ["a@x.io", "b@x.io", "d@x.io", "e@x.io"]
+
+
+REPEATS = ("email\n"
+           "a@x.io\nb@x.io\nc@x.io\n"  # a lead before the import, then two new ones
+           "A@X.IO\nB@x.io\nd@x.io\n"  # repeats of both kinds, a batch later
+           "a@x.io\nb@x.io\ne@x.io\n")
+
+
+@pytest.mark.parametrize(("options", "counts"), [
+    ({}, (4, 0, 5, 4)),
+    ({"dry_run": True}, (4, 0, 5, 4)),
+    ({"on_duplicate": "update"}, (4, 1, 4, 4)),
+])
+def test_a_repeated_email_counts_once_whether_new_or_there_before(
+        ws: Workspace, options: dict[str, object], counts: tuple[int, ...]) -> None:
+    ws.lead(email="a@x.io", first_name="Old")
+    report = _import(ws, REPEATS, **options)
+    assert (report.created, report.updated, report.skipped,
+            report.duplicates_in_file) == counts
+    if not options:
+        assert sorted(_leads(ws)) == ["a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io"]

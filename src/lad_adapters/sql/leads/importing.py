@@ -1,20 +1,31 @@
-"""The import's staging area, set-based: rows go into a temporary table (``COPY`` on
-PostgreSQL, one ``executemany`` per batch on SQLite), duplicates are found by two SQL
-statements, and the leads are written by one INSERT ... SELECT (and one UPDATE ... FROM)."""
+"""The import's staging area, set-based.
+
+PostgreSQL writes as it goes: each batch is COPYed into a temporary table, its in-file
+duplicates are dropped against a temporary table of the emails seen so far, it is matched
+with the live leads and merged into ``leads`` by one INSERT ... SELECT (and one UPDATE ...
+FROM), while the caller checks the next batch. SQLite has one write lock for the whole
+database: the rows are staged into a temporary table (which does not take it) outside the
+unit of work's write transaction, and the lock is taken again only to write the leads.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.database import Db
+from lad_adapters.sql.database import Db, translate_errors
 from lad_adapters.sql.types import UtcDateTime
 from lad_domain.leads.model import OnDuplicate
-from lad_domain.leads.ports import IMPORT_COLUMNS, Deduplication, ImportRow, MergeResult
+from lad_domain.leads.ports import (
+    IMPORT_COLUMNS,
+    Deduplication,
+    ImportMerge,
+    ImportRow,
+    MergeResult,
+)
 
 STAGING = "lead_import_staging"
 _COLUMNS = ", ".join(IMPORT_COLUMNS)
@@ -33,24 +44,34 @@ _CREATE_PG = sa.text(
     "CREATE TEMPORARY TABLE lead_import_staging (row_no integer NOT NULL, id uuid NOT NULL, "
     "first_name text, last_name text, email text, phone text, company text, title text, "
     "stage text NOT NULL, status text NOT NULL, owner_user_id uuid, source text, "
-    "custom_fields jsonb, existing_id uuid) ON COMMIT DROP")
-_CREATE_SQLITE = sa.text(
+    "custom_fields jsonb, existing_id uuid) ON COMMIT DROP; "
+    'CREATE TEMPORARY TABLE lead_import_seen (email text COLLATE "C" PRIMARY KEY) '
+    "ON COMMIT DROP")
+_CREATE_SQLITE = (
     "CREATE TEMPORARY TABLE lead_import_staging (row_no INTEGER NOT NULL, id CHAR(32) NOT NULL, "
     "first_name TEXT, last_name TEXT, email TEXT, phone TEXT, company TEXT, title TEXT, "
     "stage TEXT NOT NULL, status TEXT NOT NULL, owner_user_id CHAR(32), source TEXT, "
-    "custom_fields TEXT, existing_id CHAR(32))")
-_DROP_SQLITE = sa.text("DROP TABLE IF EXISTS temp.lead_import_staging")
+    "custom_fields TEXT, existing_id CHAR(32), UNIQUE (email))")
+_DROP_SQLITE = "DROP TABLE IF EXISTS temp.lead_import_staging"
 _COPY = f"COPY {STAGING} ({_COLUMNS}) FROM STDIN"
+#: Rows come in file order, so the row kept for an email is its first (NULLs never clash).
 _INSERT_SQLITE = (f"INSERT INTO {STAGING} ({_COLUMNS}) "
-                  f"VALUES ({', '.join('?' for _ in IMPORT_COLUMNS)})")
+                  f"VALUES ({', '.join('?' for _ in IMPORT_COLUMNS)}) "
+                  "ON CONFLICT (email) DO NOTHING")
+_KEPT_SQLITE = "SELECT count(*) FROM lead_import_staging"
 
-_DEDUPE_PG = sa.text(
-    "DELETE FROM lead_import_staging WHERE row_no IN (SELECT row_no FROM (SELECT row_no, "
-    "row_number() OVER (PARTITION BY email ORDER BY row_no) AS n FROM lead_import_staging "
-    "WHERE email IS NOT NULL) ranked WHERE n > 1)")
-_DEDUPE_SQLITE = sa.text(
-    "DELETE FROM lead_import_staging WHERE email IS NOT NULL AND row_no NOT IN "
-    "(SELECT min(row_no) FROM lead_import_staging WHERE email IS NOT NULL GROUP BY email)")
+#: PostgreSQL, per batch (already without repeats of an email within it): a row whose email
+#: an earlier batch had is dropped; the others' emails are remembered. The emails seen are
+#: compared byte by byte (COLLATE "C": the same equality, without the locale's collation).
+_DEDUPE_BATCH_PG = sa.text(
+    "WITH fresh AS (INSERT INTO lead_import_seen (email) SELECT email COLLATE \"C\" "
+    "FROM lead_import_staging "
+    "WHERE email IS NOT NULL ON CONFLICT (email) DO NOTHING RETURNING email) "
+    "DELETE FROM lead_import_staging WHERE email IS NOT NULL "
+    "AND email COLLATE \"C\" NOT IN (SELECT email FROM fresh)")
+_TRUNCATE_PG = sa.text("TRUNCATE lead_import_staging")
+# A row left after deduplication has an email no earlier row had, so a lead with it was
+# live before the import (PostgreSQL writes earlier batches' leads as it goes).
 _MATCH_PG = _typed(
     "UPDATE lead_import_staging AS s SET existing_id = l.id FROM leads AS l "
     "WHERE l.tenant_id = :tenant AND l.deleted_at IS NULL AND l.email = s.email")
@@ -76,12 +97,30 @@ _UPDATE_LEADS = (
 
 
 _INSERT_PG = _typed(_INSERT_LEADS.format(empty="'{}'::jsonb"))
+#: The common case (skip existing leads, not a dry run) in one statement per batch: drop the
+#: rows whose email an earlier batch had, and insert the rest but those whose email belongs
+#: to a live lead (the unique key of live emails says so as it inserts).
+_DEDUPE_AND_INSERT_PG = _typed(
+    "WITH fresh AS (INSERT INTO lead_import_seen (email) SELECT email COLLATE \"C\" "
+    "FROM lead_import_staging "
+    "WHERE email IS NOT NULL ON CONFLICT (email) DO NOTHING RETURNING email), "
+    "created AS (" + _INSERT_LEADS.format(empty="'{}'::jsonb").replace(
+        "WHERE existing_id IS NULL",
+        "WHERE email IS NULL OR email COLLATE \"C\" IN (SELECT email FROM fresh) "
+        "ON CONFLICT (tenant_id, email) WHERE deleted_at IS NULL DO NOTHING RETURNING 1") + ") "
+    "SELECT (SELECT count(*) FROM lead_import_staging WHERE email IS NOT NULL) "
+    "- (SELECT count(*) FROM fresh) AS in_file, (SELECT count(*) FROM created) AS created")
 _INSERT_SQLITE_LEADS = _typed(_INSERT_LEADS.format(empty="'{}'"))
+#: SQLite, skipping existing leads (the common case): match and insert in one statement,
+#: each row's email looked up in the unique key of live emails.
+_INSERT_NEW_SQLITE = _typed(_INSERT_LEADS.format(empty="'{}'").replace(
+    "FROM lead_import_staging WHERE existing_id IS NULL",
+    "FROM lead_import_staging AS s WHERE s.email IS NULL OR NOT EXISTS (SELECT 1 FROM leads "
+    "AS l WHERE l.tenant_id = :tenant AND l.email = s.email AND l.deleted_at IS NULL)"))
 _UPDATE_PG = _typed(_UPDATE_LEADS.format(
     merge="leads.custom_fields || COALESCE(s.custom_fields, '{}'::jsonb)"))
 _UPDATE_SQLITE = _typed(_UPDATE_LEADS.format(
     merge="json_patch(leads.custom_fields, COALESCE(s.custom_fields, '{}'))"))
-_MATCHED = sa.text("SELECT count(*) FROM lead_import_staging WHERE existing_id IS NOT NULL")
 
 
 class SqlLeadImportStaging:
@@ -93,50 +132,131 @@ class SqlLeadImportStaging:
         self._db = db
         self._tenant_id = tenant_id
         self._postgres = db.dialect == "postgresql"
-        self._created = False
+        # sqlite3's executemany lets go of the GIL for every row and waits to get it back
+        # from the validating thread: on a thread of its own it would stage several times
+        # slower, so SQLite stages in the caller's thread.
+        self.on_own_thread = self._postgres
+        self._merge: ImportMerge | None = None
+        self._staged = False
+        self._given = 0
+        self._found = Deduplication(in_file=0, existing=0)
+        self._merged = MergeResult(created=0, updated=0)
 
     def _driver(self) -> Any:
         return self._db.connection.connection.driver_connection
 
-    def stage(self, rows: Sequence[ImportRow]) -> None:
-        if not self._created:
-            if not self._postgres:
-                self._db.execute(_DROP_SQLITE)
-            self._db.execute(_CREATE_PG if self._postgres else _CREATE_SQLITE)
-            self._created = True
+    def stage(self, batches: Iterable[Sequence[ImportRow]], *, merge: ImportMerge | None
+              ) -> None:
+        self._merge = merge
         if self._postgres:
-            with self._driver().cursor() as cursor, cursor.copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            self._stage_postgres(batches)
         else:
-            # SQLite keeps a UUID as its 32 hex digits (SQLAlchemy's Uuid type).
-            self._driver().executemany(_INSERT_SQLITE, [
-                (r[0], r[1].hex, r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-                 r[10].hex if r[10] is not None else None, r[11], r[12]) for r in rows])
+            self._stage_sqlite(batches)
 
     def deduplicate(self) -> Deduplication:
-        if not self._created:
-            return Deduplication(in_file=0, existing=0)
-        in_file = self._db.execute(_DEDUPE_PG if self._postgres else _DEDUPE_SQLITE).rowcount
-        if self._postgres:
-            # The planner knows nothing of a fresh temporary table; a sample is enough.
-            self._db.execute(sa.text("ANALYZE lead_import_staging"))
-        self._db.execute(_MATCH_PG if self._postgres else _MATCH_SQLITE,
-                         {"tenant": self._tenant_id})
-        existing = int(self._db.execute(_MATCHED).scalar_one())
-        return Deduplication(in_file=in_file, existing=existing)
+        if self._staged and not self._postgres:
+            driver = self._driver()
+            with translate_errors():
+                driver.execute("COMMIT")  # the staging table's rows; nothing of the database
+                driver.execute("BEGIN IMMEDIATE")  # the write lock, until the unit of work ends
+                kept = int(driver.execute(_KEPT_SQLITE).fetchone()[0])
+            plan = self._merge
+            in_file = self._given - kept
+            if plan is not None and plan.on_duplicate is OnDuplicate.SKIP:
+                created = self._db.execute(_INSERT_NEW_SQLITE, {
+                    "tenant": self._tenant_id, "at": plan.at,
+                    "created_by": plan.created_by}).rowcount
+                self._merged = MergeResult(created=created, updated=0)
+                self._found = Deduplication(in_file=in_file, existing=kept - created)
+            else:
+                existing = self._db.execute(_MATCH_SQLITE, {"tenant": self._tenant_id}
+                                            ).rowcount
+                self._found = Deduplication(in_file=in_file, existing=existing)
+            if plan is None:
+                self._db.execute(sa.text(_DROP_SQLITE))  # a dry run: nothing more to do
+        return self._found
 
-    def merge(self, *, on_duplicate: OnDuplicate, at: datetime,
-              created_by: uuid.UUID | None) -> MergeResult:
-        if not self._created:
-            return MergeResult(created=0, updated=0)
-        params = {"tenant": self._tenant_id, "at": at, "created_by": created_by}
+    def merge(self) -> MergeResult:
+        if self._merge is None:
+            raise RuntimeError("a dry run writes nothing")
+        if self._staged and not self._postgres:
+            if self._merge.on_duplicate is not OnDuplicate.SKIP:  # else written by deduplicate
+                self._merged = self._merge_staged(_UPDATE_SQLITE, _INSERT_SQLITE_LEADS)
+            self._db.execute(sa.text(_DROP_SQLITE))
+        return self._merged
+
+    def _stage_postgres(self, batches: Iterable[Sequence[ImportRow]]) -> None:
+        """Each batch is deduplicated, matched and merged as soon as it is in."""
+        in_file = existing = created = updated = 0
+        plan = self._merge
+        for given in batches:
+            rows = _first_of_each_email(given)
+            in_file += len(given) - len(rows)
+            if self._staged:
+                self._db.execute(_TRUNCATE_PG)
+            else:
+                self._db.execute(_CREATE_PG)
+                self._staged = True
+            with translate_errors(), self._driver().cursor() as cursor, \
+                    cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if plan is not None and plan.on_duplicate is OnDuplicate.SKIP:
+                counts = self._db.execute(_DEDUPE_AND_INSERT_PG, {
+                    "tenant": self._tenant_id, "at": plan.at,
+                    "created_by": plan.created_by}).one()._mapping
+                repeated, inserted = int(counts["in_file"]), int(counts["created"])
+                in_file += repeated
+                created += inserted
+                existing += len(rows) - repeated - inserted
+                continue
+            in_file += self._db.execute(_DEDUPE_BATCH_PG).rowcount
+            existing += self._db.execute(_MATCH_PG, {"tenant": self._tenant_id}).rowcount
+            if plan is not None:
+                merged = self._merge_staged(_UPDATE_PG, _INSERT_PG)
+                created += merged.created
+                updated += merged.updated
+        self._found = Deduplication(in_file=in_file, existing=existing)
+        self._merged = MergeResult(created=created, updated=updated)
+
+    def _stage_sqlite(self, batches: Iterable[Sequence[ImportRow]]) -> None:
+        """Into a temporary table, outside the write lock: the unit of work's transaction
+        has only read so far; it ends here and starts again in ``deduplicate``."""
+        driver = None
+        for rows in batches:
+            with translate_errors():
+                if driver is None:
+                    driver = self._driver()
+                    driver.execute("ROLLBACK")
+                    driver.execute("BEGIN")  # deferred: a TEMP table locks nothing shared
+                    driver.execute(_DROP_SQLITE)
+                    driver.execute(_CREATE_SQLITE)
+                    self._staged = True
+                # The rows as they are: SQLite keeps a UUID as its 32 hex digits
+                # (SQLAlchemy's Uuid type), which is how a row carries its ids.
+                driver.executemany(_INSERT_SQLITE, rows)
+            self._given += len(rows)
+
+    def _merge_staged(self, update: sa.TextClause, insert: sa.TextClause) -> MergeResult:
+        plan = self._merge
+        assert plan is not None
+        params = {"tenant": self._tenant_id, "at": plan.at, "created_by": plan.created_by}
         updated = 0
-        if on_duplicate is OnDuplicate.UPDATE:
-            updated = self._db.execute(_UPDATE_PG if self._postgres else _UPDATE_SQLITE,
-                                       params).rowcount
-        created = self._db.execute(_INSERT_PG if self._postgres else _INSERT_SQLITE_LEADS,
-                                   params).rowcount
-        if not self._postgres:
-            self._db.execute(_DROP_SQLITE)
+        if plan.on_duplicate is OnDuplicate.UPDATE:
+            updated = self._db.execute(update, params).rowcount
+        created = self._db.execute(insert, params).rowcount
         return MergeResult(created=created, updated=updated)
+
+
+def _first_of_each_email(rows: Sequence[ImportRow]) -> Sequence[ImportRow]:
+    """The batch without the rows whose email an earlier row of it had."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        email = row[4]
+        if email is not None:
+            if email in seen:
+                continue
+            seen.add(email)
+        kept.append(row)
+    return kept if len(kept) < len(rows) else rows

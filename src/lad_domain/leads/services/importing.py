@@ -1,6 +1,6 @@
-"""Bulk import of leads from CSV: streamed in batches, each row checked, valid rows staged and
-written in one transaction by set-based statements; rejected rows are reported, never
-half-written."""
+"""Bulk import of leads from CSV: streamed in batches, each row checked, valid rows staged
+(by a writer thread, while the next batch is checked) and written in one transaction by
+set-based statements; rejected rows are reported, never half-written."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from lad_domain.leads.csv_format import map_header
 from lad_domain.leads.events import LeadsImported
 from lad_domain.leads.model import OnDuplicate, parse_on_duplicate
 from lad_domain.leads.policy import LeadPermission
-from lad_domain.leads.ports import ImportRow, LeadImportStaging, PhoneNumberParser
+from lad_domain.leads.ports import ImportMerge, ImportRow, PhoneNumberParser
 from lad_domain.leads.row_check import RowCheck
 from lad_domain.leads.services.leads import LeadsScope, member_emails, pipeline_of
+from lad_domain.leads.staging_writer import StagingWriter
 from lad_domain.shared.errors import FieldError, ValidationFailed
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import tenant_of
@@ -65,7 +66,8 @@ class ImportReport:
     rejected_rows: int = 0
     rejected: list[RowRejection] = attrs.field(factory=list)
     ignored_columns: list[str] = attrs.field(factory=list)
-    #: Seconds spent in each stage: read (decode, parse, map), validate, dedupe, write.
+    #: Seconds spent in each stage: read (decode, parse, map), validate, dedupe, write. The
+    #: write runs on its own thread beside read and validate: the stages overlap.
     timings: dict[str, float] = attrs.field(factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     def reject(self, row: int, errors: list[FieldError]) -> None:
@@ -98,6 +100,15 @@ class _LimitedReader(io.RawIOBase):
 
 
 @attrs.define
+class _Given:
+    """What the validating side handed to the staging area: rows, and seconds spent reading
+    and checking them (the staging area's own time is the rest)."""
+
+    rows: int = 0
+    checking: float = 0.0
+
+
+@attrs.define
 class LeadImportService:
     scope: LeadsScope
     phones: PhoneNumberParser
@@ -125,12 +136,33 @@ class LeadImportService:
             check = RowCheck(columns, pipeline_of(uow), member_emails(uow), self.phones, region,
                              self.scope.ids)
             staging = uow.lead_import()
+            merge = None if dry_run else ImportMerge(on_duplicate=mode, at=now,
+                                                     created_by=principal.user_id)
             report.timings["read"] += perf_counter() - started
-            staged = self._stage(reader, row_no, encoding, check, staging, report,
-                                 lambda: progress(counter.count, report.rows)
-                                 if progress is not None else None)
+            given = _Given()
+            batches = self._valid_batches(reader, row_no, encoding, check, report, given,
+                                          lambda: progress(counter.count, report.rows)
+                                          if progress is not None else None)
+            if staging.on_own_thread:
+                writer = StagingWriter(lambda valid: staging.stage(valid, merge=merge))
+                try:
+                    for batch in batches:
+                        writer.put(batch)
+                except BaseException:
+                    writer.abandon()
+                    raise
+                writer.finish()
+                report.timings["write"] += writer.busy
+            else:
+                started = perf_counter()
+                staging.stage(batches, merge=merge)
+                report.timings["write"] += perf_counter() - started - given.checking
+            staged = given.rows
             started = perf_counter()
             dedup = staging.deduplicate()
+            # Read the role again in the transaction that writes: on SQLite the rows were
+            # staged outside it, and a member removed meanwhile must not import.
+            self.scope.require(uow, principal, LeadPermission.IMPORT)
             report.timings["dedupe"] += perf_counter() - started
             report.duplicates_in_file = dedup.in_file
             if dry_run:
@@ -139,7 +171,7 @@ class LeadImportService:
                 report.skipped = staged - report.created - report.updated
                 return report
             started = perf_counter()
-            merged = staging.merge(on_duplicate=mode, at=now, created_by=principal.user_id)
+            merged = staging.merge()
             report.created, report.updated = merged.created, merged.updated
             report.skipped = staged - merged.created - merged.updated
             self.scope.record(uow, LeadsImported(
@@ -149,18 +181,20 @@ class LeadImportService:
             report.timings["write"] += perf_counter() - started
         return report
 
-    def _stage(self, reader: CsvReader, row_no: int, encoding: str, check: RowCheck,
-               staging: LeadImportStaging, report: ImportReport,
-               progress: Callable[[], None]) -> int:
-        """Read, check and stage the rows batch by batch; returns how many were staged."""
-        staged = 0
+    def _valid_batches(self, reader: CsvReader, row_no: int, encoding: str, check: RowCheck,
+                       report: ImportReport, given: _Given, progress: Callable[[], None]
+                       ) -> Iterator[list[ImportRow]]:
+        """Read and check the rows batch by batch and yield the valid ones of each batch;
+        ``given`` counts the rows yielded and the time spent making them."""
         timings = report.timings
         while True:
             t0 = perf_counter()
             chunk = _next_chunk(reader, self.batch_rows, encoding)
             t1 = perf_counter()
             if not chunk:
-                return staged
+                given.checking += t1 - t0
+                timings["read"] += t1 - t0
+                return
             valid: list[ImportRow] = []
             for cells in chunk:
                 row_no += 1
@@ -173,13 +207,13 @@ class LeadImportService:
                 else:
                     report.reject(row_no, result)
             t2 = perf_counter()
-            if valid:
-                staging.stage(valid)
-                staged += len(valid)
             timings["read"] += t1 - t0
             timings["validate"] += t2 - t1
-            timings["write"] += perf_counter() - t2
+            given.checking += t2 - t0
             progress()
+            if valid:
+                given.rows += len(valid)
+                yield valid
 
     def _open(self, source: BinaryIO, encoding: str
               ) -> tuple[CsvReader, _LimitedReader]:
