@@ -79,6 +79,9 @@ class InMemoryUnitOfWorkBase:
         self._store_events()
         self.tx.publish()
 
+    def expire_reads(self) -> None:
+        """Nothing to forget: every read answers from the store as it is now."""
+
     def rollback(self) -> None:
         self.outbox.drain()
         self.tx.discard()

@@ -172,6 +172,13 @@ class SqlUnitOfWork:
             raise
         return self
 
+    def expire_reads(self) -> None:
+        """The repositories that answer from the first round trip are built again, without
+        it: their next read goes to the database."""
+        self._scoped = {}
+        for name in ("tenants", "users", "memberships", "features"):
+            self.__dict__.pop(name, None)
+
     # Repositories are built when a use case first asks for one: a request uses a few of
     # the thirty. Each reads the unit of work's connection and tenant scope.
 

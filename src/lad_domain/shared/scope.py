@@ -73,6 +73,12 @@ class TenantScope(Generic[U]):
     def require(self, uow: U, principal: Principal, permission: str) -> Role | None:
         return self.access.require(uow, principal, permission)
 
+    def require_again(self, uow: U, principal: Principal, permission: str) -> Role | None:
+        """``require`` once more, late in a long unit of work, on what the database holds
+        now rather than on what was read when it opened."""
+        uow.expire_reads()
+        return self.access.require(uow, principal, permission)
+
     def record(self, uow: U, event: Event, *, at: datetime | None = None) -> None:
         uow.outbox.add(DomainEvent.of(event, id=self.ids.new_id(), tenant_id=uow.tenant_id,
                                       occurred_at=self.clock.now() if at is None else at))

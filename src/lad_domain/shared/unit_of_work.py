@@ -28,3 +28,9 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def expire_reads(self) -> None:
+        """Forget what was read while opening (the tenant, the actor's membership, user and
+        features, which an adapter may read with the scope): the next access check reads
+        them again, so that it sees a change committed since (a member removed during a
+        long import)."""

@@ -162,7 +162,7 @@ class LeadImportService:
             dedup = staging.deduplicate()
             # Read the role again in the transaction that writes: on SQLite the rows were
             # staged outside it, and a member removed meanwhile must not import.
-            self.scope.require(uow, principal, LeadPermission.IMPORT)
+            self.scope.require_again(uow, principal, LeadPermission.IMPORT)
             report.timings["dedupe"] += perf_counter() - started
             report.duplicates_in_file = dedup.in_file
             if dry_run:
