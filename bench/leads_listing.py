@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 
 from bench._leads_setup import container, sqlite_database
 from bench._postgres import postgres_database
+from lad_adapters.sql.database import Db
 from lad_adapters.sql.tables.leads import leads
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
@@ -95,10 +96,22 @@ def _plans(lad: Container, client: TestClient, token: str, tenant: uuid.UUID, cu
         if statement.lstrip().startswith("SELECT leads."):
             sent.append((statement, parameters))
 
+    # On PostgreSQL the lead reads go straight to psycopg (Db.driver_rows), past
+    # SQLAlchemy's events: both ways in are watched.
+    driver_rows = Db.driver_rows
+
+    def capture_driver(db: Db, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        capture(None, None, sql, params, None, False)
+        return driver_rows(db, sql, params)
+
     sa.event.listen(engine, "before_cursor_execute", capture)
-    client.get("/v1/leads", params={"limit": PAGE}, headers=_auth(token))
-    client.get("/v1/leads", params={"limit": PAGE, "cursor": cursor}, headers=_auth(token))
-    sa.event.remove(engine, "before_cursor_execute", capture)
+    Db.driver_rows = capture_driver  # type: ignore[method-assign]  # watched for two requests
+    try:
+        client.get("/v1/leads", params={"limit": PAGE}, headers=_auth(token))
+        client.get("/v1/leads", params={"limit": PAGE, "cursor": cursor}, headers=_auth(token))
+    finally:
+        Db.driver_rows = driver_rows  # type: ignore[method-assign]  # restored
+        sa.event.remove(engine, "before_cursor_execute", capture)
     postgres = engine.dialect.name == "postgresql"
     plans = []
     with engine.connect() as conn:
