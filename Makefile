@@ -21,9 +21,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## unit: the domain on the in-memory adapters only, in under 5 s (hypothesis profile dev; CI runs ci)
+## unit: the domain on the in-memory adapters only, in under 5 s (hypothesis profile dev; CI runs ci;
+## Python may cache bytecode here even where PYTHONDONTWRITEBYTECODE is set: compiling and
+## rewriting the test modules afresh is a second of every run)
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit -p no:schemathesis
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest tests/unit -p no:schemathesis
 
 ## lint: ruff, mypy --strict and the import-linter contracts
 lint: $(STAMP)

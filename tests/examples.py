@@ -5,7 +5,7 @@ Profiles (``HYPOTHESIS_PROFILE`` names one; CI, ``CI=true`` or ``LAD_REQUIRE_POS
 loads ``ci``, anything else ``dev``):
 
 - ``ci``: hypothesis's default budget (100 examples a test; a test asking for N gets N);
-- ``dev``: a quarter of it (a test asking for N gets N / 4, at least 3).
+- ``dev``: a tenth of it (a test asking for N gets N / 10, at least 3).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import settings
 
 CI_BUDGET = 100
 settings.register_profile("ci", max_examples=CI_BUDGET)
-settings.register_profile("dev", max_examples=CI_BUDGET // 4)
+settings.register_profile("dev", max_examples=CI_BUDGET // 10)
 
 
 def load_profile() -> str:

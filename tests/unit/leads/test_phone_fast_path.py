@@ -12,6 +12,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from lad_adapters.phones import LibPhoneNumberParser, NumberingPlans
 from lad_domain.leads.model import InvalidPhoneNumber
+from tests.examples import scaled
 
 PARSER = LibPhoneNumberParser()
 CODES = sorted(COUNTRY_CODE_TO_REGION_CODE)
@@ -67,7 +68,7 @@ def example_numbers(draw: st.DrawFn) -> str:
 REGIONS = st.sampled_from([None, "GB", "US", "DE", "IT"])
 
 
-@settings(max_examples=400)
+@settings(max_examples=scaled(400))
 @given(written_numbers(), REGIONS)
 @example("+1 (415) 555-2671", None)
 @example("+44 (0) 20 7946 0958", None)
@@ -77,13 +78,13 @@ def test_written_numbers_get_the_full_parsers_answer(text: str, region: str | No
     assert _answer(_fast, text, region) == _answer(_full, text, region)
 
 
-@settings(max_examples=400)
+@settings(max_examples=scaled(400))
 @given(example_numbers(), REGIONS)
 def test_real_numbers_get_the_full_parsers_answer(text: str, region: str | None) -> None:
     assert _answer(_fast, text, region) == _answer(_full, text, region)
 
 
-@settings(max_examples=400)
+@settings(max_examples=scaled(400))
 @given(st.sampled_from(CODES), st.text("0123456789", min_size=1, max_size=16))
 def test_the_plans_agree_with_is_valid_number(code: int, digits: str) -> None:
     nsn = digits.lstrip("0") or "1"
