@@ -10,17 +10,15 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from lad_domain.billing import posting
 from lad_domain.billing.model import Cause, LedgerEntry, LedgerType
 from lad_domain.shared.errors import Conflict, ValidationFailed
-from lad_entrypoints.container import Container, close
+from lad_entrypoints.container import Container
 from tests.examples import scaled
-from tests.integration.billing.posting_steps import ITEMS, Step, Use, openings, steps
-from tests.integration.billing.test_posting_paths_agree import PostingPaths
+from tests.integration.billing.posting_steps import ITEMS, Step, Use, steps
+from tests.integration.billing.test_posting_paths_agree import PostingPaths, walk_alike
 from tests.integration.billing.twins import Twin
 from tests.unit.billing.books import Books
 
@@ -61,19 +59,9 @@ def test_a_batch_in_parts_posts_what_the_rule_posts_in_one_go(
     the rule on the same connection type without a pipeline; singles as before."""
     settings = container.settings()
 
-    @examples(max_examples=scaled(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(opening=openings, taken=st.lists(st.one_of(batches, batches, steps), min_size=6,
-                                            max_size=16))
-    def the_books_read_alike(opening: tuple[Step | None, ...], taken: list[Step]) -> None:
-        paths = PostingPaths(settings)
-        try:
-            for step in [*filter(None, opening), *taken]:
-                paths.take(step)
-            paths.compare_the_books()
-        finally:
-            close(paths.lad)
-
-    the_books_read_alike()
+    walk_alike(lambda: PostingPaths(settings),
+               st.lists(st.one_of(batches, batches, steps), min_size=6, max_size=16),
+               max_examples=scaled(20))
 
 
 def _events(keys: list[str], items: str = "email") -> list[dict[str, object]]:

@@ -10,6 +10,7 @@ end their wallets, ledgers, usage events, billing domain events and quota counts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -65,6 +66,26 @@ class PostingPaths:
                      self.rule.state(USAGE_KEYS, periods), "books")
 
 
+def walk_alike(new_paths: Callable[[], PostingPaths], taken: st.SearchStrategy[list[Step]],
+               *, max_examples: int) -> None:
+    """From any opening, the steps ``taken`` draws, taken on both twins of new paths, leave
+    their books reading alike (each example's container closed after it)."""
+
+    @examples(max_examples=max_examples, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(opening=openings, taken=taken)
+    def the_books_read_alike(opening: tuple[Step | None, ...], taken: list[Step]) -> None:
+        paths = new_paths()
+        try:
+            for step in [*filter(None, opening), *taken]:
+                paths.take(step)
+            paths.compare_the_books()
+        finally:
+            close(paths.lad)
+
+    the_books_read_alike()
+
+
 @pytest.fixture
 def backend() -> str:
     return "postgres"
@@ -84,15 +105,5 @@ def test_the_stored_function_and_the_rule_post_alike(backend: str, container: Co
                                                       ) -> None:
     settings = container.settings()
 
-    @examples(max_examples=scaled(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(opening=openings, taken=st.lists(steps, min_size=20, max_size=50))
-    def the_books_read_alike(opening: tuple[Step | None, ...], taken: list[Step]) -> None:
-        paths = PostingPaths(settings)
-        try:
-            for step in [*filter(None, opening), *taken]:
-                paths.take(step)
-            paths.compare_the_books()
-        finally:
-            close(paths.lad)
-
-    the_books_read_alike()
+    walk_alike(lambda: PostingPaths(settings), st.lists(steps, min_size=20, max_size=50),
+               max_examples=scaled(30))

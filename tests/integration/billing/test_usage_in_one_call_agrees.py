@@ -9,8 +9,6 @@ import uuid
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
@@ -20,8 +18,8 @@ from lad_domain.billing.usage_ledger import ScopedUsageLedger
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container, close
 from lad_entrypoints.settings import Settings
-from tests.integration.billing.posting_steps import Step, openings, steps
-from tests.integration.billing.test_posting_paths_agree import PostingPaths
+from tests.integration.billing.posting_steps import steps
+from tests.integration.billing.test_posting_paths_agree import PostingPaths, walk_alike
 from tests.integration.billing.twins import PythonRuleFor
 
 
@@ -57,18 +55,8 @@ def backend() -> str:
 def test_the_one_call_and_the_rule_post_alike(backend: str, container: Container) -> None:
     settings = container.settings()
 
-    @examples(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(opening=openings, taken=st.lists(steps, min_size=20, max_size=40))
-    def the_books_read_alike(opening: tuple[Step | None, ...], taken: list[Step]) -> None:
-        paths = OneCallPaths(settings)
-        try:
-            for step in [*filter(None, opening), *taken]:
-                paths.take(step)
-            paths.compare_the_books()
-        finally:
-            close(paths.lad)
-
-    the_books_read_alike()
+    walk_alike(lambda: OneCallPaths(settings), st.lists(steps, min_size=20, max_size=40),
+               max_examples=15)
 
 
 def test_the_twins_take_their_paths(backend: str, container: Container) -> None:
