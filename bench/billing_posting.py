@@ -65,6 +65,7 @@ import sqlalchemy as sa
 from bench._postgres import postgres_database
 from lad_adapters.catalog import default_catalog
 from lad_adapters.sql.database import create_engine
+from lad_adapters.sql.round_trips import RoundTripTrace
 from lad_adapters.sql.tables.billing import billing_ledger_transactions as ledger
 from lad_adapters.sql.tables.billing import billing_wallets as wallets
 from lad_domain.billing.scope import posting_context
@@ -83,23 +84,6 @@ _LEDGER = (
     "VALUES (%s, %s, %s, 'usage_debit', %s, %s, 'usage_event', %s, %s, %s, %s)")
 _DEBIT = ("UPDATE billing_wallets SET current_balance = current_balance - %s, updated_at = %s "
           "WHERE tenant_id = %s AND id = %s")
-
-
-class Trace:
-    """Counts round trips: libpq traces every message, and each round trip ends with the
-    server's ReadyForQuery."""
-
-    def __init__(self) -> None:
-        self.file = tempfile.NamedTemporaryFile("w+", suffix=".trace")  # noqa: SIM115
-
-    def attach(self, connection: psycopg.Connection[Any]) -> None:
-        connection.pgconn.trace(self.file.fileno())
-        connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def round_trips(self) -> int:
-        self.file.flush()
-        with open(self.file.name, encoding="utf-8", errors="replace") as text:
-            return sum(1 for line in text if "\tReadyForQuery" in line)
 
 
 @attrs.frozen
@@ -251,24 +235,14 @@ def batched(lad: Container, service: Principal, size: int, batches: int) -> floa
 def traced(engine: sa.Engine, action: Callable[[], object]) -> int:
     """Round trips of ``action``: the pool is emptied first, so that every connection it
     opens is traced from its first statement (pings, BEGIN and COMMIT included)."""
-    engine.dispose()
-    trace = Trace()
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        trace.attach(dbapi_connection)
-
-    sa.event.listen(engine, "connect", on_connect)
-    try:
+    with RoundTripTrace().watching(engine) as trace:
         action()
-    finally:
-        sa.event.remove(engine, "connect", on_connect)
-        engine.dispose()
     return trace.round_trips()
 
 
 def round_trips(raw: Raw, core: Core, posting: Posting, call: ServiceCall, lad: Container,
                 n: int = 100) -> dict[str, float]:
-    trace = Trace()
+    trace = RoundTripTrace()
     trace.attach(raw.conn)
     for _ in range(n):
         raw.post()

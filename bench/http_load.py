@@ -63,8 +63,8 @@ from fastapi.testclient import TestClient
 
 from bench._leads_setup import settings_overrides, sqlite_database
 from bench._postgres import postgres_database
-from bench.billing_posting import Trace
 from lad_adapters.catalog import default_catalog
+from lad_adapters.sql.round_trips import RoundTripTrace
 from lad_adapters.sql.tables.leads import leads
 from lad_domain.shared.principal import Principal, Role
 from lad_entrypoints.container import Container, build_container, close
@@ -151,12 +151,8 @@ def seed(lad: Container, engine: sa.Engine) -> Seeded:
 
 def count_round_trips(lad: Container, seeded: Seeded, requests: int = 20) -> dict[str, float]:
     """Round trips to PostgreSQL per request of each endpoint, from a libpq trace."""
-    trace = Trace()
-    engine = lad.engine()
-    engine.dispose()
-    sa.event.listen(engine, "connect", lambda dbapi, _record: trace.attach(dbapi))
     found: dict[str, float] = {}
-    with TestClient(create_app(lad)) as client:
+    with RoundTripTrace().watching(lad.engine()) as trace, TestClient(create_app(lad)) as client:
         for endpoint in ENDPOINTS:
             for warm in range(10):
                 _call(client, endpoint, seeded, f"warm-{warm}-{uuid.uuid4().hex}")

@@ -3,16 +3,14 @@ scope is set inside that call, the access data read there, and a refusal posts n
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
 from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
+from lad_adapters.sql.round_trips import RoundTripTrace
 from lad_domain.shared.errors import AuthenticationFailed, NotFound, ValidationFailed
 from lad_domain.shared.principal import Role
 from lad_entrypoints.container import Container
@@ -36,24 +34,8 @@ def books(lad: Container) -> Books:
 def round_trips(lad: Container) -> Iterator[Callable[[], int]]:
     """Round trips so far on the connections opened from now on (one per ReadyForQuery in
     libpq's trace)."""
-    trace = tempfile.NamedTemporaryFile("w+", suffix=".trace")  # noqa: SIM115
-    engine = lad.engine()
-    engine.dispose()
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.pgconn.trace(trace.fileno())
-        dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def count() -> int:
-        trace.flush()
-        with open(trace.name, encoding="utf-8", errors="replace") as text:
-            return sum(1 for line in text if "\tReadyForQuery" in line)
-
-    sa.event.listen(engine, "connect", on_connect)
-    yield count
-    sa.event.remove(engine, "connect", on_connect)
-    engine.dispose()
-    trace.close()
+    with RoundTripTrace().watching(lad.engine()) as trace:
+        yield trace.round_trips
 
 
 def test_postgres_records_usage_with_the_one_call_ledger(lad: Container) -> None:

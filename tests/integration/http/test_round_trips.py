@@ -8,15 +8,13 @@ of the connection starts unscoped."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from lad_adapters.sql.round_trips import RoundTripTrace
 from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
@@ -25,31 +23,14 @@ from tests.integration.tenancy.api import Account, join, problem, sign_up
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
-class Trace:
-    def __init__(self) -> None:
-        self.file = tempfile.NamedTemporaryFile("w+", suffix=".trace")  # noqa: SIM115
-
-    def attach(self, connection: psycopg.Connection[Any], _record: object) -> None:
-        connection.pgconn.trace(self.file.fileno())
-        connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def round_trips(self) -> int:
-        self.file.flush()
-        with open(self.file.name, encoding="utf-8", errors="replace") as text:
-            return sum(1 for line in text if "\tReadyForQuery" in line)
-
-
 @pytest.fixture
-def traced(backend: str, lad: Container, clock: FixedClock) -> Iterator[tuple[TestClient, Trace]]:
-    trace = Trace()
-    engine = lad.engine()
-    engine.dispose()
-    sa.event.listen(engine, "connect", trace.attach)
-    with TestClient(create_app(lad)) as client:
+def traced(backend: str, lad: Container, clock: FixedClock
+           ) -> Iterator[tuple[TestClient, RoundTripTrace]]:
+    with RoundTripTrace().watching(lad.engine()) as trace, TestClient(create_app(lad)) as client:
         yield client, trace
 
 
-def _round_trips(client: TestClient, trace: Trace, path: str, who: Account) -> int:
+def _round_trips(client: TestClient, trace: RoundTripTrace, path: str, who: Account) -> int:
     assert client.get(path, headers=who.auth).status_code == 200  # warm: the pool connects
     before = trace.round_trips()
     assert client.get(path, headers=who.auth).status_code == 200
@@ -62,13 +43,13 @@ def _lead(client: TestClient, who: Account) -> str:
     return str(created.json()["id"])
 
 
-def test_me_is_one_round_trip(traced: tuple[TestClient, Trace]) -> None:
+def test_me_is_one_round_trip(traced: tuple[TestClient, RoundTripTrace]) -> None:
     client, trace = traced
     owner = sign_up(client)
     assert _round_trips(client, trace, "/v1/me", owner) == 1
 
 
-def test_a_lead_and_a_page_of_leads_are_two(traced: tuple[TestClient, Trace]) -> None:
+def test_a_lead_and_a_page_of_leads_are_two(traced: tuple[TestClient, RoundTripTrace]) -> None:
     client, trace = traced
     owner = sign_up(client)
     lead = _lead(client, owner)
@@ -84,7 +65,7 @@ def _scope(connection: sa.Connection) -> tuple[str, str, str]:
 
 
 def test_a_read_leaves_no_scope_to_other_checkouts(
-        traced: tuple[TestClient, Trace], lad: Container) -> None:
+        traced: tuple[TestClient, RoundTripTrace], lad: Container) -> None:
     client, _ = traced
     owner = sign_up(client)
     engine = lad.engine()
@@ -97,7 +78,7 @@ def test_a_read_leaves_no_scope_to_other_checkouts(
 
 
 def test_a_read_after_another_tenants_read_sees_its_own_rows(
-        traced: tuple[TestClient, Trace], lad: Container) -> None:
+        traced: tuple[TestClient, RoundTripTrace], lad: Container) -> None:
     client, _ = traced
     a, b = sign_up(client), sign_up(client, tenant_name="B")
     lead_a = _lead(client, a)
@@ -110,7 +91,7 @@ def test_a_read_after_another_tenants_read_sees_its_own_rows(
 
 
 def test_a_removed_member_is_refused_on_the_next_request(
-        traced: tuple[TestClient, Trace]) -> None:
+        traced: tuple[TestClient, RoundTripTrace]) -> None:
     client, _ = traced
     owner = sign_up(client)
     member = join(client, owner)
@@ -121,7 +102,8 @@ def test_a_removed_member_is_refused_on_the_next_request(
     problem(client.get("/v1/me", headers=member.auth), 403)
 
 
-def test_a_demoted_member_loses_the_write_at_once(traced: tuple[TestClient, Trace]) -> None:
+def test_a_demoted_member_loses_the_write_at_once(
+        traced: tuple[TestClient, RoundTripTrace]) -> None:
     client, _ = traced
     owner = sign_up(client)
     member = join(client, owner)
