@@ -52,8 +52,6 @@ class _ScopeRead:
     connection's scope when something that is not a unit of work checks it out
     (``database.clear_stale_scope``), and every unit of work sets its own first."""
 
-    TABLES = (tenants, memberships, users, tenant_features)
-
     def __init__(self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None, *,
                  reading: bool) -> None:
         t, u = _literal(tenant_id), _literal(user_id)
@@ -124,11 +122,12 @@ def _driver(connection: Connection) -> psycopg.Connection[Any]:
     return cast(psycopg.Connection[Any], connection.connection.driver_connection)
 
 
-def _end_read(connection: Connection) -> None:
-    """Roll back a transaction that is still sound by sending ROLLBACK ourselves: the
-    driver's rollback() also forgets its prepared statements (it cannot know whether one
-    was lost with a failed transaction), so that reads, which always end this way, would
-    never run prepared. A failed transaction goes through the driver's rollback()."""
+def _roll_back_sound(connection: Connection) -> None:
+    """Roll back a transaction that is still sound (a write left uncommitted) by sending
+    ROLLBACK ourselves: the driver's rollback() also forgets its prepared statements (it
+    cannot know whether one was lost with a failed transaction), so that every connection
+    would prepare its statements afresh. A failed transaction goes through the driver's
+    rollback()."""
     driver = _driver(connection)
     if driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
         driver.execute(b"ROLLBACK", prepare=False)
@@ -324,7 +323,7 @@ class SqlUnitOfWork:
                     if (connection is not None and self.db.dialect == "postgresql"
                             and not connection.invalidated and not self.reading):
                         with translate_errors():
-                            _end_read(connection)
+                            _roll_back_sound(connection)
                 finally:
                     self._transaction.rollback()
         finally:

@@ -77,7 +77,7 @@ class TenantScope(Generic[U]):
         """``require`` once more, late in a long unit of work, on what the database holds
         now rather than on what was read when it opened."""
         uow.expire_reads()
-        return self.access.require(uow, principal, permission)
+        return self.require(uow, principal, permission)
 
     def record(self, uow: U, event: Event, *, at: datetime | None = None) -> None:
         uow.outbox.add(DomainEvent.of(event, id=self.ids.new_id(), tenant_id=uow.tenant_id,

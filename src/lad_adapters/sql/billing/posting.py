@@ -64,8 +64,7 @@ class PostgresUsagePostings:
             return posted
         [request] = requests
         ids = [context.ids.new_id() for _ in range(5)]  # event, ledger, low, depleted, wallet
-        items = json.dumps([{"category": i.category, "provider": i.provider, "model": i.model,
-                             "quantity": str(i.quantity)} for i in request.items])
+        items = requested_items(request)
         try:
             with translate_errors():
                 row = self._db.connection.exec_driver_sql(_CALL, (
@@ -91,6 +90,13 @@ class PostgresUsagePostings:
                 {"tenant_id": e.tenant_id, "id": e.id, "event_type": e.event_type,
                  "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
                  "payload": e.payload, "created_at": e.occurred_at} for e in events])
+
+
+def requested_items(request: UsageRequest) -> str:
+    """The request's items as the posting functions take them (a JSON document; each
+    quantity an exact decimal string)."""
+    return json.dumps([{"category": i.category, "provider": i.provider, "model": i.model,
+                        "quantity": str(i.quantity)} for i in request.items])
 
 
 def usage_postings(uow: PostingUnitOfWork, db: Db, tenant_id: uuid.UUID | None

@@ -7,7 +7,6 @@ no SQLAlchemy statement is built: the driver's own prepared statement, and a tup
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC
 from typing import Any
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from lad_adapters.sql.billing.ledger import items_from_document
-from lad_adapters.sql.billing.posting import UNPRICED, unpriced
+from lad_adapters.sql.billing.posting import UNPRICED, requested_items, unpriced
 from lad_adapters.sql.database import translate_errors
 from lad_domain.billing.model import RejectionReason, UsageEvent, UsageStatus
 from lad_domain.billing.ports import PostingContext, UsageLedger, UsageRequest
@@ -47,14 +46,12 @@ class PostgresUsageLedger:
         if access is None:
             return self._ordinary.record(principal, request, context, tenant_id=tenant_id)
         new_id = context.ids.new_id
-        items = json.dumps([{"category": i.category, "provider": i.provider, "model": i.model,
-                             "quantity": str(i.quantity)} for i in request.items])
         row = self._call((
             access.tenant_id, principal.user_id, access.live_tenant, access.acting_user,
             sorted(access.roles), new_id(), new_id(), new_id(), new_id(), new_id(),
             request.idempotency_key, request.fingerprint, request.feature_key,
-            request.user_id, items, request.occurred_at, context.now, context.actor,
-            context.user_id), request)
+            request.user_id, requested_items(request), request.occurred_at, context.now,
+            context.actor, context.user_id), request)
         tenant_live, acting_role, user_role, replayed = row[:4]
         if replayed is None:
             roles = {user: Role(role) for user, role in [(access.acting_user, acting_role),
