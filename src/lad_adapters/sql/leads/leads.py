@@ -93,14 +93,9 @@ def driver_row_to_lead(row: Sequence[Any]) -> Lead:
     """A row of ``select(leads)`` as psycopg reads it (UUIDs, a dict for the JSONB column,
     datetimes in the session's time zone): the same lead ``row_to_lead`` makes of the row
     SQLAlchemy reads, the datetimes in UTC as ``UtcDateTime`` reads them."""
-    (tenant_id, id, first_name, last_name, email, phone, company, title, stage, status,
-     owner_id, source, custom_fields, created_by, created_at, updated_at, deleted_at) = row
-    return Lead(id=id, tenant_id=tenant_id, stage=stage, status=status,
-                created_at=created_at.astimezone(UTC), updated_at=updated_at.astimezone(UTC),
-                first_name=first_name, last_name=last_name, email=email, phone=phone,
-                company=company, title=title, owner_id=owner_id, source=source,
-                custom_fields=dict(custom_fields or {}), created_by=created_by,
-                deleted_at=_utc(deleted_at))
+    *fields, created_at, updated_at, deleted_at = row
+    return row_to_lead((*fields, created_at.astimezone(UTC), updated_at.astimezone(UTC),
+                        _utc(deleted_at)))
 
 
 #: The filters of a page of leads, in the order of a list's shape: which are given (their
