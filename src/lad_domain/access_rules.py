@@ -4,11 +4,14 @@ composed. A new context adds its ``policy.RULES`` here."""
 from __future__ import annotations
 
 from lad_domain.billing import policy as billing
+from lad_domain.campaigns import policy as campaigns
 from lad_domain.education import policy as education
 from lad_domain.leads import policy as leads
+from lad_domain.outreach import policy as outreach
 from lad_domain.shared.access import AccessPolicy
 from lad_domain.tenancy import policy as tenancy
 
 
 def access_policy() -> AccessPolicy:
-    return AccessPolicy.of(tenancy.RULES, leads.RULES, education.RULES, billing.RULES)
+    return AccessPolicy.of(tenancy.RULES, leads.RULES, education.RULES, billing.RULES,
+                           outreach.RULES, campaigns.RULES)

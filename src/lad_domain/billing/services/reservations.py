@@ -71,20 +71,8 @@ class ReservationService:
             if first is not None:
                 return first
             wallet = payers.get(user_id) or payers[None]
-            before = wallet.available
-            wallet.hold(value, context.now)
-            reservation = Reservation(
-                id=context.ids.new_id(), tenant_id=wallet.tenant_id, wallet_id=wallet.id,
-                feature_key=feature, amount=value, status=ReservationStatus.OPEN,
-                idempotency_key=client_key, fingerprint=digest, created_at=context.now,
-                expires_at=context.now + hold, created_by=context.user_id)
-            uow.reservations.add(reservation)
-            _write(uow, context, wallet, reservation, LedgerType.RESERVATION, ZERO, value,
-                   f"reservation:{client_key}")
-            for crossed in balance_events(wallet, before):
-                self.scope.record(uow, crossed, at=context.now)
-            self.scope.record(uow, ReservationOpened(aggregate_id=reservation.id, amount=value,
-                                                     feature_key=feature), at=context.now)
+            reservation = open_hold(uow, context, wallet, feature=feature, amount=value,
+                                    client_key=client_key, digest=digest, hold=hold)
             uow.commit()
         return reservation
 
@@ -162,14 +150,47 @@ class ReservationService:
 
     def _release(self, uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
                  reservation: Reservation, *, expired: bool) -> None:
-        reservation.release(context.now, expired=expired)
-        wallet.settle(reservation.amount, ZERO, context.now)
-        uow.reservations.update(reservation)
-        _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -reservation.amount,
-               f"release:{reservation.id}")
-        ended = ReservationExpired if expired else ReservationReleased
-        self.scope.record(uow, ended(aggregate_id=reservation.id, amount=reservation.amount),
-                          at=context.now)
+        release_hold(uow, context, wallet, reservation, expired=expired)
+
+
+def open_hold(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet, *,
+              feature: str, amount: Decimal, client_key: str, digest: str,
+              hold: timedelta) -> Reservation:
+    """Hold ``amount`` of a locked wallet in the caller's unit of work (InsufficientFunds
+    when it cannot): a reservation, its ledger row and events. Also what a campaign send
+    holds before its provider is called."""
+    before = wallet.available
+    wallet.hold(amount, context.now)
+    reservation = Reservation(
+        id=context.ids.new_id(), tenant_id=wallet.tenant_id, wallet_id=wallet.id,
+        feature_key=feature, amount=amount, status=ReservationStatus.OPEN,
+        idempotency_key=client_key, fingerprint=digest, created_at=context.now,
+        expires_at=context.now + hold, created_by=context.user_id)
+    uow.reservations.add(reservation)
+    _write(uow, context, wallet, reservation, LedgerType.RESERVATION, ZERO, amount,
+           f"reservation:{client_key}")
+    for crossed in balance_events(wallet, before):
+        context.record(uow, crossed)
+    context.record(uow, ReservationOpened(aggregate_id=reservation.id, amount=amount,
+                                          feature_key=feature))
+    return reservation
+
+
+def release_hold(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet,
+                 reservation: Reservation, *, expired: bool = False) -> None:
+    """Give a whole open hold back, in the caller's unit of work (the wallet locked)."""
+    reservation.release(context.now, expired=expired)
+    wallet.settle(reservation.amount, ZERO, context.now)
+    uow.reservations.update(reservation)
+    _write(uow, context, wallet, reservation, LedgerType.RELEASE, ZERO, -reservation.amount,
+           f"release:{reservation.id}")
+    ended = ReservationExpired if expired else ReservationReleased
+    context.record(uow, ended(aggregate_id=reservation.id, amount=reservation.amount))
+
+
+def locked_hold(uow: BillingUnitOfWork, context: PostingContext, reservation_id: uuid.UUID
+                ) -> tuple[Reservation, Wallet]:
+    return _locked(uow, context, reservation_id)
 
 
 def _locked(uow: BillingUnitOfWork, context: PostingContext, reservation_id: uuid.UUID

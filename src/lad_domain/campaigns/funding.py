@@ -1,0 +1,76 @@
+"""Money for a send: the price held from the tenant's wallet before the provider is called,
+and on success the usage event (email_send, linkedin_action) posted in the same transaction
+as the send ledger's ``sent`` row, the hold released in it. A wallet that cannot pay makes
+the enrollment wait; it never fails it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from lad_domain.billing.model import UsageEvent, UsageItem
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
+from lad_domain.billing.posting import lock_payers
+from lad_domain.billing.pricing import price_items
+from lad_domain.billing.services.reservations import locked_hold, open_hold, release_hold
+from lad_domain.campaigns.model import Activity, StepType
+from lad_domain.shared.idempotency import fingerprint
+
+FEATURE = "campaigns"
+ACTOR = "system:campaigns"
+#: Long enough for a send and its settling; an unknown send keeps its hold until reconcile.
+HOLD = timedelta(hours=24)
+
+
+def usage_item(step_type: StepType) -> UsageItem:
+    if step_type is StepType.EMAIL:
+        return UsageItem(category="email_send", quantity=Decimal(1))
+    model = "connection_request" if step_type is StepType.LINKEDIN_INVITE else "message"
+    return UsageItem(category="linkedin_action", quantity=Decimal(1), provider="unipile",
+                     model=model)
+
+
+def price_of(uow: BillingUnitOfWork, context: PostingContext, item: UsageItem) -> Decimal:
+    """The send's price now (a ValidationFailed when the catalog has none)."""
+    candidates = uow.prices.candidates([item.category], context.now, context.now)
+    return sum((p.cost for p in price_items([item], candidates, context.now)), Decimal(0))
+
+
+def hold_for_send(uow: BillingUnitOfWork, context: PostingContext, activity_id: uuid.UUID,
+                  item: UsageItem) -> uuid.UUID | None:
+    """Hold the send's price (InsufficientFunds when the wallet cannot pay); None when it
+    is free."""
+    amount = price_of(uow, context, item)
+    if amount <= 0:
+        return None
+    wallet = lock_payers(uow, {None}, context)[None]
+    client_key = f"campaign-send:{activity_id}"
+    reservation = open_hold(uow, context, wallet, feature=FEATURE, amount=amount,
+                            client_key=client_key,
+                            digest=fingerprint({"send": str(activity_id), "amount": str(amount)}),
+                            hold=HOLD)
+    return reservation.id
+
+
+def release_send(uow: BillingUnitOfWork, context: PostingContext, activity: Activity) -> None:
+    """The send did not happen: its hold goes back."""
+    if activity.reservation_id is None:
+        return
+    reservation, wallet = locked_hold(uow, context, activity.reservation_id)
+    if reservation.is_open:
+        release_hold(uow, context, wallet, reservation)
+
+
+def bill_send(uow: BillingUnitOfWork, context: PostingContext, activity: Activity,
+              item: UsageItem) -> UsageEvent:
+    """The send happened: release its hold and post its usage event (idempotent by the
+    activity's id), in the caller's transaction."""
+    release_send(uow, context, activity)
+    payload = {"feature_key": FEATURE, "user_id": None, "occurred_at": None,
+               "items": [[item.category, item.provider, item.model, "1"]]}
+    request = UsageRequest(idempotency_key=f"campaign-send:{activity.id}", feature_key=FEATURE,
+                           items=(item,), occurred_at=context.now,
+                           fingerprint=fingerprint(payload))
+    return uow.usage_postings.post([request], context)[0]
+
