@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lad_adapters.unipile import UnipileClient, UnipileUnavailable
-from lad_domain.outreach.channels import AccountState, Outcome
+from lad_domain.outreach.channels import AccountState, LinkedInChannel, Outcome
 from tests.fakes.unipile import FakeUnipile, FakeUser, RefusingFirst, running
 
 ACCOUNT = "acc-linkedin-1"
@@ -363,3 +363,10 @@ def test_the_account_state_is_retried_then_unavailable(
     fake.script(status=502, times=10, method="GET", path="/api/v1/accounts/")
     with pytest.raises(UnipileUnavailable, match="502"):
         client.account_state(ACCOUNT)
+
+
+def test_the_client_is_the_linkedin_channel_and_keeps_its_key_to_itself(
+        fake: FakeUnipile, client: UnipileClient) -> None:
+    channel: LinkedInChannel = client  # mypy checks the port is implemented
+    assert fake.api_key not in repr(channel)
+    assert fake.url in repr(channel)
