@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
@@ -43,6 +44,31 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    secret_keys: str | None = Field(
+        default=None, repr=False,
+        description="Keys sealing mailbox passwords at rest (AES-256-GCM): comma-separated "
+        "URL-safe base64 32-byte keys, the first one current (`lad outreach rotate-key` "
+        "re-seals with it); unset: one generated into state_dir")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Where the API "
+                            "is reached from the internet: unsubscribe and open links in "
+                            "emails point here")
+    unipile_url: str | None = Field(default=None, description="Unipile's API base URL "
+                                    "(https://apiX.unipile.com:PORT); unset: LinkedIn steps "
+                                    "wait")
+    unipile_api_key: str | None = Field(default=None, repr=False)
+    unipile_webhook_secret: str | None = Field(
+        default=None, repr=False, description="The Unipile-Auth header Unipile's webhooks "
+        "carry; unset: /v1/webhooks/unipile refuses every call")
+    mail_ca_file: Path | None = Field(default=None, description="A PEM file of extra "
+                                      "certificate authorities SMTP and IMAP servers are "
+                                      "trusted by (a private CA); unset: the system's")
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="How long "
+                                       "an idle worker waits before it looks for due work")
+    worker_lease_seconds: int = Field(default=600, ge=30, le=86_400, description="How "
+                                      "long a claim holds an enrollment; a send not settled "
+                                      "by then is presumed lost with its worker")
+    mailbox_poll_seconds: int = Field(default=120, ge=10, description="How often the "
+                                      "worker reads replies and bounces over IMAP")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -70,6 +96,21 @@ class Settings(BaseSettings):
     @property
     def migration_url(self) -> str:
         return self.migration_database_url or self.database_url
+
+    def resolved_secret_keys(self) -> str:
+        """The configured keys, else one kept in the state directory (memory: a fresh one
+        per process)."""
+        if self.secret_keys:
+            return self.secret_keys
+        fresh = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        if self.is_memory:
+            return fresh
+        path = self.state_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(fresh)
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one kept in the state directory so that tokens

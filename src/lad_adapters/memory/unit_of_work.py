@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from lad_adapters.memory import billing, education, leads, tenancy
+from lad_adapters.memory import billing, campaigns, education, leads, outreach, tenancy
 from lad_adapters.memory.store import InMemoryStore, InMemoryUnitOfWorkBase
 from lad_domain.billing.posting import RepositoryUsagePostings
 
@@ -42,6 +42,14 @@ class InMemoryUnitOfWork(InMemoryUnitOfWorkBase):
         self.lead_import = lambda: leads.InMemoryLeadImportStaging(tx, t)
         self.education_students = education.InMemoryStudentRepository(tx, t)
         self.education_counsellors = education.InMemoryCounsellorRepository(tx, t)
+        self.templates = outreach.InMemoryTemplateRepository(tx, t)
+        self.email_accounts = outreach.InMemoryEmailAccountRepository(tx, t)
+        self.linkedin_accounts = outreach.InMemoryLinkedInAccountRepository(tx, t)
+        self.suppressions = outreach.InMemorySuppressionRepository(tx, t)
+        self.webhook_receipts = outreach.InMemoryWebhookReceiptRepository(tx, t)
+        self.campaigns = campaigns.InMemoryCampaignRepository(tx, t)
+        self.enrollments = campaigns.InMemoryEnrollmentRepository(tx, t)
+        self.activities = campaigns.InMemoryActivityRepository(tx, t)
 
     def _store_events(self) -> None:
         self.events.add_many(self.outbox.drain())
