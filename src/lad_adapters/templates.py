@@ -439,7 +439,8 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 def paragraphs(escaped: str) -> str:
     """HTML paragraphs of escaped text: a ``<p>`` per blank-line block, ``<br>`` per line."""
-    text = escaped.replace("\r\n", "\n").replace("\r", "\n").strip()
+    # A plain str: Markup's own replace would escape the tags added here.
+    text = str.__str__(escaped).replace("\r\n", "\n").replace("\r", "\n").strip()
     blocks = [block.strip() for block in PARAGRAPH_BREAK.split(text) if block.strip()]
     return "\n".join("<p>" + block.replace("\n", "<br>\n") + "</p>" for block in blocks)
 

@@ -196,6 +196,19 @@ def test_html_escapes_lead_values_and_makes_paragraphs() -> None:
     assert done.subject == "Hi <script>alert(1)</script>"
 
 
+def test_html_paragraphs_from_crlf_lines() -> None:
+    done = renderer.render(subject=None, body="One\r\ntwo\r\n\r\nthree",
+                           context=context(), html=True)
+    assert done.html == "<p>One<br>\ntwo</p>\n<p>three</p>"
+
+
+def test_custom_fields_that_are_not_a_mapping_read_as_empty() -> None:
+    for custom in (None, ["plan"], "plan", 7):
+        done = renderer.render(subject=None, body="[{{ lead.custom.plan }}]",
+                               context=context(custom=custom), html=False)
+        assert done.text == "[]"
+
+
 def test_a_lead_value_marked_safe_is_still_escaped() -> None:
     from markupsafe import Markup
 
