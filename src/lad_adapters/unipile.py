@@ -526,3 +526,26 @@ def _account_status(status: Mapping[str, Any], received_at: datetime | None
                          event_id=f"{account_id}:{message}:{moment.isoformat()}",
                          account_id=account_id, person_provider_id=None,
                          person_public_id=None, chat_id=None, occurred_at=occurred_at)
+
+
+class UnconfiguredLinkedIn:
+    """The LinkedIn channel when Unipile is not set up (LAD_UNIPILE_URL and
+    LAD_UNIPILE_API_KEY unset): every action is deferred, an hour at a time, saying so; nothing
+    is sent, failed or counted."""
+
+    REASON = "Unipile is not configured: set LAD_UNIPILE_URL and LAD_UNIPILE_API_KEY"
+
+    def invite(self, account_id: str, profile: str, note: str | None, *,
+               client_key: str) -> Delivery:
+        return self._deferred()
+
+    def message(self, account_id: str, profile: str, text: str, *, chat_id: str | None,
+                client_key: str) -> Delivery:
+        return self._deferred()
+
+    def account_state(self, account_id: str) -> AccountState:
+        raise UnipileUnavailable(self.REASON)
+
+    def _deferred(self) -> Delivery:
+        return Delivery(outcome=Outcome.DEFERRED, code="unconfigured", reason=self.REASON,
+                        retry_after=timedelta(hours=1))

@@ -7,18 +7,26 @@ from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
+from lad_adapters.mail.imap import ImapMailboxReader
+from lad_adapters.mail.smtp import SmtpEmailChannel
+from lad_adapters.sql.due_work import SqlDueWork, SqlLinkedInAccountTenants
 from sqlalchemy.engine import Engine
 
+from lad_adapters.memory.campaigns import InMemoryDueWork
+from lad_adapters.memory.outreach import InMemoryLinkedInAccountTenants
 from lad_adapters.memory.store import InMemoryStore
 from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from lad_adapters.phones import LibPhoneNumberParser
 from lad_adapters.security.passwords import Argon2PasswordHasher
+from lad_adapters.security.secret_box import AesGcmSecretBox
 from lad_adapters.security.tokens import JwtTokenIssuer
 from lad_adapters.sql import migrate
 from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
 from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
+from lad_adapters.templates import JinjaTemplateRenderer
+from lad_adapters.unipile import UnconfiguredLinkedIn, UnipileClient
 from lad_domain.access_rules import access_policy
 from lad_domain.billing.ports import UsageLedger
 from lad_domain.billing.scope import BillingScope
@@ -30,12 +38,22 @@ from lad_domain.billing.services import (
     ReservationService,
 )
 from lad_domain.billing.usage_ledger import ScopedUsageLedger
+from lad_domain.campaigns.ports import DueWork
+from lad_domain.campaigns.services.campaigns import CampaignService
+from lad_domain.campaigns.services.engine import SendEngine
+from lad_domain.campaigns.services.inbound import InboundService
+from lad_domain.campaigns.services.reconcile import SendReconciliation
 from lad_domain.education.services import EducationService, release_counsellor
 from lad_domain.leads.services.activity import ActivityService
 from lad_domain.leads.services.exporting import LeadExportService
 from lad_domain.leads.services.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
 from lad_domain.leads.services.leads import LeadService
 from lad_domain.leads.services.pipeline import PipelineService, seed_default_pipeline
+from lad_domain.outreach.channels import LinkedInChannel
+from lad_domain.outreach.links import LinkSeal
+from lad_domain.outreach.ports import LinkedInAccountTenants
+from lad_domain.outreach.public_links import PublicLinks
+from lad_domain.outreach.services import OutreachService
 from lad_domain.shared.clock import SystemClock
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.pagination import CursorSeal
@@ -90,6 +108,42 @@ def _tokens(settings: Settings, clock: SystemClock) -> JwtTokenIssuer:
                           ttl=timedelta(minutes=settings.token_ttl_minutes))
 
 
+def _secret_box(settings: Settings) -> AesGcmSecretBox:
+    return AesGcmSecretBox.from_settings_value(settings.resolved_secret_keys())
+
+
+def _link_seal(settings: Settings) -> LinkSeal:
+    """Unsubscribe and open links: a key of their own, derived from the JWT secret."""
+    return LinkSeal.derived(settings.resolved_jwt_secret(), "email-links")
+
+
+def _linkedin(settings: Settings) -> LinkedInChannel:
+    if settings.unipile_url and settings.unipile_api_key:
+        return UnipileClient(settings.unipile_url, settings.unipile_api_key)
+    return UnconfiguredLinkedIn()
+
+
+def _due_work(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory) -> DueWork:
+    if isinstance(uows, InMemoryUnitOfWorkFactory):
+        return InMemoryDueWork(uows.store)
+    return SqlDueWork(uows.engine)
+
+
+def _linkedin_tenants(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory
+                      ) -> LinkedInAccountTenants:
+    if isinstance(uows, InMemoryUnitOfWorkFactory):
+        return InMemoryLinkedInAccountTenants(uows.store)
+    return SqlLinkedInAccountTenants(uows.engine)
+
+
+def _mail_ca(settings: Settings) -> str | None:
+    return str(settings.mail_ca_file) if settings.mail_ca_file else None
+
+
+def _lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.worker_lease_seconds)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -132,6 +186,34 @@ class Container(containers.DeclarativeContainer):
     billing_reservations = providers.Singleton(ReservationService, scope=tenant_scope)
     billing_invoices = providers.Singleton(InvoiceService, scope=tenant_scope)
     billing_reconciliation = providers.Singleton(Reconciliation, scope=tenant_scope)
+
+    # Outreach and campaigns: the ports first, then the services.
+    template_renderer = providers.Singleton(JinjaTemplateRenderer)
+    secret_box = providers.Singleton(_secret_box, settings)
+    link_seal = providers.Singleton(_link_seal, settings)
+    public_links = providers.Singleton(PublicLinks, seal=link_seal,
+                                       base_url=settings.provided.public_url)
+    mail_ca_file = providers.Callable(_mail_ca, settings)
+    email_channel = providers.Singleton(SmtpEmailChannel, ca_file=mail_ca_file)
+    mailbox_reader = providers.Singleton(ImapMailboxReader, ca_file=mail_ca_file)
+    linkedin_channel = providers.Singleton(_linkedin, settings)
+    due_work = providers.Singleton(_due_work, unit_of_work)
+    linkedin_tenants = providers.Singleton(_linkedin_tenants, unit_of_work)
+    claim_lease = providers.Callable(_lease, settings)
+    outreach = providers.Singleton(OutreachService, scope=tenant_scope,
+                                   renderer=template_renderer, secrets=secret_box,
+                                   email=email_channel, links=public_links)
+    campaigns = providers.Singleton(CampaignService, scope=tenant_scope)
+    send_engine = providers.Singleton(SendEngine, scope=tenant_scope, due=due_work,
+                                      email=email_channel, linkedin=linkedin_channel,
+                                      renderer=template_renderer, secrets=secret_box,
+                                      links=public_links, lease=claim_lease)
+    inbound = providers.Singleton(InboundService, scope=tenant_scope, mailboxes=mailbox_reader,
+                                  secrets=secret_box, links=link_seal,
+                                  linkedin_tenants=linkedin_tenants)
+    campaign_reconciliation = providers.Singleton(SendReconciliation, scope=tenant_scope,
+                                                  mailboxes=mailbox_reader, secrets=secret_box,
+                                                  lease=claim_lease)
 
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from lad_domain.outreach.links import LinkSeal, SignedLink
+from lad_domain.outreach.links import LinkSeal, Purpose, SignedLink
 from lad_domain.outreach.model import Channel
 
 
@@ -27,7 +27,7 @@ class PublicLinks:
                  address: str, at: datetime) -> str:
         return self._url("open", tenant_id, enrollment_id, lead_id, Channel.EMAIL, address, at)
 
-    def _url(self, purpose: str, tenant_id: uuid.UUID, enrollment_id: uuid.UUID | None,
+    def _url(self, purpose: Purpose, tenant_id: uuid.UUID, enrollment_id: uuid.UUID | None,
              lead_id: uuid.UUID, channel: Channel, address: str, at: datetime) -> str:
         token = self.seal.seal(SignedLink(purpose=purpose, tenant_id=tenant_id,
                                           enrollment_id=enrollment_id, lead_id=lead_id,

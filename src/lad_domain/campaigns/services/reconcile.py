@@ -46,7 +46,7 @@ class Settlement:
 
 
 @attrs.define
-class Reconciliation:
+class SendReconciliation:
     scope: TenantScope[CampaignsUnitOfWork]
     mailboxes: MailboxReader
     secrets: SecretBox

@@ -1,0 +1,124 @@
+"""The background worker: claims due campaign steps and runs them, and reads replies and
+bounces from the mailboxes. ``lad worker`` runs one; on SQLite and in memory ``lad serve``
+runs one on a thread beside the HTTP server (one writer, as SQLite wants).
+
+Stopping (SIGTERM, SIGINT, ``stop()``) is graceful: the steps in hand are finished and
+settled, nothing new is claimed."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+import attrs
+
+from lad_domain.billing.scope import each_tenant
+from lad_domain.campaigns.model import Claim
+from lad_domain.campaigns.services.engine import SendEngine
+from lad_domain.campaigns.services.inbound import InboundService, MailboxPoll
+from lad_entrypoints.container import Container
+
+log = logging.getLogger("lad.worker")
+
+
+@attrs.define
+class WorkerReport:
+    steps: Counter[str] = attrs.field(factory=Counter)
+    rounds: int = 0
+    mailboxes: list[MailboxPoll] = attrs.field(factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.steps.values())
+
+
+@attrs.define
+class Worker:
+    engine: SendEngine
+    inbound: InboundService
+    tenants: Callable[[], list[uuid.UUID]]
+    concurrency: int = 1
+    poll_seconds: float = 1.0
+    mailbox_every: float = 120.0
+    stop_event: threading.Event = attrs.field(factory=threading.Event)
+    report: WorkerReport = attrs.field(factory=WorkerReport)
+    _last_mail: float = 0.0
+
+    @classmethod
+    def of(cls, lad: Container, *, concurrency: int = 1) -> Worker:
+        settings = lad.settings()
+        scope = lad.tenant_scope()
+        return cls(engine=lad.send_engine(), inbound=lad.inbound(),
+                   tenants=lambda: list(each_tenant(scope)), concurrency=concurrency,
+                   poll_seconds=settings.worker_poll_seconds,
+                   mailbox_every=float(settings.mailbox_poll_seconds))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self, *, once: bool = False) -> WorkerReport:
+        """Work until stopped; ``once``: until nothing is due now (and the mailboxes have
+        been read once), then return."""
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix="lad-step") as steps:
+            while not self.stop_event.is_set():
+                if once or time.monotonic() - self._last_mail >= self.mailbox_every:
+                    self.read_mailboxes()
+                done = self.round(steps)
+                if once and done == 0:
+                    break
+                if done == 0:
+                    self.stop_event.wait(self.poll_seconds)
+        return self.report
+
+    def round(self, steps: ThreadPoolExecutor) -> int:
+        """Claim as many due enrollments as there are free hands, and run them; the claim
+        is made only while the worker is not stopping, so a stop loses nothing."""
+        claims = self.engine.claim(self.concurrency * 4)
+        if not claims:
+            return 0
+        self.report.rounds += 1
+        for result in steps.map(self._run_one, claims):
+            self.report.steps[result] += 1
+        return len(claims)
+
+    def _run_one(self, claim: Claim) -> str:
+        try:
+            return str(self.engine.run(claim))
+        except Exception:
+            # The step's transaction rolled back; its claim lease ends and the next claim
+            # sees what was written (an unknown send is never resent).
+            log.exception("a campaign step failed", extra={"claim": repr(claim)})
+            return "error"
+
+    def read_mailboxes(self) -> None:
+        self._last_mail = time.monotonic()
+        for tenant_id in self.tenants():
+            try:
+                polls = self.inbound.poll_mailboxes(tenant_id)
+            except Exception:
+                log.exception("reading the mailboxes of tenant %s failed", tenant_id)
+                continue
+            for poll in polls:
+                if poll.error:
+                    log.warning("mailbox %s: %s", poll.account_id, poll.error)
+            self.report.mailboxes.extend(polls)
+
+
+def stop_on_signals(worker: Worker) -> None:
+    """SIGTERM and SIGINT stop the worker gracefully (main thread only)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the steps in hand, claiming nothing new", signum)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
