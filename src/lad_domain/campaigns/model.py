@@ -342,8 +342,9 @@ class Enrollment:
 
     def advance(self, campaign: Campaign, now: datetime, *, to_order: int) -> None:
         """Move to step ``to_order``, running the steps that send nothing on the way: a wait
-        puts the next step later, a condition continues or stops. Ends completed past the
-        last step."""
+        puts the next step later, a condition continues or stops (one after a wait is read
+        when the wait is over: the enrollment is due at the condition). Ends completed past
+        the last step."""
         due = now
         order = to_order
         while True:
@@ -355,7 +356,7 @@ class Enrollment:
                 due += step.wait
                 order += 1
                 continue
-            if step.type is StepType.CONDITION:
+            if step.type is StepType.CONDITION and due <= now:
                 met = {"replied": self.replied_at, "opened": self.opened_at,
                        "accepted": self.accepted_at}[step.config["if"]] is not None
                 if step.config["then" if met else "else"] == "stop":
