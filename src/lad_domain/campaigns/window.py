@@ -62,7 +62,11 @@ class SendWindow:
             if opening > at:
                 return opening
             if opening <= at < closing:
-                return at
+                # Past the first opening but not inside on the wall clock: in the autumn
+                # fold the clock went back before the start, which comes round again.
+                again = _wall_clock(day, self.start.replace(fold=1), local_zone)
+                if again > at:
+                    return again
         raise ValueError("a send window with no days never opens")
 
     def document(self) -> dict[str, object]:
