@@ -1,0 +1,35 @@
+"""Campaigns unit fixtures: the memory:// container (reached over https, as RFC 8058
+one-click unsubscribe links must be), its clock fixed on a working morning, and a world
+(a funded tenant with the campaigns feature and recording channels)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from dependency_injector import providers
+
+from lad_domain.shared.clock import FixedClock
+from lad_entrypoints.container import Container, build_container, close
+from tests.conftest import fast_settings
+from tests.unit.campaigns.world import PUBLIC_URL, QuickPasswords, World
+
+
+@pytest.fixture
+def container() -> Iterator[Container]:
+    lad = build_container(fast_settings("memory://", public_url=PUBLIC_URL))
+    lad.password_hasher.override(providers.Object(QuickPasswords()))
+    yield lad
+    close(lad)
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """Tuesday 3 March 2026, 10:00 UTC: inside a 09:00-17:00 weekday window in UTC."""
+    return datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(lad: Container, clock: FixedClock) -> World:
+    return World.open(lad, clock)
