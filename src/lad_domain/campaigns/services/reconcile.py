@@ -75,6 +75,12 @@ class SendReconciliation:
                     activity.settle(ActivityStatus.UNKNOWN, now, error="still sending after "
                                     "its claim's lease: the worker stopped")
                     uow.activities.update(activity)
+                    enrollment = uow.enrollments.get(activity.enrollment_id, lock=True)
+                    if enrollment is not None and enrollment.status.is_open:
+                        # As the engine does: the step is not claimed again until settled.
+                        enrollment.wait_until(None, "a send's outcome is unknown: run "
+                                              "`lad campaigns reconcile`", now)
+                        uow.enrollments.update(enrollment)
             uow.commit()
         page = PageRequest(limit=BATCH)
         while True:
