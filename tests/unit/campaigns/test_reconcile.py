@@ -78,7 +78,7 @@ def test_the_sent_folder_settles_an_unknown_send_as_sent(world: World) -> None:
 ])
 def test_what_the_sent_folder_cannot_settle_stays_unknown(
         world: World, folder: set[str] | None, said: str) -> None:
-    campaign, lead, row = lost_send(world)
+    campaign, lead, _ = lost_send(world)
     world.clock.advance(world.lad.send_engine().lease)
     world.work()
     world.mailboxes.sent = folder
