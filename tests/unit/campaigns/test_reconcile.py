@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from tests.unit.campaigns.world import ALWAYS, FOLLOW_UP, HELLO, World
 PRICE = Decimal("0.001")
 
 
-def lost_send(world: World, **mailbox: object) -> tuple[Campaign, Lead, Activity]:
+def lost_send(world: World, **mailbox: Any) -> tuple[Campaign, Lead, Activity]:
     """A campaign whose first send was in the hands of a worker that died: prepared (the
     ledger row written as sending), never settled."""
     world.templates()
