@@ -248,6 +248,7 @@ namespace inbox {{
   }}
 }}
 service imap-login {{
+  {chroot}
   inet_listener imap {{
     address = {host}
     port = {port}
@@ -257,6 +258,9 @@ service imap-login {{
     port = {tls_port}
     ssl = yes
   }}
+}}
+service anvil {{
+  {chroot}
 }}
 """
 
@@ -274,18 +278,21 @@ class Dovecot:
     tls_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
-    def _identity(self) -> tuple[str, int, int]:
+    def _identity(self) -> tuple[dict[str, str], int, int]:
+        """The configuration's users and the mail uid/gid: as root, Dovecot's own users and
+        ``nobody`` for the mail; otherwise the current user for everything, and no chroot
+        (only root may chroot)."""
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
-            return "", nobody.pw_uid, nobody.pw_gid
+            return {"users": "", "chroot": ""}, nobody.pw_uid, nobody.pw_gid
         name = getpass.getuser()
         group = grp.getgrgid(os.getegid()).gr_name
         users = (f"default_internal_user = {name}\ndefault_login_user = {name}\n"
                  f"default_internal_group = {group}")
-        return users, os.geteuid(), os.getegid()
+        return {"users": users, "chroot": "chroot ="}, os.geteuid(), os.getegid()
 
     def start(self) -> None:
-        users, uid, gid = self._identity()
+        settings, uid, gid = self._identity()
         (self.root / "home").mkdir()
         os.chown(self.root / "home", uid, gid)
         (self.root / "passwd").write_text(
@@ -293,13 +300,13 @@ class Dovecot:
                     for user, password in self.passwords.items()))
         config = self.root / "dovecot.conf"
         config.write_text(_DOVECOT_CONF.format(
-            host=HOST, root=self.root, port=self.port, tls_port=self.tls_port, users=users,
-            uid=uid, gid=gid, cert=self.certificates.cert_file,
+            host=HOST, root=self.root, port=self.port, tls_port=self.tls_port, uid=uid,
+            gid=gid, **settings, cert=self.certificates.cert_file,
             key=self.certificates.key_file))
-        output = (self.root / "dovecot.out").open("wb")
-        self.process = subprocess.Popen([self.binary, "-F", "-c", str(config)],
-                                        stdout=output, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+        with (self.root / "dovecot.out").open("wb") as output:
+            self.process = subprocess.Popen([self.binary, "-F", "-c", str(config)],
+                                            stdout=output, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
