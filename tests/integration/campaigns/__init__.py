@@ -53,7 +53,7 @@ def new_leads(uows: SqlUnitOfWorkFactory, tenant_id: uuid.UUID, n: int) -> list[
     ids = [uuid.uuid4() for _ in range(n)]
     with uows(tenant_id) as uow:
         uow.db.execute(leads.insert(), [
-            {"tenant_id": tenant_id, "id": i, "email": f"lead{k}@{tenant_id.hex[:8]}.test",
+            {"tenant_id": tenant_id, "id": i, "email": f"lead{k}-{i.hex[:8]}@example.test",
              "created_at": NOW, "updated_at": NOW} for k, i in enumerate(ids)])
         uow.commit()
     return ids
