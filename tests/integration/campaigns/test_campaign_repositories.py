@@ -6,11 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
+from lad_adapters.sql import migrate
 from lad_adapters.sql.due_work import SqlLinkedInAccountTenants
+from lad_adapters.sql.types import UtcDateTime
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_domain.campaigns.model import (
     ActivityStatus,
@@ -33,6 +37,7 @@ from lad_domain.outreach.model import (
 )
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import PageRequest
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.integration.campaigns import (
     NOW,
     SQL_BACKENDS,
@@ -460,3 +465,112 @@ def test_the_ledger_answers_the_reads_the_worker_and_the_reports_make(
         StepStats(step_order=1, sender_id=mail, sent=1, unknown=1, deferred=1, opened=1,
                   replied=1, bounced=1),
         StepStats(step_order=3, sender_id=linkedin, sent=1, failed=1, sending=1, accepted=1)]
+
+
+# --- rows written before revision 0301 -----------------------------------------------------
+
+
+def _old_table(name: str, *columns: str) -> sa.TableClause:
+    kinds = {"at": UtcDateTime(), "id": sa.Uuid(), "order": sa.Integer(),
+             "attempt": sa.Integer(), "port": sa.Integer(), "limit": sa.Integer()}
+    return sa.table(name, *(sa.column(c, kinds.get(c.rpartition("_")[2], sa.String()))
+                            for c in columns))
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    request.getfixturevalue("postgres_url")  # skips when PostgreSQL is not there
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"lad_campaigns_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_rows_written_before_0301_are_read_in_the_new_shape(empty_url: str) -> None:
+    migrate.upgrade(empty_url, "0202_usage_in_one_call")
+    tenant, lead_a, lead_b, lead_c = (uuid.uuid4() for _ in range(4))
+    found, step_0, step_1 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    pending, paused, done = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    sent, in_flight, mailbox_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    stamps = {"created_at": NOW, "updated_at": NOW}
+    engine = sa.create_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(_old_table("tenants", "id", "name", "slug", "created_at", "updated_at")
+                     .insert().values(id=tenant, name="old", slug="old", **stamps))
+        conn.execute(_old_table("leads", "tenant_id", "id", "email", "created_at",
+                                "updated_at").insert(),
+                     [{"tenant_id": tenant, "id": lead, "email": f"{k}@old.test", **stamps}
+                      for k, lead in enumerate((lead_a, lead_b, lead_c))])
+        conn.execute(_old_table("campaigns", "tenant_id", "id", "name", "status", "created_at",
+                                "updated_at").insert().values(
+            tenant_id=tenant, id=found, name="Old", status="running", **stamps))
+        conn.execute(_old_table("campaign_steps", "tenant_id", "id", "campaign_id", "type",
+                                "order", "created_at", "updated_at").insert(), [
+            {"tenant_id": tenant, "id": step_0, "campaign_id": found, "type": "email",
+             "order": 0, **stamps},
+            {"tenant_id": tenant, "id": step_1, "campaign_id": found,
+             "type": "linkedin_connect", "order": 1, **stamps}])
+        conn.execute(_old_table("campaign_leads", "tenant_id", "id", "campaign_id", "lead_id",
+                                "status", "current_step_id", "next_run_at", "created_at",
+                                "updated_at").insert(), [
+            {"tenant_id": tenant, "id": pending, "campaign_id": found, "lead_id": lead_a,
+             "status": "pending", "current_step_id": step_1, "next_run_at": NOW, **stamps},
+            {"tenant_id": tenant, "id": paused, "campaign_id": found, "lead_id": lead_b,
+             "status": "paused", "current_step_id": None, "next_run_at": NOW, **stamps},
+            {"tenant_id": tenant, "id": done, "campaign_id": found, "lead_id": lead_c,
+             "status": "completed", "current_step_id": None, "next_run_at": NOW, **stamps}])
+        conn.execute(_old_table("campaign_lead_activities", "tenant_id", "id",
+                                "campaign_lead_id", "campaign_id", "step_id", "attempt",
+                                "status", "channel", "created_at", "updated_at").insert(), [
+            {"tenant_id": tenant, "id": sent, "campaign_lead_id": pending,
+             "campaign_id": found, "step_id": step_0, "attempt": 1, "status": "succeeded",
+             "channel": None, **stamps},
+            {"tenant_id": tenant, "id": in_flight, "campaign_lead_id": pending,
+             "campaign_id": found, "step_id": step_1, "attempt": 1, "status": "in_progress",
+             "channel": None, **stamps}])
+        conn.execute(_old_table("email_accounts", "tenant_id", "id", "email", "smtp_host",
+                                "smtp_port", "daily_send_limit", "created_at", "updated_at")
+                     .insert().values(tenant_id=tenant, id=mailbox_id, email="old@old.test",
+                                      smtp_host="smtp.old.test", smtp_port=465,
+                                      daily_send_limit=30, **stamps))
+    engine.dispose()
+    migrate.upgrade(empty_url)
+    for uows in sql_factory(empty_url):
+        with uows(tenant) as uow:
+            old = uow.campaigns.get(found)
+            assert old is not None and old.status is CampaignStatus.ACTIVE
+            assert [(s.order, s.type) for s in old.steps] == [
+                (1, StepType.EMAIL), (2, StepType.LINKEDIN_INVITE)]
+            read = {e.id: e for e in uow.enrollments.list(found, None, PageRequest()).items}
+            assert (read[pending].status, read[pending].step_order, read[pending].step_id) == (
+                EnrollmentStatus.QUEUED, 2, step_1)
+            assert read[paused].status is EnrollmentStatus.WAITING
+            assert (read[done].status, read[done].next_run_at) == (EnrollmentStatus.COMPLETED,
+                                                                   None)
+            ledger = {a.id: a for a in uow.activities.for_enrollment(pending)}
+            assert (ledger[sent].status, ledger[sent].channel, ledger[sent].step_order) == (
+                ActivityStatus.SENT, Channel.EMAIL, 1)
+            assert (ledger[in_flight].status, ledger[in_flight].channel) == (
+                ActivityStatus.UNKNOWN, Channel.LINKEDIN)
+            # The id as each dialect writes it: hex on SQLite, the uuid's text on PostgreSQL.
+            assert ledger[sent].message_key in (f"legacy:{sent.hex}", f"legacy:{sent}")
+            assert ledger[sent].sender_id == uuid.UUID(int=0)
+            assert ledger[sent].lead_id == lead_a
+            box = uow.email_accounts.get(mailbox_id)
+            assert box is not None and box.pacing.caps == {"email": 30}
+    migrate.downgrade(empty_url, "0202_usage_in_one_call")
+    engine = sa.create_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM campaigns")).scalar_one() == "running"
+        assert sorted(conn.execute(sa.text("SELECT status FROM campaign_leads")).scalars()) == [
+            "completed", "paused", "pending"]
+    engine.dispose()

@@ -6,14 +6,15 @@ Revises: 0202_usage_in_one_call
 Create Date: 2026-12-01 10:30:00.000000
 
 Both dialects: campaigns' statuses become draft|active|paused|completed|archived (scheduled
--> draft, running -> active, cancelled -> archived); enrollments' queued|active|waiting|
-completed|stopped|failed (pending -> queued, paused -> waiting), with every field of an
-Enrollment and a due index that holds only enrollments with something due; the send ledger's
-sending|sent|failed|deferred|unknown (succeeded -> sent, skipped and pending -> deferred,
-in_progress -> unknown: it may have left), with every field of an Activity (rows written
-before it get a nil sender, a ``legacy:<id>`` message key and an empty recipient); mailboxes
-and LinkedIn accounts get their pacing and IMAP columns; new tables outreach_suppressions
-and webhook_receipts.
+-> draft, running -> active, cancelled -> archived); steps count from 1, and two step types
+are renamed (linkedin_connect -> linkedin_invite, delay -> wait); enrollments' statuses
+become queued|active|waiting|completed|stopped|failed (pending -> queued, paused ->
+waiting), with every field of an Enrollment and a due index that holds only enrollments
+with something due; the send ledger's statuses become sending|sent|failed|deferred|unknown
+(succeeded -> sent, skipped and pending -> deferred, in_progress -> unknown: it may have
+left), with every field of an Activity (rows written before it get a nil sender, a
+``legacy:<id>`` message key and an empty recipient); mailboxes and LinkedIn accounts get
+their pacing and IMAP columns; new tables outreach_suppressions and webhook_receipts.
 
 PostgreSQL: row-level security on the new tables, and two SECURITY DEFINER functions with a
 fixed search_path, EXECUTE revoked from PUBLIC (``lad db app-role`` grants it to the
@@ -48,6 +49,8 @@ CAMPAIGN_STATUSES = {"scheduled": "draft", "running": "active", "cancelled": "ar
 ENROLLMENT_STATUSES = {"pending": "queued", "paused": "waiting"}
 ACTIVITY_STATUSES = {"succeeded": "sent", "skipped": "deferred", "pending": "deferred",
                      "in_progress": "unknown"}
+#: Step types renamed: the invitation and the wait.
+STEP_TYPES = {"linkedin_connect": "linkedin_invite", "delay": "wait"}
 #: Downgrade: the new statuses back to the old ones.
 OLD_CAMPAIGN = {"active": "running", "archived": "cancelled"}
 OLD_ENROLLMENT = {"queued": "pending", "waiting": "paused"}
@@ -175,9 +178,9 @@ def _is_postgres() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
-def _remap(table: str, mapping: dict[str, str]) -> None:
+def _remap(table: str, mapping: dict[str, str], column: str = "status") -> None:
     for old, new in mapping.items():
-        op.execute(sa.text(f"UPDATE {table} SET status = :new WHERE status = :old"
+        op.execute(sa.text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old"
                            ).bindparams(old=old, new=new))
 
 
@@ -284,10 +287,16 @@ def _campaigns() -> None:
     _remap("campaigns", CAMPAIGN_STATUSES)
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.create_check_constraint(op.f("ck_campaigns_status"), CAMPAIGN_CHECK)
+    _remap("campaign_steps", STEP_TYPES, column="type")
     # Steps count from 1: a campaign whose steps counted from 0 moves them all up one.
-    op.execute('UPDATE campaign_steps SET "order" = "order" + 1 WHERE EXISTS ('
-               'SELECT 1 FROM campaign_steps s WHERE s.tenant_id = campaign_steps.tenant_id '
-               'AND s.campaign_id = campaign_steps.campaign_id AND s."order" = 0)')
+    # Found first: SQLite's UPDATE would see its own changes in a subquery.
+    bind = op.get_bind()
+    from_zero = bind.execute(sa.text(
+        'SELECT DISTINCT tenant_id, campaign_id FROM campaign_steps WHERE "order" = 0')).all()
+    for tenant_id, campaign_id in from_zero:
+        bind.execute(sa.text('UPDATE campaign_steps SET "order" = "order" + 1 '
+                             "WHERE tenant_id = :t AND campaign_id = :c"),
+                     {"t": tenant_id, "c": campaign_id})
     with op.batch_alter_table("campaign_steps", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_campaign_steps_order"), type_="check")
         batch_op.create_check_constraint(op.f("ck_campaign_steps_order"), '"order" >= 1')
@@ -510,6 +519,7 @@ def downgrade() -> None:
                               postgresql_where=sa.text("status IN ('pending', 'active')"),
                               sqlite_where=sa.text("status IN ('pending', 'active')"))
 
+    _remap("campaign_steps", {new: old for old, new in STEP_TYPES.items()}, column="type")
     with op.batch_alter_table("campaign_steps", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_campaign_steps_order"), type_="check")
         batch_op.create_check_constraint(op.f("ck_campaign_steps_order"), '"order" >= 0')
