@@ -17,6 +17,7 @@ from lad_adapters.sql.due_work import SqlDueWork
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_domain.campaigns.model import Claim, EnrollmentStatus
 from lad_domain.shared.errors import ValidationFailed
+from tests.conftest import APP_ROLE
 from tests.integration.campaigns import NOW, SQL_BACKENDS, due_count, enrol, new_tenant, sql_factory
 
 LEASE = timedelta(minutes=5)
@@ -159,3 +160,23 @@ def test_the_claim_reads_the_due_index_only(uows: SqlUnitOfWorkFactory, postgres
     assert len(inner) >= 4, plans  # the tenants, then a claim per tenant
     assert all("ix_campaign_leads_due" in p for p in inner), inner
     assert not any("Seq Scan" in p for p in inner), inner
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_narrow_paths_run_as_their_owner_for_the_application_role_only(
+        postgres_url: str, backend: str) -> None:
+    owner = sa.create_engine(postgres_url)
+    try:
+        with owner.connect() as conn:
+            found = conn.execute(sa.text(
+                "SELECT p.proname, p.prosecdef, p.proconfig, "
+                "has_function_privilege(:app, p.oid, 'EXECUTE') AS app, "
+                "has_function_privilege('public', p.oid, 'EXECUTE') AS anyone "
+                "FROM pg_proc p WHERE p.proname IN "
+                "('campaigns_claim_due', 'outreach_linkedin_tenant') ORDER BY p.proname"),
+                {"app": APP_ROLE}).all()
+    finally:
+        owner.dispose()
+    assert [(f.proname, f.prosecdef, f.proconfig, f.app, f.anyone) for f in found] == [
+        (name, True, ["search_path=pg_catalog, public"], True, False)
+        for name in ("campaigns_claim_due", "outreach_linkedin_tenant")]

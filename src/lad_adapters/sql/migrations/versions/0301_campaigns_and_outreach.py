@@ -78,7 +78,7 @@ CLAIM_DUE = """
 CREATE FUNCTION campaigns_claim_due(p_now timestamptz, p_limit integer, p_lease interval,
                                     p_token uuid)
 RETURNS TABLE (tenant_id uuid, id uuid)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $$
 #variable_conflict use_column
 DECLARE
     v_tenants uuid[];
@@ -146,7 +146,7 @@ $$
 
 LINKEDIN_TENANT = """
 CREATE FUNCTION outreach_linkedin_tenant(p_account text) RETURNS uuid
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $$
 DECLARE
     v_tenant uuid;
 BEGIN
@@ -220,8 +220,13 @@ def upgrade() -> None:
                 op.execute(statement)
         for statement in NARROW_POLICIES.values():
             op.execute(statement)
+        # The search path fixed to the schema the tables are in (and pg_catalog first), so
+        # a caller's own objects never stand in for them.
+        bind = op.get_bind()
+        schema = bind.dialect.identifier_preparer.quote(
+            bind.execute(sa.text("SELECT current_schema()")).scalar_one())
         for signature, body in FUNCTIONS.items():
-            op.execute(body)
+            op.execute(body.replace("{schema}", schema))
             op.execute(f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC")
 
 
