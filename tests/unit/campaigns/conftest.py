@@ -12,13 +12,20 @@ from dependency_injector import providers
 
 from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container, build_container, close
+from lad_entrypoints.settings import Settings
 from tests.conftest import fast_settings
 from tests.unit.campaigns.world import PUBLIC_URL, QuickPasswords, World
 
 
+@pytest.fixture(scope="session")
+def campaign_settings() -> Settings:
+    """Read once: building settings reads the environment and .env files."""
+    return fast_settings("memory://", public_url=PUBLIC_URL)
+
+
 @pytest.fixture
-def container() -> Iterator[Container]:
-    lad = build_container(fast_settings("memory://", public_url=PUBLIC_URL))
+def container(campaign_settings: Settings) -> Iterator[Container]:
+    lad = build_container(campaign_settings)
     lad.password_hasher.override(providers.Object(QuickPasswords()))
     yield lad
     close(lad)

@@ -21,6 +21,7 @@ from lad_domain.campaigns.model import (
 from lad_domain.campaigns.services.engine import StepResult
 from lad_domain.leads.model import LeadFilter
 from lad_domain.shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from lad_domain.shared.pagination import PageRequest
 from lad_domain.shared.principal import Role
 from tests.unit.campaigns.world import FOLLOW_UP, HELLO, OPERATOR, World
 from tests.unit.leads.workspace import Workspace
@@ -60,7 +61,7 @@ def test_a_step_naming_a_template_that_does_not_exist_is_refused(world: World) -
     assert errors == [("steps[1].config.template_key", "no email template 'nope'")]
 
 
-@pytest.mark.parametrize(("steps", "field"), [
+BAD_STEPS: list[tuple[Any, str]] = [
     ([{"type": "email", "order": 2, "config": {"template_key": "hello"}}], "steps[1].order"),
     ([HELLO, {"type": "wait", "order": 3, "config": {"days": 1}}], "steps[2].order"),
     ([{"type": "fax"}], "steps[1].type"),
@@ -77,12 +78,15 @@ def test_a_step_naming_a_template_that_does_not_exist_is_refused(world: World) -
     ([{"type": "email", "config": {"template_key": "hello"}, "delay": 3}], "steps[1].delay"),
     (["email"], "steps[1]"),
     ({"type": "email"}, "steps"),
-])
-def test_steps_out_of_order_or_misconfigured_are_refused(
-        world: World, steps: Any, field: str) -> None:
+]
+
+
+def test_steps_out_of_order_or_misconfigured_are_refused(world: World) -> None:
     world.templates()
-    errors = refused(world.lad.campaigns().create, world.owner, name="C", steps=steps)
-    assert errors[0][0] == field
+    for steps, field in BAD_STEPS:
+        errors = refused(world.lad.campaigns().create, world.owner, name="C", steps=steps)
+        assert errors[0][0] == field, steps
+    assert world.lad.campaigns().list(world.owner, None, PageRequest(limit=10)).items == []
 
 
 def test_the_model_takes_steps_only_in_sequence() -> None:

@@ -95,9 +95,12 @@ class World:
     mailboxes: Mailboxes
 
     @classmethod
-    def open(cls, lad: Container, clock: FixedClock, *, funds: str | None = "10") -> World:
+    def open(cls, lad: Container, clock: FixedClock, *, funds: str | None = "10",
+             email: RecordingEmail | None = None, linkedin: RecordingLinkedIn | None = None
+             ) -> World:
         """A new tenant in ``lad`` (the channels are replaced once per container)."""
-        email, linkedin, mailboxes = RecordingEmail(), RecordingLinkedIn(), Mailboxes()
+        email, linkedin = email or RecordingEmail(), linkedin or RecordingLinkedIn()
+        mailboxes = Mailboxes()
         lad.email_channel.override(providers.Object(email))
         lad.linkedin_channel.override(providers.Object(linkedin))
         lad.mailbox_reader.override(providers.Object(mailboxes))
@@ -233,6 +236,13 @@ class World:
     def work(self, limit: int = 100) -> dict[StepResult, int]:
         """One pass of the worker (``lad worker --once``)."""
         return self.lad.send_engine().run_due(limit)
+
+    def rows(self, table: str) -> list[Any]:
+        """The tenant's committed rows of a table of the in-memory store (read only)."""
+        factory = self.lad.unit_of_work()
+        assert isinstance(factory, InMemoryUnitOfWorkFactory)
+        return [row for (tenant, *_), row in factory.store.tables.get(table, {}).items()
+                if tenant == self.tenant_id]
 
     def next_due(self) -> datetime | None:
         """The earliest time an open enrollment of the tenant is due (the in-memory store)."""
