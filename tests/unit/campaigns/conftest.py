@@ -14,7 +14,9 @@ from lad_domain.shared.clock import FixedClock
 from lad_entrypoints.container import Container, build_container, close
 from lad_entrypoints.settings import Settings
 from tests.conftest import fast_settings
-from tests.unit.campaigns.world import PUBLIC_URL, QuickPasswords, World
+from tests.unit.campaigns.world import PUBLIC_URL, Founding, QuickPasswords, World
+
+START = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +36,25 @@ def container(campaign_settings: Settings) -> Iterator[Container]:
 @pytest.fixture
 def clock_start() -> datetime:
     """Tuesday 3 March 2026, 10:00 UTC: inside a 09:00-17:00 weekday window in UTC."""
-    return datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    return START
+
+
+@pytest.fixture(scope="session")
+def founding(campaign_settings: Settings) -> Founding:
+    """A funded tenant with the campaigns feature and templates, made once: each test's
+    world starts from a copy of its rows."""
+    lad = build_container(campaign_settings)
+    lad.password_hasher.override(providers.Object(QuickPasswords()))
+    clock = FixedClock(START)
+    lad.clock.override(providers.Object(clock))
+    world = World.open(lad, clock)
+    world.templates()
+    founded = world.founding()
+    close(lad)
+    return founded
 
 
 @pytest.fixture
-def world(lad: Container, clock: FixedClock) -> World:
-    return World.open(lad, clock)
+def world(lad: Container, clock: FixedClock, founding: Founding) -> World:
+    assert clock.now() == START, "the founding's rows were written at START"
+    return World.from_founding(lad, clock, founding)
