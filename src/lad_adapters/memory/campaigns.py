@@ -20,7 +20,6 @@ from lad_domain.campaigns.model import (
     EnrollmentStatus,
     StepStats,
 )
-from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import Page, PageRequest
 
 ENROLLMENTS = "campaign_leads"
@@ -115,11 +114,10 @@ class InMemoryActivityRepository(InMemoryRepository):
     table_name = "campaign_lead_activities"
 
     def add(self, activity: Activity) -> None:
-        for key, other in self.rows.items():
-            if key[0] == self.tenant_id and (other.enrollment_id, other.step_id,
-                                             other.attempt) == (
-                    activity.enrollment_id, activity.step_id, activity.attempt):
-                raise Conflict("this step's attempt is already in the send ledger")
+        self._unique([a for k, a in self.rows.items() if k[0] == self.tenant_id],
+                     lambda a: (a.enrollment_id, a.step_id, a.attempt) == (
+                         activity.enrollment_id, activity.step_id, activity.attempt),
+                     "uq_campaign_lead_activities_attempt")
         self._references(ENROLLMENTS, (self.tenant_id, activity.enrollment_id))
         self._insert((self.tenant_id, activity.id), activity, "pk_campaign_lead_activities")
 
