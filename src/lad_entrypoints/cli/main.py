@@ -26,6 +26,7 @@ from lad_entrypoints.cli.common import CliState, container
 from lad_entrypoints.cli.output import errors
 from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.serving import RowLevelSecurityBypassed, check_database_role
+from lad_entrypoints.worker import embedded_worker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -106,8 +107,9 @@ def create_cli(container_factory: Callable[[], Container], *,
         if warning is not None:
             errors.print(warning, highlight=False, markup=False, soft_wrap=True)
         settings = lad.settings()
-        server(create_app(lad), Serving(host or settings.host, port or settings.port,
-                                        workers=workers, access_log=access_log))
+        with embedded_worker(lad):
+            server(create_app(lad), Serving(host or settings.host, port or settings.port,
+                                            workers=workers, access_log=access_log))
 
     cli.add_typer(db.app, name="db")
     cli.add_typer(tenancy.tenants, name="tenants")
