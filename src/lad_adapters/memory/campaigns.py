@@ -31,7 +31,7 @@ class InMemoryCampaignRepository(InMemoryRepository):
     def add(self, campaign: Campaign) -> None:
         self._insert((self.tenant_id, campaign.id), campaign, "pk_campaigns")
 
-    def get(self, campaign_id: uuid.UUID) -> Campaign | None:
+    def get(self, campaign_id: uuid.UUID, *, lock: bool = False) -> Campaign | None:
         found: Campaign | None = self._get((self.tenant_id, campaign_id))
         return found if found is not None and found.deleted_at is None else None
 
