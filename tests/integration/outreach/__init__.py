@@ -1,0 +1,1 @@
+"""Outreach against real mail servers on loopback."""

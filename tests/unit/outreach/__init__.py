@@ -1,0 +1,1 @@
+"""Outreach: the pure parts of its adapters."""

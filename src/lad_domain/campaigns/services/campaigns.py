@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from lad_domain.billing.ports import PostingContext
 from lad_domain.campaigns.events import (
     CampaignChanged,
     CampaignCreated,
@@ -17,6 +19,7 @@ from lad_domain.campaigns.events import (
     EnrollmentStopped,
     LeadsEnrolled,
 )
+from lad_domain.campaigns.funding import ACTOR, price_of, usage_item
 from lad_domain.campaigns.model import (
     Activity,
     Campaign,
@@ -31,9 +34,10 @@ from lad_domain.campaigns.model import (
 )
 from lad_domain.campaigns.policy import CampaignPermission
 from lad_domain.campaigns.ports import CampaignsUnitOfWork
+from lad_domain.campaigns.simulation import MAX_DAYS, Timeline, simulate
 from lad_domain.campaigns.window import time_zone
 from lad_domain.leads.model import Lead, LeadFilter
-from lad_domain.outreach.model import Channel
+from lad_domain.outreach.model import Channel, EmailAccount, LinkedInAccount, day_start
 from lad_domain.shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
 from lad_domain.shared.principal import Principal
@@ -43,6 +47,8 @@ from lad_domain.shared.validation import plain_text
 MAX_ENROLL_IDS = 10_000
 #: A filter enrolls at most this many leads in one call; the answer says when more match.
 MAX_ENROLL_FILTER = 100_000
+#: A simulation plays at most this many open enrollments forward.
+MAX_SIMULATED = 20_000
 
 
 @attrs.frozen
@@ -366,6 +372,44 @@ class CampaignService:
             self.scope.require(uow, principal, CampaignPermission.READ)
             _campaign(uow, campaign_id)
             return uow.enrollments.counts(campaign_id), uow.activities.stats(campaign_id)
+
+    def simulate(self, principal: Principal, campaign_id: uuid.UUID, *, days: int = 14,
+                 tenant_id: uuid.UUID | None = None) -> Timeline:
+        """The timeline the engine would follow for the open enrollments over the next
+        ``days`` days, given the windows, caps, spacing, warm-up and the wallet, without
+        sending or charging anything (see ``campaigns.simulation``)."""
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            raise ValidationFailed.single("days", f"must be 1 to {MAX_DAYS}")
+        now = self.scope.clock.now()
+        context = PostingContext(actor=ACTOR, now=now, ids=self.scope.ids)
+        with self.scope.read(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, CampaignPermission.READ)
+            campaign = _campaign(uow, campaign_id)
+            enrollments: list[Enrollment] = []
+            page = PageRequest(limit=MAX_LIMIT)
+            while len(enrollments) < MAX_SIMULATED:
+                found = uow.enrollments.list(campaign_id, None, page)
+                enrollments += [e for e in found.items if e.status.is_open]
+                if found.next_cursor is None:
+                    break
+                page = PageRequest.parse(limit=MAX_LIMIT, cursor=found.next_cursor)
+            senders: list[EmailAccount | LinkedInAccount] = [
+                a for a in (uow.email_accounts.get(i) for i in campaign.settings.email_account_ids)
+                if a is not None]
+            senders += [a for a in (uow.linkedin_accounts.get(i)
+                                    for i in campaign.linkedin_account_ids) if a is not None]
+            prices: dict[StepType, Decimal] = {}
+            for step in campaign.steps:
+                if step.type.send_kind is not None and step.type not in prices:
+                    try:
+                        prices[step.type] = price_of(uow, context, usage_item(step.type))
+                    except ValidationFailed:
+                        prices[step.type] = Decimal(0)
+            wallet = uow.wallets.get_for(None)
+            available = wallet.available if wallet is not None else Decimal(0)
+            sent_today = uow.activities.sent_since(campaign.id, day_start(now.date()))
+        return simulate(campaign, enrollments, senders, prices=prices, available=available,
+                        start=now, days=days, sent_today=sent_today)
 
     # --- checks ---------------------------------------------------------------------------
 

@@ -338,9 +338,21 @@ class SendEngine:
                 headers={"List-Unsubscribe": f"<{unsubscribe}>, "
                                              f"<mailto:{mailbox_from}?subject=unsubscribe>",
                          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+            try:
+                password = self._password(tenant_id, sender)
+            except ValueError as unreadable:
+                # The secret box's keys no longer open it (LAD_SECRET_KEYS changed): a
+                # person must set the password again; nothing was sent or held for long.
+                release_send(uow, context, activity)
+                sender.pacing.uncount(kind, now)
+                sender.status, sender.last_error = AccountStatus.ERROR, str(unreadable)
+                uow.email_accounts.update(sender)
+                enrollment.wait_until(now + ACCOUNT_RECHECK, "the mailbox's password "
+                                      "cannot be opened: set it again", now)
+                return StepResult.WAITING
             login = MailLogin(host=sender.smtp_host, port=sender.smtp_port,
                               security=sender.smtp_security, username=sender.smtp_username,
-                              password=self._password(tenant_id, sender))
+                              password=password)
             return _Send(activity=activity, step=step, login=login, email=email)
         uow.linkedin_accounts.update(sender)
         return _Send(activity=activity, step=step, linkedin_account=sender.unipile_account_id,
