@@ -41,16 +41,23 @@ SLOTS = {
     "campaign_id": "campaign", "enrollment_id": "enrollment", "lead_ids": "lead",
     "activity_id": "activity",
 }
-#: Path parameters naming a catalog entry (the same in every tenant), not a tenant's object.
-CATALOG = {"feature_key": "core", "capability_key": "members.manage"}
+#: Ids naming a catalog entry (the same in every tenant) or a provider's object, not a
+#: tenant's object.
+CATALOG = {"feature_key": "core", "capability_key": "members.manage",
+           "unipile_account_id": "unipile-probe"}
 _FEATURES = "feature_key names a catalog feature, not a tenant's object: B's call reads or " \
     "sets B's own switch"
+_LINK = "a signed link, no bearer: its tenant is in its signature; a forged one is a 404 " \
+    "(tests/integration/campaigns/test_http_campaigns)"
 NOT_EXERCISED = {
     ("GET", "/v1/features/{feature_key}"): _FEATURES,
     ("PUT", "/v1/features/{feature_key}"): _FEATURES,
     ("GET", "/v1/flags/{flag_key}"): _FEATURES,
     ("POST", "/v1/me/identities"): "provider_user_id is the identity provider's id of the "
     "caller, not a tenant's object (an identity linked to another user: test_http_auth)",
+    ("GET", "/v1/public/unsubscribe/{token}"): _LINK,
+    ("POST", "/v1/public/unsubscribe/{token}"): _LINK,
+    ("GET", "/v1/public/open/{token}"): _LINK,
 }
 _OPERATOR = "the operator token only: refused before the tenant or anything in it is read"
 _SERVICES = "usage is recorded by services (API keys): refused before any lookup"

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from lad_domain.campaigns.model import (
@@ -86,6 +86,10 @@ class StepIn(Strict):
     ``{template_key?}`` (the note); linkedin_message ``{template_key}``; voice_call
     ``{agent_id}``; wait ``{days?, hours?, minutes?}``; condition ``{if: replied|opened|
     accepted, then: continue|stop, else: continue|stop}``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"type": "email", "config": {"template_key": "intro"}},
+        {"type": "wait", "config": {"days": 2}}]})
 
     type: StepType
     config: dict[str, Any] | None = None

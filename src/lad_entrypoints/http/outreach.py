@@ -193,7 +193,6 @@ class _EmailAccountFields(Strict):
                                     "the cap each day")
     min_spacing_seconds: int | None = Field(default=None, ge=0)
     jitter_seconds: int | None = Field(default=None, ge=0)
-    owner_user_id: uuid.UUID | None = Field(default=None, description="A member")
 
 
 class EmailAccountIn(_EmailAccountFields):
@@ -202,6 +201,9 @@ class EmailAccountIn(_EmailAccountFields):
     email: str
     smtp_host: str
     smtp_port: int = Field(ge=1, le=65535)
+    # Set when adding only: the use case checks the owner's membership there, not yet on
+    # a change.
+    owner_user_id: uuid.UUID | None = Field(default=None, description="A member")
 
 
 class EmailAccountPatch(_EmailAccountFields):

@@ -98,7 +98,8 @@ def test_an_unknown_send_is_reported_and_decided(ws: Workspace,
                     json.dumps({"send_window": ALWAYS, "email_account_ids": [box["id"]]}),
                     "--steps", json.dumps([{"type": "email",
                                             "config": {"template_key": "intro"}}]))
-    _json(ws, capsys, "campaigns", "enroll", created["id"], "--lead", str(ws.lead().id))
+    _json(ws, capsys, "campaigns", "enroll", created["id"], "--lead",
+          str(ws.lead(email="bo@example.test").id))
     _json(ws, capsys, "campaigns", "activate", created["id"])
     email.script.then(Delivery(outcome=Outcome.UNKNOWN, reason="connection dropped"))
     assert ws.lad.send_engine().run_due()
