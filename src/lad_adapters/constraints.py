@@ -32,6 +32,26 @@ CONSTRAINT_MESSAGES: dict[str, str] = {
         "this member is already a counsellor",
     "education_students.tenant_id, education_students.lead_id":
         "this lead is already a student",
+    "uq_communication_templates_key_live": "a template with this key already exists",
+    "uq_email_accounts_email_live": "a mailbox with this address is already connected",
+    "uq_social_linkedin_accounts_unipile_live": "this LinkedIn account is already connected",
+    "uq_campaign_lead_activities_attempt": "this attempt of the step is already recorded",
+    "uq_campaign_leads_tenant_id_campaign_id_lead_id": "this lead is already in the campaign",
+    "uq_outreach_suppressions_tenant_id_channel_address":
+        "this address is already suppressed on this channel",
+    "communication_templates.tenant_id, communication_templates.channel, "
+    "communication_templates.template_key": "a template with this key already exists",
+    "email_accounts.tenant_id, email_accounts.email":
+        "a mailbox with this address is already connected",
+    "social_linkedin_accounts.tenant_id, social_linkedin_accounts.unipile_account_id":
+        "this LinkedIn account is already connected",
+    "campaign_lead_activities.tenant_id, campaign_lead_activities.campaign_lead_id, "
+    "campaign_lead_activities.step_id, campaign_lead_activities.attempt":
+        "this attempt of the step is already recorded",
+    "campaign_leads.tenant_id, campaign_leads.campaign_id, campaign_leads.lead_id":
+        "this lead is already in the campaign",
+    "outreach_suppressions.tenant_id, outreach_suppressions.channel, "
+    "outreach_suppressions.address": "this address is already suppressed on this channel",
     "ck_billing_wallets_available": "insufficient funds: the wallet would go below its floor",
     "ck_billing_wallets_reserved_balance": "a wallet cannot hold less than nothing",
     "uq_billing_wallets_tenant_wallet": "this tenant already has a wallet",

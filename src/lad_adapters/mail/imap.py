@@ -18,7 +18,7 @@ from email.policy import compat32
 from email.utils import parseaddr, parsedate_to_datetime
 
 from lad_adapters.mail.message import message_ids, normalise_message_id
-from lad_adapters.mail.smtp import StageFailed, tls_context
+from lad_adapters.mail.smtp import StageFailed, tls_context, trusting
 from lad_domain.outreach.channels import (
     SENT_FOLDERS,
     InboundKind,
@@ -40,7 +40,7 @@ _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) ?(?P<name>.*)$')
 
 
-class MailboxUnavailable(Exception):
+class MailboxUnavailable(ConnectionError):
     """The mailbox could not be read: ``stage`` says where opening it failed (None: it was
     open, a command failed, e.g. the folder does not exist)."""
 
@@ -208,11 +208,13 @@ def _words(error: BaseException) -> str:
 class ImapMailboxReader:
     """``MailboxReader`` over IMAP; ``batch``: how many messages one UID FETCH asks for."""
 
-    def __init__(self, *, batch: int = 100) -> None:
+    def __init__(self, *, batch: int = 100, ca_file: str | None = None) -> None:
         self.batch = batch
+        self.ca_file = ca_file
 
     def open(self, login: MailLogin) -> imaplib.IMAP4:
         """A logged-in session; ``MailboxUnavailable`` names the stage that failed."""
+        login = trusting(login, self.ca_file)
         try:
             socket.getaddrinfo(login.host, login.port, type=socket.SOCK_STREAM)
         except socket.gaierror as error:

@@ -11,6 +11,8 @@ import socket
 import ssl
 from email.policy import SMTP as SMTP_POLICY
 
+import attrs
+
 from lad_adapters.mail.message import build_email
 from lad_domain.outreach.channels import (
     Delivery,
@@ -108,6 +110,11 @@ def _os_words(error: BaseException) -> str:
     return error.strerror or str(error) or type(error).__name__
 
 
+def trusting(login: MailLogin, ca_file: str | None) -> MailLogin:
+    """The login, trusting ``ca_file`` too when it names no CA file of its own."""
+    return login if login.ca_file or not ca_file else attrs.evolve(login, ca_file=ca_file)
+
+
 def tls_context(login: MailLogin) -> ssl.SSLContext:
     """The system's trusted CAs, plus ``login.ca_file`` when given; hostnames checked."""
     context = ssl.create_default_context()
@@ -130,13 +137,16 @@ def _quit(client: smtplib.SMTP) -> None:
 
 class SmtpEmailChannel:
     """``EmailChannel`` over SMTP. ``helo_name``: the name given in EHLO (None: this
-    host's fully qualified name)."""
+    host's fully qualified name); ``ca_file``: extra trusted CAs for every login that names
+    none (LAD_MAIL_CA_FILE)."""
 
-    def __init__(self, *, helo_name: str | None = None) -> None:
+    def __init__(self, *, helo_name: str | None = None, ca_file: str | None = None) -> None:
         self.helo_name = helo_name
+        self.ca_file = ca_file
 
     def open(self, login: MailLogin) -> smtplib.SMTP:
         """A session ready for MAIL FROM: resolved, connected, secured, logged in."""
+        login = trusting(login, self.ca_file)
         try:
             socket.getaddrinfo(login.host, login.port, type=socket.SOCK_STREAM)
         except socket.gaierror as error:

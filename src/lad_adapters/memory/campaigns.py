@@ -91,8 +91,9 @@ class InMemoryEnrollmentRepository(InMemoryRepository):
         return self._each(campaign_id, lambda e: e.parked_run_at is not None, unpark)
 
     def counts(self, campaign_id: uuid.UUID) -> dict[EnrollmentStatus, int]:
-        return dict(Counter(e.status for k, e in self.rows.items()
-                            if k[0] == self.tenant_id and e.campaign_id == campaign_id))
+        found = Counter(e.status for k, e in self.rows.items()
+                        if k[0] == self.tenant_id and e.campaign_id == campaign_id)
+        return {status: found.get(status, 0) for status in EnrollmentStatus}
 
     def _where(self, predicate: object) -> Sequence[Enrollment]:
         return [copy.deepcopy(e) for k, e in self.rows.items()

@@ -17,6 +17,10 @@ from lad_domain.shared.errors import ValidationFailed
 #: Tables the application only appends to: no UPDATE or DELETE, even by mistake.
 APPEND_ONLY = frozenset({"billing_ledger_transactions"})
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: The narrow cross-tenant paths (SECURITY DEFINER functions, EXECUTE revoked from PUBLIC)
+#: the application calls: the worker's claim of due work, a webhook's tenant lookup.
+NARROW_PATHS = ("campaigns_claim_due(timestamptz, integer, interval, uuid)",
+                "outreach_linkedin_tenant(text)")
 #: The tables whose rows row-level security keeps inside their tenant.
 SCOPED_TABLES = tuple(t.name for t in metadata.sorted_tables if t.info[SCOPE] != "global")
 
@@ -107,6 +111,9 @@ def _grant(conn: Connection, role: str) -> list[str]:
                 conn.exec_driver_sql(
                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {grantee}")
             granted.append(table.name)
+    for function in NARROW_PATHS:
+        if conn.execute(sa.text("SELECT to_regprocedure(:f)"), {"f": function}).scalar():
+            conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {function} TO {grantee}")
     conn.exec_driver_sql(
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quote(_schema(conn))} TO {grantee}")
     # Read-only, so that /healthz can tell whether the schema is at the code's head.

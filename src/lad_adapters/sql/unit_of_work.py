@@ -17,8 +17,10 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine, RootTransaction
 
+from lad_adapters.sql import campaigns as campaign_records
 from lad_adapters.sql import (
     education,
+    outreach,
     tenancy,
 )
 from lad_adapters.sql.billing import catalog as billing_catalog
@@ -277,6 +279,38 @@ class SqlUnitOfWork:
     @cached_property
     def education_counsellors(self) -> education.SqlCounsellorRepository:
         return education.SqlCounsellorRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def templates(self) -> outreach.SqlTemplateRepository:
+        return outreach.SqlTemplateRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def email_accounts(self) -> outreach.SqlEmailAccountRepository:
+        return outreach.SqlEmailAccountRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def linkedin_accounts(self) -> outreach.SqlLinkedInAccountRepository:
+        return outreach.SqlLinkedInAccountRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def suppressions(self) -> outreach.SqlSuppressionRepository:
+        return outreach.SqlSuppressionRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def webhook_receipts(self) -> outreach.SqlWebhookReceiptRepository:
+        return outreach.SqlWebhookReceiptRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def campaigns(self) -> campaign_records.SqlCampaignRepository:
+        return campaign_records.SqlCampaignRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def enrollments(self) -> campaign_records.SqlEnrollmentRepository:
+        return campaign_records.SqlEnrollmentRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def activities(self) -> campaign_records.SqlActivityRepository:
+        return campaign_records.SqlActivityRepository(self.db, self.tenant_id)
 
     @cached_property
     def wallets(self) -> billing_ledger.SqlWalletRepository:

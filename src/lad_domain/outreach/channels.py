@@ -156,6 +156,8 @@ SENT_FOLDERS = ("Sent", "Sent Items", "Sent Messages", "[Gmail]/Sent Mail")
 
 
 class MailboxReader(Protocol):
+    """Raises an ``OSError`` (``ConnectionError``) when the mailbox cannot be read."""
+
     def fetch(self, login: MailLogin, *, folder: str = "INBOX", after_uid: int = 0,
               uid_validity: int | None = None, limit: int = 500) -> MailboxBatch:
         """The messages after ``after_uid`` (all of them when ``uid_validity`` changed)."""
