@@ -246,6 +246,29 @@ def stats(ctx: typer.Context, campaign: CampaignId, tenant: TenantOption,
     emit(rows, as_json=False, title="sends by step and sender")
 
 
+@app.command("simulate")
+def simulate(ctx: typer.Context, campaign: CampaignId, tenant: TenantOption,
+             days: Annotated[int, typer.Option(min=1, max=90, help="How far ahead.")] = 14,
+             as_json: JsonOption = False) -> None:
+    """The timeline the engine would follow for the enrolled leads over the next DAYS days
+    (windows, caps, warm-up, spacing, waits, the wallet); sends and charges nothing."""
+    timeline = container(ctx).campaigns().simulate(OPERATOR, campaign, days=days,
+                                                   tenant_id=tenant_id(ctx, tenant))
+    summary = {"start": timeline.start, "end": timeline.end,
+               "total_sends": timeline.total_sends, "total_cost": str(timeline.total_cost),
+               "completing": timeline.completing,
+               "funds_run_out_at": timeline.funds_run_out_at,
+               "waiting": dict(timeline.waiting)}
+    days_rows = [{"day": d.day.isoformat(), "sends": d.sends, "cost": str(d.cost),
+                  "by_step": {str(k): v for k, v in d.by_step.items()}}
+                 for d in timeline.days]
+    if as_json:
+        emit_one({**summary, "days": days_rows}, as_json=True)
+        return
+    emit_one(summary, as_json=False)
+    emit(days_rows, as_json=False, title="sends per day (UTC)")
+
+
 @app.command("unknown")
 def unknown(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
             limit: LimitOption = 50, cursor: CursorOption = None) -> None:

@@ -30,6 +30,7 @@ from lad_domain.campaigns.services.campaigns import (
     EnrollmentReport,
 )
 from lad_domain.campaigns.services.reconcile import Decision, SendReconciliation, Settlement
+from lad_domain.campaigns.simulation import LISTED, MAX_DAYS, Timeline
 from lad_domain.campaigns.window import DAY_NAMES
 from lad_domain.leads.model import LeadFilter
 from lad_domain.outreach.model import Channel
@@ -351,6 +352,53 @@ class DecisionIn(Strict):
                                "the step is tried again")
 
 
+class SimulateIn(Strict):
+    days: int = Field(default=14, ge=1, le=MAX_DAYS, description="How far ahead")
+
+
+class PlannedSendOut(BaseModel):
+    at: datetime
+    enrollment_id: uuid.UUID
+    lead_id: uuid.UUID
+    step_order: int
+    type: StepType
+    sender_id: uuid.UUID
+    cost: str = Field(description="The price held and charged, a decimal string")
+
+
+class DayPlanOut(BaseModel):
+    day: str = Field(description="YYYY-MM-DD (UTC)")
+    sends: int
+    cost: str
+    by_step: dict[int, int]
+    by_sender: dict[uuid.UUID, int]
+
+
+class TimelineOut(BaseModel):
+    start: datetime
+    end: datetime
+    total_sends: int
+    total_cost: str
+    completing: int = Field(description="Enrollments that would finish within the period")
+    waiting: dict[str, int] = Field(description="Why enrollments would still wait at the end")
+    funds_run_out_at: datetime | None = Field(description="When the wallet would run out")
+    days: list[DayPlanOut]
+    first_sends: list[PlannedSendOut] = Field(description=f"The first {LISTED} sends")
+
+    @classmethod
+    def of(cls, t: Timeline) -> TimelineOut:
+        return cls(start=t.start, end=t.end, total_sends=t.total_sends,
+                   total_cost=str(t.total_cost), completing=t.completing,
+                   waiting=dict(t.waiting), funds_run_out_at=t.funds_run_out_at,
+                   days=[DayPlanOut(day=d.day.isoformat(), sends=d.sends, cost=str(d.cost),
+                                    by_step=dict(d.by_step), by_sender=dict(d.by_sender))
+                         for d in t.days],
+                   first_sends=[PlannedSendOut(at=p.at, enrollment_id=p.enrollment_id,
+                                               lead_id=p.lead_id, step_order=p.step_order,
+                                               type=p.type, sender_id=p.sender_id,
+                                               cost=str(p.cost)) for p in t.first_sends])
+
+
 # --- routes: literal paths before the ones with a campaign id -----------------------------
 
 @router.get("")
@@ -493,6 +541,16 @@ def stop_enrollment(campaign_id: uuid.UUID, enrollment_id: uuid.UUID,
     reason = body.reason if body is not None and body.reason else "stopped by a person"
     return EnrollmentOut.of(campaigns.stop_enrollment(principal, campaign_id, enrollment_id,
                                                       reason=reason))
+
+
+@router.post("/{campaign_id}/simulate", responses=problems(404))
+def simulate(campaign_id: uuid.UUID, principal: CurrentPrincipal, campaigns: Campaigns,
+             body: SimulateIn | None = None) -> TimelineOut:
+    """The timeline the engine would follow for the enrolled leads over the next ``days``
+    days (windows in each lead's zone, caps, warm-up, spacing, waits, the wallet), without
+    sending or charging anything. Replies, opens and throttles are not foreseen."""
+    days = body.days if body is not None else 14
+    return TimelineOut.of(campaigns.simulate(principal, campaign_id, days=days))
 
 
 @router.get("/{campaign_id}/stats")
