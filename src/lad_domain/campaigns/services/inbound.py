@@ -98,13 +98,17 @@ class InboundService:
             return MailboxPoll(account.id, 0, 0, 0, 0, error=f"{type(error).__name__}: {error}")
         counts = {kind: 0 for kind in InboundKind}
         with self.scope.uow(tenant_id) as uow:
+            # The mailbox's row first: another worker that read the same messages and got
+            # here first has moved its UID on, and this batch is theirs.
+            fresh = uow.email_accounts.get(account.id, lock=True)
+            if fresh is None or (fresh.imap_last_uid, fresh.imap_uid_validity) != (
+                    account.imap_last_uid, account.imap_uid_validity):
+                return MailboxPoll(account.id, 0, 0, 0, 0)
             for mail in batch.messages:
                 counts[mail.kind] += 1
                 self.apply_mail(uow, mail)
-            fresh = uow.email_accounts.get(account.id, lock=True)
-            if fresh is not None:
-                fresh.imap_last_uid, fresh.imap_uid_validity = batch.last_uid, batch.uid_validity
-                uow.email_accounts.update(fresh)
+            fresh.imap_last_uid, fresh.imap_uid_validity = batch.last_uid, batch.uid_validity
+            uow.email_accounts.update(fresh)
             uow.commit()
         return MailboxPoll(account.id, len(batch.messages), counts[InboundKind.REPLY],
                            counts[InboundKind.AUTO_REPLY],
