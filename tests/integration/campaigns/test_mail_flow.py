@@ -174,6 +174,7 @@ def launch(client: TestClient, lad: Container, owner: Account, *, smtp_port: int
         "imap_password": IMAP_PASSWORD, "min_spacing_seconds": 0, "jitter_seconds": 0},
         verify=True)
     assert report is not None and report.ok, report
+    assert report.detail.endswith(f"starttls; logged in as {USERNAME}")
     campaign = _ok(client.post("/v1/campaigns", headers=owner.auth, json={
         "name": "Spring", "settings": {"send_window": ALWAYS,
                                        "email_account_ids": [str(account.id)]},
@@ -302,22 +303,27 @@ def test_a_reply_stops_its_sequence_and_an_auto_reply_does_not(
     assert world.enrollments()[BOB]["status"] == "completed"
 
 
-def test_a_hard_bounce_suppresses_the_address_and_stops_its_sequence(
+def test_a_hard_bounce_suppresses_the_address_and_stops_its_sequence_a_soft_one_not(
         client: TestClient, lad: Container, owner: Account, behaviour: ScriptedSmtpBehaviour,
         smtp_port: int, imap: Dovecot, clock: FixedClock) -> None:
     world = launch(client, lad, owner, smtp_port=smtp_port, imap=imap)
     assert lad.send_engine().run_due() == {StepResult.SENT: 2}
     sent_to_ada = world.ledger(ADA)[0]["message_key"]
+    sent_to_bob = world.ledger(BOB)[0]["message_key"]
     imap.append(IMAP_USER, dsn((ADA, "failed", "5.1.1"), returned_id=sent_to_ada))
+    imap.append(IMAP_USER, dsn((BOB, "delayed", "4.2.2"), returned_id=sent_to_bob,
+                               returned="text/rfc822-headers"))
 
     [poll] = lad.inbound().poll_mailboxes(uuid.UUID(owner.tenant_id))
 
-    assert (poll.messages, poll.bounces, poll.replies, poll.error) == (1, 1, 0, None)
+    assert (poll.messages, poll.bounces, poll.replies, poll.error) == (2, 2, 0, None)
     suppressions = world.get("/v1/suppressions")["items"]
     assert [(s["address"], s["reason"]) for s in suppressions] == [(ADA, "bounced")]
     ada = world.enrollments()[ADA]
     assert (ada["status"], ada["stop_reason"]) == ("stopped", "bounced (5.1.1)")
     assert ada["bounced_at"] is not None and world.ledger(ADA)[0]["bounced_at"] is not None
+    bob = world.enrollments()[BOB]  # a delay report: the address still works
+    assert (bob["status"], bob["bounced_at"]) == ("waiting", None)
     totals = world.totals()
     assert (totals["bounced"], totals["sent"]) == (1, 2)
 
