@@ -173,6 +173,48 @@ def smtp_servers(directory: Path) -> Iterator[SmtpServers]:
         starttls.stop()
 
 
+@dataclass
+class ScriptedSmtpBehaviour(SmtpBehaviour):
+    """The same answers, and before them what a test scripts for a recipient's next
+    attempts: ``rcpt_next[address]`` answered to RCPT TO (one answer an attempt, then the
+    usual ones), ``drop_next`` recipients whose next DATA is read and then dropped without a
+    reply (the message may have gone)."""
+
+    rcpt_next: dict[str, list[str]] = field(default_factory=dict)
+    drop_next: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        scripted = self.rcpt_next.get(address)
+        if scripted:
+            return scripted.pop(0)
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if envelope.rcpt_tos and envelope.rcpt_tos[0] in self.drop_next:
+            self.drop_next.discard(envelope.rcpt_tos[0])
+            assert server.transport is not None
+            server.transport.abort()
+            return "250 never read"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@contextmanager
+def starttls_server(behaviour: SmtpBehaviour, certificates: Certificates,
+                    port: int | None = None) -> Iterator[int]:
+    """One STARTTLS listener (AUTH once encrypted) on ``port``, a free one when None; its
+    port. Leaving the block stops it, and another can listen on the same port later (a
+    server that goes down and comes back)."""
+    controller = Controller(behaviour, port=port or free_port(), hostname=HOST,
+                            server_hostname="mx.example.test", authenticator=_authenticate,
+                            auth_require_tls=True, tls_context=certificates.server_context())
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
 @contextmanager
 def greeting_only(greeting: str) -> Iterator[int]:
     """A port whose server answers every connection with ``greeting`` and closes it (a
@@ -359,6 +401,19 @@ class Dovecot:
             answer = data[0].decode() if isinstance(data[0], bytes) else str(data[0])
             # "[APPENDUID <uidvalidity> <uid>] Append completed."
             return int(answer.split("]")[0].split()[-1])
+
+    def empty(self, user: str, *folders: str) -> None:
+        """Expunge every message of these folders of ``user`` (those that exist); their
+        UIDs go on from where they were."""
+        with self.session(user) as imap:
+            for folder in folders:
+                typ, data = imap.select(f'"{folder}"')
+                if typ != "OK":
+                    continue
+                if data[0] not in (b"0", None):
+                    imap.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
+                    imap.expunge()
+                imap.close()
 
     def create(self, user: str, folder: str) -> None:
         with self.session(user) as imap:

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = Field(default=600, ge=30, le=86_400, description="How "
                                       "long a claim holds an enrollment; a send not settled "
                                       "by then is presumed lost with its worker")
+    embedded_worker: bool | None = Field(
+        default=None, description="Run the campaign worker on a thread inside `lad serve`; "
+        "unset: yes on SQLite and memory://, no on PostgreSQL (run `lad worker` processes)")
     mailbox_poll_seconds: int = Field(default=120, ge=10, description="How often the "
                                       "worker reads replies and bounces over IMAP")
 

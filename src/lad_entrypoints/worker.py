@@ -7,13 +7,14 @@ settled, nothing new is claimed."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
@@ -69,9 +70,17 @@ class Worker:
         with ThreadPoolExecutor(max_workers=self.concurrency,
                                 thread_name_prefix="lad-step") as steps:
             while not self.stop_event.is_set():
-                if once or time.monotonic() - self._last_mail >= self.mailbox_every:
-                    self.read_mailboxes()
-                done = self.round(steps)
+                try:
+                    if once or time.monotonic() - self._last_mail >= self.mailbox_every:
+                        self.read_mailboxes()
+                    done = self.round(steps)
+                except Exception:
+                    # The database went away, say: nothing was half-written (each step is
+                    # its own transactions); wait and look again.
+                    log.exception("the worker's round failed; retrying")
+                    if once:
+                        raise
+                    done = 0
                 if once and done == 0:
                     break
                 if done == 0:
@@ -122,3 +131,26 @@ def stop_on_signals(worker: Worker) -> None:
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
 
+
+
+@contextlib.contextmanager
+def embedded_worker(lad: Container) -> Iterator[Worker | None]:
+    """A worker on a thread beside ``lad serve``, for SQLite and memory:// (one process,
+    one writer), unless LAD_EMBEDDED_WORKER says otherwise; stopped gracefully when the
+    server stops."""
+    settings = lad.settings()
+    wanted = settings.embedded_worker
+    if wanted is None:
+        wanted = not settings.database_url.startswith("postgresql")
+    if not wanted:
+        yield None
+        return
+    worker = Worker.of(lad)
+    thread = threading.Thread(target=worker.run, name="lad-worker", daemon=True)
+    thread.start()
+    log.info("campaign worker running beside the server")
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(timeout=settings.worker_lease_seconds)

@@ -155,7 +155,8 @@ def _example(op: Operation, schema: Mapping[str, Any], ids: Mapping[str, str],
              examples: Mapping[str, Any], name: str = "") -> Any:
     schema = op.resolve(schema)
     if name in ids:
-        return ids[name]
+        # A list of ids (``lead_ids``) holds the one id.
+        return [ids[name]] if _is_array(op, schema) else ids[name]
     if name in examples:
         return examples[name]
     if "examples" in schema:
@@ -176,6 +177,11 @@ def _example(op: Operation, schema: Mapping[str, Any], ids: Mapping[str, str],
     if kind == "array":
         return [_example(op, schema.get("items", {}), ids, examples)]
     return _SCALARS.get(schema.get("format", ""), _SCALARS.get(str(kind)))
+
+
+def _is_array(op: Operation, schema: Mapping[str, Any]) -> bool:
+    return any(op.resolve(o).get("type") == "array"
+               for o in [schema, *schema.get("anyOf", [])])
 
 
 _SCALARS: dict[str, Any] = {

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from fastapi.testclient import TestClient
 
+from lad_domain.campaigns.services.engine import StepResult
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container
@@ -55,6 +56,14 @@ def build_worlds(client: TestClient, lad: Container, *names: str) -> list[Tenant
     assert isinstance(clock, FixedClock)
     clock.set(datetime(2026, 3, 31, 18, tzinfo=UTC))
     worlds = [build_world(client, name) for name in names]
+    # Each world's campaign sends its email (through the channel the test put in the
+    # container): the send ledger's row is an object routes name by id.
+    assert lad.send_engine().run_due().get(StepResult.SENT) == len(worlds)
+    for world in worlds:
+        detail = client.get(f"/v1/campaigns/{world.ids['campaign']}/enrollments/"
+                            f"{world.ids['enrollment']}", headers=world.owner.auth)
+        [sent] = detail.json()["ledger"]
+        world.ids["activity"] = sent["id"]
     clock.set(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
     for world in worlds:
         [invoice] = lad.billing_invoices().generate(Principal.operator(), "2026-03",
@@ -105,9 +114,43 @@ def build_world(client: TestClient, name: str) -> TenantWorld:
             **service, "Idempotency-Key": f"{name}-hold"}, json={
             "feature_key": "voice", "amount": "1", "expires_in_seconds": 86_400})["id"],
         "wallet": client.get("/v1/billing/wallet", headers=auth).json()["id"],
+        **_outreach(client, auth, name),
     }
-    marks = {owner.email, member.email, name}
+    marks = {owner.email, member.email, name, _password(name)}
     return TenantWorld(owner, member, key["secret"], ids, frozenset(marks))
+
+
+def _password(name: str) -> str:
+    return f"{name}-smtp-password"
+
+
+def _outreach(client: TestClient, auth: dict[str, str], name: str) -> dict[str, str]:
+    """A template, a mailbox (its password is a secret nobody may ever read back), a
+    LinkedIn account, a suppression, and an active campaign with a prospect enrolled."""
+    template = _created(client, "/v1/templates", auth, json={
+        "channel": "email", "key": f"{name}_intro", "subject": f"{name} hello",
+        "body": "Hello {{ lead.first_name }}"})["id"]
+    mailbox = _created(client, "/v1/outreach/email-accounts?verify=false", auth, json={
+        "email": f"sender@{name}.test", "smtp_host": f"smtp.{name}.test", "smtp_port": 587,
+        "smtp_username": f"sender@{name}.test", "smtp_password": _password(name)})["id"]
+    linkedin = _created(client, "/v1/outreach/linkedin-accounts", auth, json={
+        "unipile_account_id": f"{name}-unipile", "display_name": f"{name} LinkedIn"})["id"]
+    suppression = _created(client, "/v1/suppressions", auth, json={
+        "channel": "email", "address": f"gone@{name}.test"})["id"]
+    campaign = _created(client, "/v1/campaigns", auth, json={
+        "name": f"{name} campaign", "settings": {
+            "send_window": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                            "start": "00:00", "end": "23:59"},
+            "email_account_ids": [mailbox]},
+        "steps": [{"type": "email", "config": {"template_key": f"{name}_intro"}}]})["id"]
+    prospect = _created(client, "/v1/leads", auth, json={
+        "email": f"prospect@{name}.test", "first_name": f"{name}prospect"})["id"]
+    _created(client, f"/v1/campaigns/{campaign}/enroll", auth, json={"lead_ids": [prospect]})
+    _created(client, f"/v1/campaigns/{campaign}/activate", auth)
+    enrollments = client.get(f"/v1/campaigns/{campaign}/enrollments", headers=auth).json()
+    return {"template": template, "email_account": mailbox, "linkedin_account": linkedin,
+            "suppression": suppression, "campaign": campaign,
+            "enrollment": enrollments["items"][0]["id"]}
 
 
 #: What the owner reads to see the whole tenant; ``{kind}`` is one of its ids.
@@ -119,7 +162,10 @@ READS = (
     "/v1/pipeline/statuses", "/v1/education/students", "/v1/education/counsellors",
     "/v1/education/counsellors/{counsellor}/students", "/v1/billing/wallet",
     "/v1/billing/ledger?limit=200", "/v1/billing/invoices", "/v1/billing/entitlements",
-    "/v1/features/outreach",
+    "/v1/features/outreach", "/v1/templates", "/v1/outreach/email-accounts",
+    "/v1/outreach/linkedin-accounts", "/v1/suppressions", "/v1/campaigns",
+    "/v1/campaigns/{campaign}/enrollments/{enrollment}", "/v1/campaigns/{campaign}/stats",
+    "/v1/campaigns/unknown-sends",
 )
 
 

@@ -20,7 +20,6 @@ from lad_domain.campaigns.model import (
     EnrollmentStatus,
     StepStats,
 )
-from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import Page, PageRequest
 
 ENROLLMENTS = "campaign_leads"
@@ -32,7 +31,7 @@ class InMemoryCampaignRepository(InMemoryRepository):
     def add(self, campaign: Campaign) -> None:
         self._insert((self.tenant_id, campaign.id), campaign, "pk_campaigns")
 
-    def get(self, campaign_id: uuid.UUID) -> Campaign | None:
+    def get(self, campaign_id: uuid.UUID, *, lock: bool = False) -> Campaign | None:
         found: Campaign | None = self._get((self.tenant_id, campaign_id))
         return found if found is not None and found.deleted_at is None else None
 
@@ -91,8 +90,9 @@ class InMemoryEnrollmentRepository(InMemoryRepository):
         return self._each(campaign_id, lambda e: e.parked_run_at is not None, unpark)
 
     def counts(self, campaign_id: uuid.UUID) -> dict[EnrollmentStatus, int]:
-        return dict(Counter(e.status for k, e in self.rows.items()
-                            if k[0] == self.tenant_id and e.campaign_id == campaign_id))
+        found = Counter(e.status for k, e in self.rows.items()
+                        if k[0] == self.tenant_id and e.campaign_id == campaign_id)
+        return {status: found.get(status, 0) for status in EnrollmentStatus}
 
     def _where(self, predicate: object) -> Sequence[Enrollment]:
         return [copy.deepcopy(e) for k, e in self.rows.items()
@@ -114,11 +114,10 @@ class InMemoryActivityRepository(InMemoryRepository):
     table_name = "campaign_lead_activities"
 
     def add(self, activity: Activity) -> None:
-        for key, other in self.rows.items():
-            if key[0] == self.tenant_id and (other.enrollment_id, other.step_id,
-                                             other.attempt) == (
-                    activity.enrollment_id, activity.step_id, activity.attempt):
-                raise Conflict("this step's attempt is already in the send ledger")
+        self._unique([a for k, a in self.rows.items() if k[0] == self.tenant_id],
+                     lambda a: (a.enrollment_id, a.step_id, a.attempt) == (
+                         activity.enrollment_id, activity.step_id, activity.attempt),
+                     "uq_campaign_lead_activities_attempt")
         self._references(ENROLLMENTS, (self.tenant_id, activity.enrollment_id))
         self._insert((self.tenant_id, activity.id), activity, "pk_campaign_lead_activities")
 

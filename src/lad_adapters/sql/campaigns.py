@@ -80,8 +80,9 @@ class SqlCampaignRepository(OutreachRepository):
         self._save_steps(campaign)
         self._save_linkedin_accounts(campaign)
 
-    def get(self, campaign_id: uuid.UUID) -> Campaign | None:
-        row = self._one(sa.select(c).where(*self._live(c.c.id == campaign_id)))
+    def get(self, campaign_id: uuid.UUID, *, lock: bool = False) -> Campaign | None:
+        row = self._one(self._locked(sa.select(c).where(*self._live(c.c.id == campaign_id)),
+                                     lock))
         return self._campaigns([row])[0] if row else None
 
     def update(self, campaign: Campaign) -> None:

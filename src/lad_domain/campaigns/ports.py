@@ -28,8 +28,9 @@ class CampaignRepository(Protocol):
         """With its steps and LinkedIn accounts."""
         ...
 
-    def get(self, campaign_id: uuid.UUID) -> Campaign | None:
-        """Live campaigns only, with their steps in order."""
+    def get(self, campaign_id: uuid.UUID, *, lock: bool = False) -> Campaign | None:
+        """Live campaigns only, with their steps in order; ``lock``: its row held until
+        the transaction ends (a campaign's daily cap is counted under it)."""
         ...
 
     def update(self, campaign: Campaign) -> None:

@@ -223,6 +223,9 @@ class OutreachService:
                 raise ValidationFailed.single(f"smtp ({report.stage})", report.detail)
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, OutreachPermission.MANAGE)
+            owner = clean.get("owner_user_id")
+            if isinstance(owner, uuid.UUID):
+                ensure_member(uow, owner, "owner_user_id")
             account = _email_account(uow, account_id, lock=True)
             for name in ("email", "smtp_host", "smtp_port", "smtp_security"):
                 if name in clean:

@@ -21,11 +21,12 @@ from lad_domain.shared.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from lad_entrypoints.cli import billing, db, education, leads, tenancy
+from lad_entrypoints.cli import billing, campaigns, db, education, leads, outreach, tenancy
 from lad_entrypoints.cli.common import CliState, container
-from lad_entrypoints.cli.output import errors
+from lad_entrypoints.cli.output import emit_one, errors
 from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.serving import RowLevelSecurityBypassed, check_database_role
+from lad_entrypoints.worker import embedded_worker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -106,8 +107,38 @@ def create_cli(container_factory: Callable[[], Container], *,
         if warning is not None:
             errors.print(warning, highlight=False, markup=False, soft_wrap=True)
         settings = lad.settings()
-        server(create_app(lad), Serving(host or settings.host, port or settings.port,
-                                        workers=workers, access_log=access_log))
+        with embedded_worker(lad):
+            server(create_app(lad), Serving(host or settings.host, port or settings.port,
+                                            workers=workers, access_log=access_log))
+
+    @cli.command()
+    def worker(
+        ctx: typer.Context,
+        once: Annotated[bool, typer.Option(
+            "--once", help="Run what is due now (and read the mailboxes once), then "
+            "stop.")] = False,
+        concurrency: Annotated[int, typer.Option(
+            min=1, max=64, help="Steps run side by side.")] = 1,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
+                           ] = False,
+    ) -> None:
+        """Run the campaign worker: claim due steps and send them, read replies and bounces.
+        SIGTERM or Ctrl-C stops it gracefully: the steps in hand finish, nothing new is
+        claimed. Prints what it did when it stops."""
+        from lad_entrypoints.worker import Worker, stop_on_signals
+
+        lad = container(ctx)
+        warning = check_database_role(lad)
+        if warning is not None:
+            errors.print(warning, highlight=False, markup=False, soft_wrap=True)
+        runner = Worker.of(lad, concurrency=concurrency)
+        if not once:
+            stop_on_signals(runner)
+        report = runner.run(once=once)
+        emit_one({"steps": report.total, **{str(k): v for k, v in sorted(report.steps.items())},
+                  "rounds": report.rounds, "mailboxes_read": len(report.mailboxes),
+                  "mailbox_errors": sum(1 for m in report.mailboxes if m.error)},
+                 as_json=as_json)
 
     cli.add_typer(db.app, name="db")
     cli.add_typer(tenancy.tenants, name="tenants")
@@ -116,6 +147,8 @@ def create_cli(container_factory: Callable[[], Container], *,
     cli.add_typer(leads.app, name="leads")
     cli.add_typer(education.app, name="education")
     cli.add_typer(billing.app, name="billing")
+    cli.add_typer(campaigns.app, name="campaigns")
+    cli.add_typer(outreach.app, name="outreach")
     return cli
 
 

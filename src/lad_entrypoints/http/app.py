@@ -7,13 +7,17 @@ from fastapi import Depends, FastAPI
 from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.http import (
     billing,
+    campaigns,
     education,
     errors,
     health,
     lead_activity,
     leads,
+    outreach,
     pipeline,
+    public,
     tenancy,
+    webhooks,
 )
 from lad_entrypoints.http.edge import RequestEdge
 from lad_entrypoints.http.openapi import Api
@@ -40,6 +44,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(pipeline.router)
     app.include_router(education.router)
     app.include_router(billing.router)
+    app.include_router(campaigns.router)
+    app.include_router(outreach.router)
+    app.include_router(public.router)
+    app.include_router(webhooks.router)
     return app
 
 

@@ -158,6 +158,15 @@ class SendEngine:
         context = self._context()
         now = context.now
         with self.scope.uow(claim.tenant_id) as uow:
+            # Locks in one order everywhere: the campaign (only when its daily cap is
+            # counted), the enrollment, the sender; pausing a campaign locks it, then its
+            # enrollments.
+            glance = uow.enrollments.get(claim.enrollment_id)
+            if glance is None or glance.claim_token != claim.token:
+                return StepResult.SKIPPED
+            capped = uow.campaigns.get(glance.campaign_id)
+            if capped is not None and capped.settings.daily_cap is not None:
+                uow.campaigns.get(glance.campaign_id, lock=True)
             enrollment = uow.enrollments.get(claim.enrollment_id, lock=True)
             if enrollment is None or enrollment.claim_token != claim.token:
                 return StepResult.SKIPPED

@@ -11,16 +11,21 @@ from datetime import datetime
 
 import attrs
 
-from lad_domain.campaigns.events import EnrollmentStopped, ReplyReceived
+from lad_domain.billing.ports import PostingContext
+from lad_domain.campaigns.events import EnrollmentStopped, ReplyReceived, SendSettled
+from lad_domain.campaigns.funding import ACTOR
 from lad_domain.campaigns.model import Activity, ActivityStatus, Enrollment
 from lad_domain.campaigns.ports import CampaignsUnitOfWork
+from lad_domain.campaigns.services.engine import settle_send
 from lad_domain.outreach.channels import (
+    Delivery,
     InboundKind,
     InboundMail,
     LinkedInEvent,
     LinkedInEventKind,
     MailboxReader,
     MailLogin,
+    Outcome,
 )
 from lad_domain.outreach.events import AccountStatusChanged
 from lad_domain.outreach.links import LinkSeal, SignedLink
@@ -98,13 +103,17 @@ class InboundService:
             return MailboxPoll(account.id, 0, 0, 0, 0, error=f"{type(error).__name__}: {error}")
         counts = {kind: 0 for kind in InboundKind}
         with self.scope.uow(tenant_id) as uow:
+            # The mailbox's row first: another worker that read the same messages and got
+            # here first has moved its UID on, and this batch is theirs.
+            fresh = uow.email_accounts.get(account.id, lock=True)
+            if fresh is None or (fresh.imap_last_uid, fresh.imap_uid_validity) != (
+                    account.imap_last_uid, account.imap_uid_validity):
+                return MailboxPoll(account.id, 0, 0, 0, 0)
             for mail in batch.messages:
                 counts[mail.kind] += 1
                 self.apply_mail(uow, mail)
-            fresh = uow.email_accounts.get(account.id, lock=True)
-            if fresh is not None:
-                fresh.imap_last_uid, fresh.imap_uid_validity = batch.last_uid, batch.uid_validity
-                uow.email_accounts.update(fresh)
+            fresh.imap_last_uid, fresh.imap_uid_validity = batch.last_uid, batch.uid_validity
+            uow.email_accounts.update(fresh)
             uow.commit()
         return MailboxPoll(account.id, len(batch.messages), counts[InboundKind.REPLY],
                            counts[InboundKind.AUTO_REPLY],
@@ -121,6 +130,13 @@ class InboundService:
             return
         activity = sends[-1]
         at = mail.received_at or self.scope.clock.now()
+        if activity.status is ActivityStatus.UNKNOWN:
+            # An answer to it (a reply, a bounce) is proof it went: settled as sent,
+            # billed, and its sequence goes on (or stops, as the answer says).
+            self._settle_as_sent(uow, activity)
+            refreshed = uow.activities.get(activity.id)
+            assert refreshed is not None
+            activity = refreshed
         if mail.kind is InboundKind.REPLY:
             self._replied(uow, activity, at)
             return
@@ -136,6 +152,19 @@ class InboundService:
             if campaign is None or campaign.settings.stop_on_bounce:
                 self._stop(uow, enrollment, f"bounced ({mail.status or 'hard'})")
             uow.enrollments.update(enrollment)
+
+    def _settle_as_sent(self, uow: CampaignsUnitOfWork, activity: Activity) -> None:
+        campaign = uow.campaigns.get(activity.campaign_id)
+        step = campaign.step_by_id(activity.step_id) if campaign is not None else None
+        if step is None:
+            return
+        context = PostingContext(actor=ACTOR, now=self.scope.clock.now(), ids=self.scope.ids)
+        settle_send(self.scope, uow, context, activity.id,
+                    Delivery(outcome=Outcome.SENT, reason="answered: it was sent"),
+                    step_type=step.type)
+        self.scope.record(uow, SendSettled(aggregate_id=activity.enrollment_id,
+                                           activity_id=activity.id, sent=True,
+                                           how="an answer to it"))
 
     def _replied(self, uow: CampaignsUnitOfWork, activity: Activity, at: datetime) -> None:
         if activity.replied_at is None:
