@@ -192,9 +192,10 @@ class EnrollmentMachine(RuleBasedStateMachine):
         return {e.id: e for e in self.world.rows("campaign_leads")}
 
     def sent_to(self, lead: Lead, channel: Channel) -> list[Activity]:
+        """What the lead was really handed on the channel (only that can be answered)."""
+        handed = {s.key for s in self.stamps}
         return [a for a in self.world.rows("campaign_lead_activities")
-                if a.lead_id == lead.id and a.channel is channel
-                and a.status in (ActivityStatus.SENT, ActivityStatus.UNKNOWN)]
+                if a.lead_id == lead.id and a.channel is channel and a.message_key in handed]
 
     # --- campaigns ------------------------------------------------------------------------
 

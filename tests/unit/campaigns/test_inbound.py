@@ -6,12 +6,19 @@ same delivery twice has one effect."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
-from lad_domain.campaigns.model import Campaign, EnrollmentStatus
+from lad_domain.campaigns.model import ActivityStatus, Campaign, EnrollmentStatus
 from lad_domain.leads.model import Lead
-from lad_domain.outreach.channels import InboundKind, LinkedInEvent, LinkedInEventKind
+from lad_domain.outreach.channels import (
+    Delivery,
+    InboundKind,
+    LinkedInEvent,
+    LinkedInEventKind,
+    Outcome,
+)
 from lad_domain.shared.errors import ValidationFailed
 from lad_domain.shared.pagination import PageRequest
 from tests.unit.campaigns.world import ALWAYS, FOLLOW_UP, HELLO, World
@@ -221,3 +228,25 @@ def test_a_forged_or_open_link_does_not_unsubscribe(world: World) -> None:
     world.lad.inbound().opened(opened)
     assert world.lad.outreach().list_suppressions(world.owner, None,
                                                   PageRequest(limit=10)).items == []
+
+
+def test_a_reply_to_a_send_whose_outcome_is_unknown_settles_it_as_sent(world: World) -> None:
+    world.templates()
+    box = world.mailbox()
+    lead = world.lead()
+    campaign = world.campaign([HELLO, WAIT, FOLLOW_UP], mailboxes=[box], leads=[lead],
+                              send_window=ALWAYS)
+    world.email.script.then(Delivery(outcome=Outcome.UNKNOWN, reason="timeout after DATA"))
+    world.work()
+    [row] = world.ledger(campaign, lead)
+    assert row.status is ActivityStatus.UNKNOWN
+    before = world.balance()
+
+    world.receive(world.reply_to(row.message_key))
+
+    [row] = world.ledger(campaign, lead)
+    assert row.status is ActivityStatus.SENT and row.replied_at is not None
+    assert world.balance() == before - Decimal("0.001")
+    assert world.enrollment(campaign, lead).status is EnrollmentStatus.STOPPED
+    world.run_until(world.clock.now() + timedelta(days=3))
+    assert len(world.email.sent) == 1
