@@ -429,3 +429,26 @@ def test_the_window_is_kept_by_every_send(world: World) -> None:
     box = world.mailbox()
     world.campaign([HELLO], mailboxes=[box], leads=[world.lead()], send_window=ALWAYS)
     assert world.work() == {StepResult.SENT: 1}
+
+
+def test_a_send_in_flight_when_the_campaign_pauses_is_kept_and_nothing_more_goes(
+        world: World) -> None:
+    world.templates()
+    box = world.mailbox()
+    lead = world.lead()
+    campaign = world.campaign([HELLO, {"type": "wait", "config": {"hours": 1}}, FOLLOW_UP],
+                              mailboxes=[box], leads=[lead], send_window=ALWAYS)
+    engine = world.lad.send_engine()
+    [claim] = engine.claim(1)
+    prepared = engine._prepare(claim)
+    assert not isinstance(prepared, StepResult)
+    world.lad.campaigns().pause(world.owner, campaign.id)
+    assert engine._settle(claim, prepared, engine._deliver(prepared)) is StepResult.SENT
+
+    world.run_until(world.clock.now() + timedelta(days=1), step=timedelta(hours=1))
+    assert len(world.email.sent) == 1
+    parked = world.enrollment(campaign, lead)
+    assert parked.next_run_at is None and parked.step_order == 3
+    world.lad.campaigns().resume(world.owner, campaign.id)
+    world.run_until(world.clock.now() + timedelta(hours=1))
+    assert [r.step_order for r in world.sent(campaign)] == [1, 3]

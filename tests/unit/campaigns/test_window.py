@@ -153,3 +153,13 @@ def test_the_engine_keeps_the_gap_and_the_fold(world: World, tz: str, now: datet
 
     assert world.run_until(now + timedelta(days=1)) == [expected]
     assert world.sent(campaign)[0].created_at == expected
+
+
+def test_a_lead_without_a_known_zone_takes_the_campaigns(world: World) -> None:
+    world.templates()
+    box = world.mailbox()
+    unknown, none, own = world.lead("Mars/Olympus"), world.lead(None), world.lead(NY)
+    campaign = world.campaign([HELLO], mailboxes=[box], leads=[unknown, none, own],
+                              timezone="Asia/Tokyo", activate=False)
+    zones = {e.lead_id: e.timezone for e in world.enrollments(campaign)}
+    assert zones == {unknown.id: "Asia/Tokyo", none.id: "Asia/Tokyo", own.id: NY}
