@@ -393,7 +393,7 @@ class EnrollmentMachine(RuleBasedStateMachine):
 
 def test_no_step_is_sent_twice_nor_to_whom_it_must_not_go() -> None:
     run_state_machine_as_test(EnrollmentMachine, settings=examples(
-        max_examples=scaled(60), stateful_step_count=50, deadline=None,
+        max_examples=scaled(50), stateful_step_count=40, deadline=None,
         suppress_health_check=[HealthCheck.too_slow]))
 
 
