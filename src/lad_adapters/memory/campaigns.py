@@ -82,6 +82,9 @@ class InMemoryEnrollmentRepository(InMemoryRepository):
         return self._each(campaign_id, lambda e: e.next_run_at is not None,
                           lambda e: e.park(at))
 
+    def stop_open(self, campaign_id: uuid.UUID, reason: str, at: datetime) -> int:
+        return self._each(campaign_id, lambda e: True, lambda e: e.stop(reason, at))
+
     def unpark(self, campaign_id: uuid.UUID, at: datetime) -> int:
         def unpark(e: Enrollment) -> None:
             e.next_run_at, e.parked_run_at = e.parked_run_at, None

@@ -214,6 +214,12 @@ class SqlEnrollmentRepository(OutreachRepository):
         ).values(parked_run_at=sa.func.coalesce(e.c.next_run_at, e.c.parked_run_at),
                  next_run_at=None, claim_token=None, updated_at=at)).rowcount)
 
+    def stop_open(self, campaign_id: uuid.UUID, reason: str, at: datetime) -> int:
+        return int(self._db.execute(e.update().where(
+            e.c.tenant_id == self.tenant_id, e.c.campaign_id == campaign_id, _OPEN
+        ).values(status=str(EnrollmentStatus.STOPPED), stop_reason=reason, next_run_at=None,
+                 parked_run_at=None, claim_token=None, updated_at=at)).rowcount)
+
     def unpark(self, campaign_id: uuid.UUID, at: datetime) -> int:
         return int(self._db.execute(e.update().where(
             e.c.tenant_id == self.tenant_id, e.c.campaign_id == campaign_id, _OPEN,

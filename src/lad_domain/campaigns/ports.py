@@ -58,6 +58,10 @@ class EnrollmentRepository(Protocol):
         """Pause: every open enrollment keeps its step and due time (parked), none is due."""
         ...
 
+    def stop_open(self, campaign_id: uuid.UUID, reason: str, at: datetime) -> int:
+        """Completing or archiving: every open enrollment is stopped with ``reason``."""
+        ...
+
     def unpark(self, campaign_id: uuid.UUID, at: datetime) -> int:
         """Resume: parked enrollments are due when they were."""
         ...

@@ -15,6 +15,7 @@ from lad_domain.campaigns.model import (
     Campaign,
     CampaignSettings,
     CampaignStatus,
+    EnrollmentStatus,
     Step,
     StepType,
 )
@@ -215,7 +216,11 @@ def test_a_completed_campaign_sends_nothing_more(world: World) -> None:
     world.lad.campaigns().complete(world.owner, campaign.id)
     assert world.work() == {}
     assert world.email.sent == []
-    assert world.enrollment(campaign, lead).next_run_at is None
+    ended = world.enrollment(campaign, lead)
+    assert ended.next_run_at is None
+    # Its open enrollments end with it: the statistics show no lead still under way.
+    assert (ended.status, ended.stop_reason) == (EnrollmentStatus.STOPPED,
+                                                  "campaign completed")
 
 
 def test_who_may_run_campaigns(world: World) -> None:

@@ -231,15 +231,19 @@ class CampaignService:
 
     def complete(self, principal: Principal, campaign_id: uuid.UUID, *,
                  tenant_id: uuid.UUID | None = None) -> Campaign:
-        return self._move(principal, campaign_id, tenant_id, Campaign.complete, park=True)
+        """End it: nothing more is sent; open enrollments stop ("campaign completed")."""
+        return self._move(principal, campaign_id, tenant_id, Campaign.complete,
+                          stop="campaign completed")
 
     def archive(self, principal: Principal, campaign_id: uuid.UUID, *,
                 tenant_id: uuid.UUID | None = None) -> Campaign:
-        return self._move(principal, campaign_id, tenant_id, Campaign.archive, park=True)
+        """The end of its life: open enrollments stop ("campaign archived")."""
+        return self._move(principal, campaign_id, tenant_id, Campaign.archive,
+                          stop="campaign archived")
 
     def _move(self, principal: Principal, campaign_id: uuid.UUID,
               tenant_id: uuid.UUID | None, move: Any, *, park: bool = False,
-              unpark: bool = False) -> Campaign:
+              unpark: bool = False, stop: str | None = None) -> Campaign:
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, CampaignPermission.RUN)
@@ -253,6 +257,8 @@ class CampaignService:
                 uow.enrollments.park(campaign.id, now)
             if unpark:
                 uow.enrollments.unpark(campaign.id, now)
+            if stop is not None:
+                uow.enrollments.stop_open(campaign.id, stop, now)
             self.scope.record(uow, CampaignStatusChanged(aggregate_id=campaign.id,
                                                          status=campaign.status))
             uow.commit()
