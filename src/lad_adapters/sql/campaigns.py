@@ -4,6 +4,7 @@ accounts, lead enrollments, and the send ledger."""
 from __future__ import annotations
 
 import builtins
+import copy
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lad_adapters.sql.database import Db
 from lad_adapters.sql.outreach import OutreachRepository
 from lad_adapters.sql.pagination import paginate
 from lad_adapters.sql.tables.campaigns import (
@@ -70,10 +72,19 @@ def _row_to_campaign(row: sa.Row[Any], steps: list[Step],
 
 
 class SqlCampaignRepository(OutreachRepository):
+    def __init__(self, db: Db, tenant_id: uuid.UUID | None) -> None:
+        super().__init__(db, tenant_id)
+        #: The campaigns this unit of work has read, as read: a campaign step reads its
+        #: campaign two or three times in one transaction (the checks, the message, the
+        #: outcome), three statements each. A copy is handed out, so a change the caller
+        #: makes and does not save is not seen by the next read; a write forgets them.
+        self._read: dict[uuid.UUID, Campaign | None] = {}
+
     def _live(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
         return [c.c.tenant_id == self.tenant_id, c.c.deleted_at.is_(None), *where]
 
     def add(self, campaign: Campaign) -> None:
+        self._read.clear()
         self._db.execute(c.insert().values(
             tenant_id=self.tenant_id, id=campaign.id, created_by=campaign.created_by,
             created_at=campaign.created_at, **self._values(campaign)))
@@ -81,11 +92,17 @@ class SqlCampaignRepository(OutreachRepository):
         self._save_linkedin_accounts(campaign)
 
     def get(self, campaign_id: uuid.UUID, *, lock: bool = False) -> Campaign | None:
-        row = self._one(self._locked(sa.select(c).where(*self._live(c.c.id == campaign_id)),
-                                     lock))
-        return self._campaigns([row])[0] if row else None
+        """Read once per unit of work (a copy each time); ``lock`` always asks the
+        database, and holds the row."""
+        if lock or campaign_id not in self._read:
+            query = sa.select(c).where(*self._live(c.c.id == campaign_id))
+            row = self._one(self._locked(query, lock))
+            self._read[campaign_id] = self._campaigns([row])[0] if row else None
+        found = self._read[campaign_id]
+        return copy.deepcopy(found) if found is not None else None
 
     def update(self, campaign: Campaign) -> None:
+        self._read.clear()
         self._db.execute(c.update().where(c.c.tenant_id == self.tenant_id,
                                           c.c.id == campaign.id)
                          .values(self._values(campaign)))
