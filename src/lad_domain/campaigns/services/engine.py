@@ -25,7 +25,7 @@ import enum
 import random
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -107,6 +107,16 @@ class _Send:
     chat_id: str | None = None
 
 
+@attrs.frozen
+class _Ready:
+    """What prepare's checks read, handed on to composing the send (read once)."""
+
+    campaign: Campaign
+    step: Step
+    lead: Lead
+    previous: Sequence[Activity]
+
+
 def linkedin_profile(lead: Lead, social: dict[str, object] | None) -> str | None:
     """The lead's LinkedIn profile: its social profile's ``linkedin``/``linkedin_url``, else
     the custom field ``linkedin_url``."""
@@ -170,12 +180,12 @@ class SendEngine:
             enrollment = uow.enrollments.get(claim.enrollment_id, lock=True)
             if enrollment is None or enrollment.claim_token != claim.token:
                 return StepResult.SKIPPED
-            result = self._hold_back(uow, enrollment, context)
-            if result is not None:
+            ready = self._hold_back(uow, enrollment, context)
+            if isinstance(ready, StepResult):
                 uow.enrollments.update(enrollment)
                 uow.commit()
-                return result
-            send = self._compose(uow, enrollment, context)
+                return ready
+            send = self._compose(uow, enrollment, context, ready)
             if isinstance(send, StepResult):
                 uow.enrollments.update(enrollment)
                 uow.commit()
@@ -188,9 +198,9 @@ class SendEngine:
         return send
 
     def _hold_back(self, uow: CampaignsUnitOfWork, enrollment: Enrollment,
-                   context: PostingContext) -> StepResult | None:
-        """Why the enrollment's step does not go now, having made it wait or end; None
-        when it may go."""
+                   context: PostingContext) -> StepResult | _Ready:
+        """Why the enrollment's step does not go now, having made it wait or end; or what
+        was read on the way, when it may go."""
         now = context.now
         if not enrollment.status.is_open:
             enrollment.next_run_at = enrollment.claim_token = None
@@ -207,8 +217,8 @@ class SendEngine:
         if campaign.status is not CampaignStatus.ACTIVE:
             enrollment.park(now)
             return StepResult.WAITING
-        in_flight = [a for a in uow.activities.for_enrollment(enrollment.id)
-                     if a.status is ActivityStatus.SENDING]
+        previous = uow.activities.for_enrollment(enrollment.id)
+        in_flight = [a for a in previous if a.status is ActivityStatus.SENDING]
         for lost in in_flight:
             # A worker died between writing this row and settling it: it may have sent.
             lost.settle(ActivityStatus.UNKNOWN, now, error="the worker sending it stopped "
@@ -241,17 +251,13 @@ class SendEngine:
             enrollment.wait_until(window.next_opening(tomorrow, enrollment.timezone),
                                   "the campaign's daily cap is reached", now)
             return StepResult.WAITING
-        return None
+        return _Ready(campaign=campaign, step=step, lead=lead, previous=previous)
 
     def _compose(self, uow: CampaignsUnitOfWork, enrollment: Enrollment,
-                 context: PostingContext) -> _Send | StepResult:
+                 context: PostingContext, ready_: _Ready) -> _Send | StepResult:
         now = context.now
-        campaign = uow.campaigns.get(enrollment.campaign_id)
-        assert campaign is not None
-        step = campaign.step(enrollment.step_order)
-        assert step is not None and step.type.sends
-        lead = uow.leads.get(enrollment.lead_id)
-        assert lead is not None
+        campaign, step, lead, previous = (ready_.campaign, ready_.step, ready_.lead,
+                                          ready_.previous)
         channel, kind = step.type.channel, step.type.send_kind
         assert channel is not None and kind is not None
         # The address first: a suppressed one stops the sequence whatever the sender.
@@ -280,7 +286,9 @@ class SendEngine:
             return StepResult.WAITING
         ready = sender.pacing.ready_at(kind, now)
         if ready > now:
-            enrollment.wait_until(ready, None, now)
+            # Straight to when both the sender and the lead's window allow it.
+            window = campaign.settings.send_window
+            enrollment.wait_until(window.next_opening(ready, enrollment.timezone), None, now)
             return StepResult.WAITING
         template = (uow.templates.get_by_key(channel, step.template_key)
                     if step.template_key else None)
@@ -288,7 +296,6 @@ class SendEngine:
             enrollment.wait_until(now + RETRY_LATER, f"the {channel} template "
                                   f"{step.template_key!r} does not exist", now)
             return StepResult.WAITING
-        previous = uow.activities.for_enrollment(enrollment.id)
         attempt = 1 + sum(1 for a in previous if a.step_id == step.id)
         activity_id = self.scope.ids.new_id()
         try:
@@ -393,11 +400,24 @@ class SendEngine:
         active = [a for a in accounts if a.status is AccountStatus.ACTIVE] or list(accounts)
         if not active:
             return None
-        chosen = min(active, key=lambda a: (min(a.pacing.ready_at(SendKind(k), now)
-                                                 for k in a.pacing.caps) if a.pacing.caps else now,
+        chosen = min(active, key=lambda a: (self._ready(a, now), self._load(a, now),
                                              str(a.id)))
         locked = lock(chosen.id)  # type: ignore[operator]  # a repository's get, locking
         return locked if isinstance(locked, EmailAccount | LinkedInAccount) else None
+
+    @staticmethod
+    def _ready(account: EmailAccount | LinkedInAccount, now: datetime) -> datetime:
+        kinds = [SendKind(k) for k in account.pacing.caps]
+        return min((account.pacing.ready_at(k, now) for k in kinds), default=now)
+
+    @staticmethod
+    def _load(account: EmailAccount | LinkedInAccount, now: datetime) -> float:
+        """How much of today's caps the account has used: new sequences go to the least
+        used of the accounts ready now, so a campaign's mailboxes share its sends."""
+        pacing, day = account.pacing, now.date()
+        shares = [pacing.sent(SendKind(k), day) / max(1, pacing.cap(SendKind(k), day))
+                  for k in pacing.caps]
+        return max(shares, default=0.0)
 
     def _password(self, tenant_id: uuid.UUID, account: EmailAccount) -> str | None:
         if account.smtp_password_sealed is None:
