@@ -43,7 +43,7 @@ from lad_domain.shared.errors import Conflict, FieldError, NotFound, ValidationF
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import TenantScope, tenant_of
-from lad_domain.shared.validation import key, normalise_email, plain_text
+from lad_domain.shared.validation import choice, key, normalise_email, plain_text
 
 MAX_CAP = 100_000
 MAX_SPACING = 86_400
@@ -432,11 +432,7 @@ class OutreachService:
             raise ValidationFailed.single("address", "is required")
         clean = (normalise_email(address, field="address") if channel_ is Channel.EMAIL
                  else suppression_address(channel_, address))
-        try:
-            why = SuppressionReason(str(reason))
-        except ValueError:
-            raise ValidationFailed.single("reason", "must be one of " + ", ".join(
-                r.value for r in SuppressionReason)) from None
+        why = choice(SuppressionReason, reason, field="reason")
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, OutreachPermission.MANAGE)
             found, added = add_suppression(self.scope, uow, channel_, clean, why,
@@ -480,11 +476,7 @@ def add_suppression(scope: TenantScope[Any], uow: OutreachUnitOfWork, channel: C
 
 
 def _channel(value: object) -> Channel:
-    try:
-        return Channel(str(value))
-    except ValueError:
-        raise ValidationFailed.single("channel", "must be one of " + ", ".join(
-            c.value for c in Channel)) from None
+    return choice(Channel, value, field="channel")
 
 
 def _status(value: object) -> AccountStatus:

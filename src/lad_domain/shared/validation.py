@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
+from typing import TypeVar
 
 from lad_domain.shared.errors import ValidationFailed
 
@@ -51,3 +53,15 @@ def key(value: object, *, field: str) -> str:
             field, "must be 1-64 characters of a-z, 0-9, '_', '.', '-', starting with a letter"
         )
     return value
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def choice(kind: type[E], value: object, *, field: str) -> E:
+    """One of an enumeration's values, or a ValidationFailed on ``field`` listing them."""
+    try:
+        return kind(str(value))
+    except ValueError:
+        raise ValidationFailed.single(field, "must be one of " + ", ".join(
+            member.value for member in kind)) from None

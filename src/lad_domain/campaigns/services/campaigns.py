@@ -42,7 +42,7 @@ from lad_domain.shared.errors import Conflict, FieldError, NotFound, ValidationF
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import TenantScope
-from lad_domain.shared.validation import plain_text
+from lad_domain.shared.validation import choice, plain_text
 
 MAX_ENROLL_IDS = 10_000
 #: A filter enrolls at most this many leads in one call; the answer says when more match.
@@ -152,13 +152,7 @@ class CampaignService:
 
     def list(self, principal: Principal, status: object, page: PageRequest, *,
              tenant_id: uuid.UUID | None = None) -> Page[Campaign]:
-        wanted = None
-        if status is not None:
-            try:
-                wanted = CampaignStatus(str(status))
-            except ValueError:
-                raise ValidationFailed.single("status", "must be one of " + ", ".join(
-                    s.value for s in CampaignStatus)) from None
+        wanted = None if status is None else choice(CampaignStatus, status, field="status")
         with self.scope.read(principal, tenant_id) as uow:
             self.scope.require(uow, principal, CampaignPermission.READ)
             return uow.campaigns.list(wanted, page)
@@ -328,13 +322,7 @@ class CampaignService:
     def list_enrollments(self, principal: Principal, campaign_id: uuid.UUID, status: object,
                          page: PageRequest, *, tenant_id: uuid.UUID | None = None
                          ) -> Page[Enrollment]:
-        wanted = None
-        if status is not None:
-            try:
-                wanted = EnrollmentStatus(str(status))
-            except ValueError:
-                raise ValidationFailed.single("status", "must be one of " + ", ".join(
-                    s.value for s in EnrollmentStatus)) from None
+        wanted = None if status is None else choice(EnrollmentStatus, status, field="status")
         with self.scope.read(principal, tenant_id) as uow:
             self.scope.require(uow, principal, CampaignPermission.READ)
             _campaign(uow, campaign_id)

@@ -24,10 +24,11 @@ from lad_domain.outreach.channels import Delivery, MailboxReader, Outcome
 from lad_domain.outreach.model import Channel
 from lad_domain.outreach.ports import SecretBox
 from lad_domain.outreach.services import password_context
-from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
+from lad_domain.shared.errors import Conflict, NotFound
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import TenantScope, tenant_of
+from lad_domain.shared.validation import choice
 
 BATCH = 200
 
@@ -124,10 +125,7 @@ class SendReconciliation:
                tenant_id: uuid.UUID | None = None) -> Settlement:
         """A person settles an unknown send: ``sent`` (billed, the sequence goes on) or
         ``not_sent`` (the step is tried again, as a new attempt)."""
-        try:
-            chosen = Decision(str(decision))
-        except ValueError:
-            raise ValidationFailed.single("decision", "must be sent or not_sent") from None
+        chosen = choice(Decision, decision, field="decision")
         return self._settle(principal, tenant_id, activity_id, chosen, "operator")
 
     def _settle(self, principal: Principal, tenant_id: uuid.UUID | None,
