@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
-from lad_adapters.mail.imap import ImapMailboxReader
-from lad_adapters.mail.smtp import SmtpEmailChannel
-from lad_adapters.sql.due_work import SqlDueWork, SqlLinkedInAccountTenants
 from sqlalchemy.engine import Engine
 
+from lad_adapters.mail.imap import ImapMailboxReader
+from lad_adapters.mail.smtp import SmtpEmailChannel
 from lad_adapters.memory.campaigns import InMemoryDueWork
 from lad_adapters.memory.outreach import InMemoryLinkedInAccountTenants
 from lad_adapters.memory.store import InMemoryStore
@@ -23,6 +22,7 @@ from lad_adapters.security.tokens import JwtTokenIssuer
 from lad_adapters.sql import migrate
 from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
 from lad_adapters.sql.database import create_engine
+from lad_adapters.sql.due_work import SqlDueWork, SqlLinkedInAccountTenants
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
 from lad_adapters.templates import JinjaTemplateRenderer
