@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from lad_adapters.memory.store import InMemoryRepository, InMemoryStore
@@ -97,17 +97,18 @@ class InMemoryEnrollmentRepository(InMemoryRepository):
                         if k[0] == self.tenant_id and e.campaign_id == campaign_id)
         return {status: found.get(status, 0) for status in EnrollmentStatus}
 
-    def _where(self, predicate: object) -> Sequence[Enrollment]:
+    def _where(self, predicate: Callable[[Enrollment], bool]) -> Sequence[Enrollment]:
         return [copy.deepcopy(e) for k, e in self.rows.items()
-                if k[0] == self.tenant_id and predicate(e)]  # type: ignore[operator]
+                if k[0] == self.tenant_id and predicate(e)]
 
-    def _each(self, campaign_id: uuid.UUID, predicate: object, change: object) -> int:
+    def _each(self, campaign_id: uuid.UUID, predicate: Callable[[Enrollment], bool],
+              change: Callable[[Enrollment], object]) -> int:
         changed = 0
         for key, enrollment in list(self.rows.items()):
             if key[0] == self.tenant_id and enrollment.campaign_id == campaign_id \
-                    and enrollment.status.is_open and predicate(enrollment):  # type: ignore[operator]
+                    and enrollment.status.is_open and predicate(enrollment):
                 moved = copy.deepcopy(enrollment)
-                change(moved)  # type: ignore[operator]
+                change(moved)
                 self.rows[key] = moved
                 changed += 1
         return changed
@@ -172,9 +173,9 @@ class InMemoryActivityRepository(InMemoryRepository):
                 for (order, sender), counts in sorted(groups.items(),
                                                       key=lambda g: (g[0][0], str(g[0][1])))]
 
-    def _where(self, predicate: object) -> Sequence[Activity]:
+    def _where(self, predicate: Callable[[Activity], bool]) -> Sequence[Activity]:
         return [copy.deepcopy(a) for k, a in self.rows.items()
-                if k[0] == self.tenant_id and predicate(a)]  # type: ignore[operator]
+                if k[0] == self.tenant_id and predicate(a)]
 
 
 class InMemoryDueWork:

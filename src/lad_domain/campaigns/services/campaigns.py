@@ -16,7 +16,6 @@ from lad_domain.campaigns.events import (
     CampaignChanged,
     CampaignCreated,
     CampaignStatusChanged,
-    EnrollmentStopped,
     LeadsEnrolled,
 )
 from lad_domain.campaigns.funding import ACTOR, price_of, usage_item
@@ -34,6 +33,7 @@ from lad_domain.campaigns.model import (
 )
 from lad_domain.campaigns.policy import CampaignPermission
 from lad_domain.campaigns.ports import CampaignsUnitOfWork
+from lad_domain.campaigns.services.engine import stop_sequence
 from lad_domain.campaigns.simulation import MAX_DAYS, Timeline, simulate
 from lad_domain.campaigns.window import time_zone
 from lad_domain.leads.model import Lead, LeadFilter
@@ -41,7 +41,7 @@ from lad_domain.outreach.model import Channel, EmailAccount, LinkedInAccount, da
 from lad_domain.shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
 from lad_domain.shared.principal import Principal
-from lad_domain.shared.scope import TenantScope
+from lad_domain.shared.scope import TenantScope, tenant_of
 from lad_domain.shared.validation import choice, plain_text
 
 MAX_ENROLL_IDS = 10_000
@@ -276,7 +276,7 @@ class CampaignService:
             campaign = _campaign(uow, campaign_id)
             if not campaign.accepts_enrollments:
                 raise Conflict(f"a {campaign.status} campaign takes no new leads")
-            tenant = uow.tenants.get(campaign_tenant(uow))
+            tenant = uow.tenants.get(tenant_of(uow))
             default_zone = tenant.metadata.get("timezone") if tenant is not None else None
             more = False
             leads: list[Lead] = []
@@ -349,11 +349,8 @@ class CampaignService:
             enrollment = uow.enrollments.get(enrollment_id, lock=True)
             if enrollment is None or enrollment.campaign_id != campaign_id:
                 raise NotFound("enrollment not found")
-            if enrollment.stop(reason, now):
+            if stop_sequence(self.scope, uow, enrollment, reason, now):
                 uow.enrollments.update(enrollment)
-                self.scope.record(uow, EnrollmentStopped(aggregate_id=enrollment.id,
-                                                         campaign_id=campaign_id,
-                                                         reason=reason))
                 uow.commit()
         return enrollment
 
@@ -440,11 +437,6 @@ class CampaignService:
         if Channel.LINKEDIN in channels and not campaign.linkedin_account_ids:
             raise ValidationFailed.single("linkedin_account_ids",
                                           "LinkedIn steps need at least one LinkedIn account")
-
-
-def campaign_tenant(uow: CampaignsUnitOfWork) -> uuid.UUID:
-    assert uow.tenant_id is not None
-    return uow.tenant_id
 
 
 def _campaign(uow: CampaignsUnitOfWork, campaign_id: uuid.UUID) -> Campaign:

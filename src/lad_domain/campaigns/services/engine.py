@@ -64,7 +64,11 @@ from lad_domain.outreach.model import (
     day_start,
     suppression_address,
 )
-from lad_domain.outreach.ports import SecretBox
+from lad_domain.outreach.ports import (
+    EmailAccountRepository,
+    LinkedInAccountRepository,
+    SecretBox,
+)
 from lad_domain.outreach.public_links import PublicLinks
 from lad_domain.outreach.rendering import RenderContext, TemplateRenderer
 from lad_domain.outreach.services import add_suppression, lead_variables, password_context
@@ -234,10 +238,10 @@ class SendEngine:
             return StepResult.ENDED if not enrollment.status.is_open else StepResult.WAITING
         lead = uow.leads.get(enrollment.lead_id)
         if lead is None or not lead.is_live:
-            self._stop(uow, enrollment, "the lead was deleted", now)
+            self._stop(uow, enrollment, "the lead was deleted")
             return StepResult.ENDED
         if lead.status == DO_NOT_CONTACT:
-            self._stop(uow, enrollment, "suppressed: the lead is do_not_contact", now)
+            self._stop(uow, enrollment, "suppressed: the lead is do_not_contact")
             return StepResult.ENDED
         window = campaign.settings.send_window
         opening = window.next_opening(now, enrollment.timezone)
@@ -264,16 +268,16 @@ class SendEngine:
         if channel is Channel.EMAIL:
             address = lead.email
             if not address:
-                return self._fail(uow, enrollment, "the lead has no email address", now)
+                return self._fail(enrollment, "the lead has no email address")
         else:
             social = uow.lead_social.get(lead.id)
             address = linkedin_profile(lead, social.data if social else None)
             if not address:
-                return self._fail(uow, enrollment, "the lead has no LinkedIn profile "
-                                  "(social linkedin_url or custom field linkedin_url)", now)
+                return self._fail(enrollment, "the lead has no LinkedIn profile "
+                                  "(social linkedin_url or custom field linkedin_url)")
         suppressed = uow.suppressions.find(channel, suppression_address(channel, address))
         if suppressed is not None:
-            self._stop(uow, enrollment, f"suppressed: {suppressed.reason}", now)
+            self._stop(uow, enrollment, f"suppressed: {suppressed.reason}")
             return StepResult.ENDED
         sender = self._sender(uow, campaign, enrollment, channel)
         if sender is None:
@@ -378,32 +382,22 @@ class SendEngine:
     def _sender(self, uow: CampaignsUnitOfWork, campaign: Campaign, enrollment: Enrollment,
                 channel: Channel) -> EmailAccount | LinkedInAccount | None:
         """The account the enrollment sends from, locked: the one it started with, else
-        the campaign's account that is ready first."""
+        the campaign's account that is ready first (the least used of those)."""
+        accounts: EmailAccountRepository | LinkedInAccountRepository
         if channel is Channel.EMAIL:
-            email_ids = list(campaign.settings.email_account_ids)
-            if enrollment.sender_id in email_ids:
-                return uow.email_accounts.get(enrollment.sender_id, lock=True)
-            email_choice = [a for a in (uow.email_accounts.get(i) for i in email_ids)
-                            if a is not None]
-            return self._first_ready(email_choice, lambda i: uow.email_accounts.get(i, lock=True))
-        linkedin_ids = list(campaign.linkedin_account_ids)
-        if enrollment.sender_id in linkedin_ids:
-            return uow.linkedin_accounts.get(enrollment.sender_id, lock=True)
-        linkedin_choice = [a for a in (uow.linkedin_accounts.get(i) for i in linkedin_ids)
-                           if a is not None]
-        return self._first_ready(linkedin_choice,
-                                 lambda i: uow.linkedin_accounts.get(i, lock=True))
-
-    def _first_ready(self, accounts: Sequence[EmailAccount | LinkedInAccount],
-                     lock: object) -> EmailAccount | LinkedInAccount | None:
-        now = self.scope.clock.now()
-        active = [a for a in accounts if a.status is AccountStatus.ACTIVE] or list(accounts)
+            accounts, ids = uow.email_accounts, campaign.settings.email_account_ids
+        else:
+            accounts, ids = uow.linkedin_accounts, campaign.linkedin_account_ids
+        if enrollment.sender_id is not None and enrollment.sender_id in ids:
+            return accounts.get(enrollment.sender_id, lock=True)
+        found = [a for a in (accounts.get(i) for i in ids) if a is not None]
+        active = [a for a in found if a.status is AccountStatus.ACTIVE] or found
         if not active:
             return None
+        now = self.scope.clock.now()
         chosen = min(active, key=lambda a: (self._ready(a, now), self._load(a, now),
                                              str(a.id)))
-        locked = lock(chosen.id)  # type: ignore[operator]  # a repository's get, locking
-        return locked if isinstance(locked, EmailAccount | LinkedInAccount) else None
+        return accounts.get(chosen.id, lock=True)
 
     @staticmethod
     def _ready(account: EmailAccount | LinkedInAccount, now: datetime) -> datetime:
@@ -425,15 +419,10 @@ class SendEngine:
         return self.secrets.open(account.smtp_password_sealed,
                                  context=password_context(tenant_id, account.id, "smtp"))
 
-    def _stop(self, uow: CampaignsUnitOfWork, enrollment: Enrollment, reason: str,
-              now: object) -> None:
-        if enrollment.stop(reason, self.scope.clock.now()):
-            self.scope.record(uow, EnrollmentStopped(aggregate_id=enrollment.id,
-                                                     campaign_id=enrollment.campaign_id,
-                                                     reason=reason))
+    def _stop(self, uow: CampaignsUnitOfWork, enrollment: Enrollment, reason: str) -> None:
+        stop_sequence(self.scope, uow, enrollment, reason, self.scope.clock.now())
 
-    def _fail(self, uow: CampaignsUnitOfWork, enrollment: Enrollment, reason: str,
-              now: object) -> StepResult:
+    def _fail(self, enrollment: Enrollment, reason: str) -> StepResult:
         enrollment.fail(reason, self.scope.clock.now())
         return StepResult.FAILED
 
@@ -469,6 +458,16 @@ class SendEngine:
 def claim_tenant(uow: CampaignsUnitOfWork) -> uuid.UUID:
     assert uow.tenant_id is not None
     return uow.tenant_id
+
+
+def stop_sequence(scope: TenantScope[CampaignsUnitOfWork], uow: CampaignsUnitOfWork,
+                  enrollment: Enrollment, reason: str, at: datetime) -> bool:
+    """Stop an enrollment for good, recording why; False when it had already ended."""
+    if not enrollment.stop(reason, at):
+        return False
+    scope.record(uow, EnrollmentStopped(aggregate_id=enrollment.id,
+                                        campaign_id=enrollment.campaign_id, reason=reason))
+    return True
 
 
 def settle_send(scope: TenantScope[CampaignsUnitOfWork], uow: CampaignsUnitOfWork,
@@ -540,10 +539,8 @@ def settle_send(scope: TenantScope[CampaignsUnitOfWork], uow: CampaignsUnitOfWor
             activity.bounced_at = enrollment.bounced_at = now
             add_suppression(scope, uow, activity.channel, activity.recipient,
                             SuppressionReason.BOUNCED, source="smtp", lead_id=activity.lead_id)
-            if enrollment.stop(f"bounced: {delivery.reason or delivery.code}", now):
-                scope.record(uow, EnrollmentStopped(aggregate_id=enrollment.id,
-                                                    campaign_id=activity.campaign_id,
-                                                    reason="bounced"))
+            stop_sequence(scope, uow, enrollment,
+                          f"bounced: {delivery.reason or delivery.code}", now)
         elif enrollment.status.is_open:
             enrollment.fail(f"step {activity.step_order} failed: "
                             f"{delivery.reason or delivery.code}", now)

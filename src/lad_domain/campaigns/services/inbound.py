@@ -6,17 +6,16 @@ on any channel stops the lead's sequences when their campaign says so."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
 from lad_domain.billing.ports import PostingContext
-from lad_domain.campaigns.events import EnrollmentStopped, ReplyReceived, SendSettled
+from lad_domain.campaigns.events import ReplyReceived, SendSettled
 from lad_domain.campaigns.funding import ACTOR
 from lad_domain.campaigns.model import Activity, ActivityStatus, Enrollment
 from lad_domain.campaigns.ports import CampaignsUnitOfWork
-from lad_domain.campaigns.services.engine import settle_send
+from lad_domain.campaigns.services.engine import settle_send, stop_sequence
 from lad_domain.outreach.channels import (
     Delivery,
     InboundKind,
@@ -188,10 +187,7 @@ class InboundService:
             uow.enrollments.update(answered)
 
     def _stop(self, uow: CampaignsUnitOfWork, enrollment: Enrollment, reason: str) -> None:
-        if enrollment.stop(reason, self.scope.clock.now()):
-            self.scope.record(uow, EnrollmentStopped(aggregate_id=enrollment.id,
-                                                     campaign_id=enrollment.campaign_id,
-                                                     reason=reason))
+        stop_sequence(self.scope, uow, enrollment, reason, self.scope.clock.now())
 
     # --- LinkedIn (Unipile webhooks) ------------------------------------------------------
 
@@ -299,6 +295,3 @@ class InboundService:
                 uow.enrollments.update(enrollment)
             uow.commit()
 
-
-def unknown_of(sends: Sequence[Activity]) -> list[Activity]:
-    return [a for a in sends if a.status is ActivityStatus.UNKNOWN]
