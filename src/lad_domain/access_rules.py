@@ -10,8 +10,9 @@ from lad_domain.leads import policy as leads
 from lad_domain.outreach import policy as outreach
 from lad_domain.shared.access import AccessPolicy
 from lad_domain.tenancy import policy as tenancy
+from lad_domain.voice import policy as voice
 
 
 def access_policy() -> AccessPolicy:
     return AccessPolicy.of(tenancy.RULES, leads.RULES, education.RULES, billing.RULES,
-                           outreach.RULES, campaigns.RULES)
+                           outreach.RULES, campaigns.RULES, voice.RULES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from lad_adapters.memory import billing, campaigns, education, leads, outreach, tenancy
+from lad_adapters.memory import billing, campaigns, education, leads, outreach, tenancy, voice
 from lad_adapters.memory.store import InMemoryStore, InMemoryUnitOfWorkBase
 from lad_domain.billing.posting import RepositoryUsagePostings
 
@@ -50,6 +50,15 @@ class InMemoryUnitOfWork(InMemoryUnitOfWorkBase):
         self.campaigns = campaigns.InMemoryCampaignRepository(tx, t)
         self.enrollments = campaigns.InMemoryEnrollmentRepository(tx, t)
         self.activities = campaigns.InMemoryActivityRepository(tx, t)
+        self.voices = voice.InMemoryVoiceCatalog(tx, t)
+        self.agents = voice.InMemoryAgentRepository(tx, t)
+        self.numbers = voice.InMemoryNumberRepository(tx, t)
+        self.voice_profiles = voice.InMemoryUserProfileRepository(tx, t)
+        self.voice_permissions = voice.InMemoryPermissionRepository(tx, t)
+        self.call_batches = voice.InMemoryBatchRepository(tx, t)
+        self.batch_entries = voice.InMemoryEntryRepository(tx, t)
+        self.calls = voice.InMemoryCallRepository(tx, t)
+        self.call_analyses = voice.InMemoryAnalysisRepository(tx, t)
 
     def _store_events(self) -> None:
         self.events.add_many(self.outbox.drain())
