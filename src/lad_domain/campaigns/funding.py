@@ -13,7 +13,7 @@ from lad_domain.billing.model import UsageEvent, UsageItem
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
 from lad_domain.billing.posting import lock_payers
 from lad_domain.billing.pricing import price_items
-from lad_domain.billing.services.reservations import locked_hold, open_hold, release_hold
+from lad_domain.billing.services.reservations import open_hold, release_open_hold
 from lad_domain.campaigns.model import Activity, StepType
 from lad_domain.shared.idempotency import fingerprint
 
@@ -55,11 +55,7 @@ def hold_for_send(uow: BillingUnitOfWork, context: PostingContext, activity_id: 
 
 def release_send(uow: BillingUnitOfWork, context: PostingContext, activity: Activity) -> None:
     """The send did not happen: its hold goes back."""
-    if activity.reservation_id is None:
-        return
-    reservation, wallet = locked_hold(uow, context, activity.reservation_id)
-    if reservation.is_open:
-        release_hold(uow, context, wallet, reservation)
+    release_open_hold(uow, context, activity.reservation_id)
 
 
 def bill_send(uow: BillingUnitOfWork, context: PostingContext, activity: Activity,

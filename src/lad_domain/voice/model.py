@@ -381,11 +381,13 @@ class BatchEntry:
                connected: bool) -> None:
         """A call of this entry ended: completed when it reached the lead, else tried
         again later when the policy allows, else failed."""
+        if self.status in (EntryStatus.CANCELLED, EntryStatus.SKIPPED, EntryStatus.COMPLETED):
+            return
+        if self.status is EntryStatus.FAILED and not connected:
+            return  # a late report of a call given up as unknown: nothing is reopened
         self.last_outcome = outcome
         self.updated_at = at
         self.claim_token = None
-        if self.status in (EntryStatus.CANCELLED, EntryStatus.SKIPPED):
-            return
         if connected:
             self.status = EntryStatus.COMPLETED
             self.next_attempt_at = None
@@ -638,3 +640,71 @@ def agent_settings(value: object, *, field: str = "config") -> AgentSettings:
                          max_duration_seconds=duration, recording=recording,
                          recording_disclosure=(disclosure or "").strip() or None,
                          extra=document)
+
+
+MAX_CONCURRENCY = 50
+MAX_DAILY_CALLS = 10
+MAX_ATTEMPTS = 10
+
+
+def batch_settings(value: object, *, field: str = "settings") -> BatchSettings:
+    """A batch's settings from their document (``BatchSettings.document()``), checked;
+    missing keys take their defaults. The window must overlap the legal 08:00-21:00."""
+    if value is None:
+        return BatchSettings()
+    if not isinstance(value, Mapping):
+        raise ValidationFailed.single(field, "must be an object")
+    unknown = sorted(set(value) - {"window", "concurrency", "retry",
+                                   "max_calls_per_lead_per_day"})
+    if unknown:
+        raise ValidationFailed.single(f"{field}.{unknown[0]}", "is not a batch setting")
+    window = (SendWindow.parse(value["window"], field=f"{field}.window")
+              if value.get("window") is not None else LEGAL_WINDOW)
+    if window.end <= LEGAL_START or window.start >= LEGAL_END:
+        raise ValidationFailed.single(f"{field}.window", "must overlap the legal calling "
+                                      "hours, 08:00-21:00 in the lead's local time")
+    concurrency = _whole(value.get("concurrency", 5), f"{field}.concurrency", 1,
+                         MAX_CONCURRENCY)
+    daily = _whole(value.get("max_calls_per_lead_per_day", 2),
+                   f"{field}.max_calls_per_lead_per_day", 1, MAX_DAILY_CALLS)
+    retry = _retry(value.get("retry"), f"{field}.retry")
+    return BatchSettings(window=window, concurrency=concurrency, retry=retry,
+                         max_calls_per_lead_per_day=daily)
+
+
+def _retry(value: object, field: str) -> RetryPolicy:
+    if value is None:
+        return RetryPolicy()
+    if not isinstance(value, Mapping):
+        raise ValidationFailed.single(field, "must be an object with max_attempts, on and "
+                                      "backoff_minutes")
+    unknown = sorted(set(value) - {"max_attempts", "on", "backoff_minutes"})
+    if unknown:
+        raise ValidationFailed.single(f"{field}.{unknown[0]}", "is not a retry setting")
+    on = value.get("on", ["no_answer", "busy"])
+    if not isinstance(on, list) or not all(o in RETRYABLE_OUTCOMES for o in on):
+        raise ValidationFailed.single(f"{field}.on", "must be a list of "
+                                      + ", ".join(RETRYABLE_OUTCOMES))
+    return RetryPolicy(max_attempts=_whole(value.get("max_attempts", 3),
+                                           f"{field}.max_attempts", 1, MAX_ATTEMPTS),
+                       on=frozenset(on),
+                       backoff_minutes=_whole(value.get("backoff_minutes", 60),
+                                              f"{field}.backoff_minutes", 1, 7 * 24 * 60))
+
+
+def _whole(value: object, field: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValidationFailed.single(field, f"must be a whole number from {low} to {high}")
+    return value
+
+
+def decision_from(document: Mapping[str, Any] | None) -> DialDecision | None:
+    """A stored decision (``DialDecision.document()``) read back."""
+    if not document:
+        return None
+    until = document.get("until")
+    return DialDecision(decision=Decision(document["decision"]), reason=document["reason"],
+                        at=datetime.fromisoformat(document["at"]),
+                        zones=tuple(document.get("zones") or ()),
+                        local_times=tuple(document.get("local_times") or ()),
+                        until=datetime.fromisoformat(until) if until else None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from lad_domain.shared.access import Rule
 from lad_domain.shared.errors import PermissionDenied
@@ -49,3 +50,27 @@ def require_grant(principal: Principal, role: Role | None, grants: Sequence[Perm
         what.append(f"voice {voice_id}")
     raise PermissionDenied("you have no grant to call with " + (" and ".join(what) or
                                                                   "this agent"))
+
+
+class _CallScope(Protocol):
+    def require(self, uow: Any, principal: Principal, permission: str) -> Role | None: ...
+
+
+class _Grants(Protocol):
+    def for_user(self, user_id: uuid.UUID) -> Sequence[Permission]: ...
+
+
+class _GrantRecords(Protocol):
+    @property
+    def voice_permissions(self) -> _Grants: ...
+
+
+def require_call(scope: _CallScope, uow: _GrantRecords, principal: Principal,
+                 number_id: uuid.UUID | None, voice_id: uuid.UUID | None) -> Role | None:
+    """The whole chain for a call: the role (or capability) and the tenant's ``voice``
+    feature, then the member's grants for the number and the voice."""
+    role = scope.require(uow, principal, VoicePermission.CALL)
+    grants = (uow.voice_permissions.for_user(principal.user_id)
+              if principal.user_id is not None else ())
+    require_grant(principal, role, grants, number_id, voice_id)
+    return role

@@ -188,6 +188,19 @@ def release_hold(uow: BillingUnitOfWork, context: PostingContext, wallet: Wallet
     context.record(uow, ended(aggregate_id=reservation.id, amount=reservation.amount))
 
 
+def release_open_hold(uow: BillingUnitOfWork, context: PostingContext,
+                      reservation_id: uuid.UUID | None) -> bool:
+    """Give back a hold if it is still open (the work it paid for did not happen, or was
+    billed by a usage event); whether it was."""
+    if reservation_id is None:
+        return False
+    reservation, wallet = locked_hold(uow, context, reservation_id)
+    if not reservation.is_open:
+        return False
+    release_hold(uow, context, wallet, reservation)
+    return True
+
+
 def locked_hold(uow: BillingUnitOfWork, context: PostingContext, reservation_id: uuid.UUID
                 ) -> tuple[Reservation, Wallet]:
     return _locked(uow, context, reservation_id)

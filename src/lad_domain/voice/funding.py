@@ -1,0 +1,111 @@
+"""Money for a call. Before dialing, the estimate is held from the tenant's wallet: the
+agent's maximum duration at the per-minute prices of telephony (the number's carrier) and
+of the voice provider, plus the per-attempt minimum. On the call's final event the hold is
+released and the call's usage event posted in the same transaction, once (its key is the
+call's id): a connected call pays its duration to the second, at most the maximum it was
+placed with, so the charge never exceeds the hold; a call that never connected pays
+nothing. A correction that comes later (a longer duration) is a new usage event for the
+difference, never an edit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from lad_domain.billing.model import UsageEvent, UsageItem
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
+from lad_domain.billing.posting import lock_payers
+from lad_domain.billing.pricing import price_items
+from lad_domain.billing.services.reservations import open_hold, release_open_hold
+from lad_domain.shared.idempotency import fingerprint
+from lad_domain.voice.model import Call
+
+FEATURE = "voice"
+ACTOR = "system:voice"
+#: Minutes are billed to the microminute (the usage ledger keeps 6 decimal places).
+_MINUTE_QUANTUM = Decimal("0.000001")
+#: A hold outlives the longest call and its timeout; an unknown call is released by the
+#: timeout sweep well before.
+HOLD_MARGIN = timedelta(hours=2)
+
+
+def minutes(seconds: int) -> Decimal:
+    return (Decimal(seconds) / 60).quantize(_MINUTE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def call_items(call: Call, seconds: int, *, attempt: bool = True) -> tuple[UsageItem, ...]:
+    """The usage of ``seconds`` of the call: carrier minutes, voice-provider minutes and
+    (``attempt``) the per-attempt minimum."""
+    telephony = call.metadata.get("telephony_provider")
+    voice = call.metadata.get("voice_provider") or call.provider
+    quantity = minutes(seconds)
+    items: list[UsageItem] = []
+    if quantity > 0:
+        items.append(UsageItem(category="telephony_minute", quantity=quantity,
+                               provider=telephony if isinstance(telephony, str) else None))
+        items.append(UsageItem(category="voice_minute", quantity=quantity,
+                               provider=voice if isinstance(voice, str) else None))
+    if attempt:
+        items.append(UsageItem(category="voice_call_attempt", quantity=Decimal(1)))
+    return tuple(items)
+
+
+def price(uow: BillingUnitOfWork, context: PostingContext, items: tuple[UsageItem, ...]
+          ) -> Decimal:
+    """What the items cost now (a ValidationFailed naming the item without a price)."""
+    if not items:
+        return Decimal(0)
+    categories = sorted({item.category for item in items})
+    candidates = uow.prices.candidates(categories, context.now, context.now)
+    return sum((p.cost for p in price_items(list(items), candidates, context.now)),
+               Decimal(0))
+
+
+def hold_for_call(uow: BillingUnitOfWork, context: PostingContext, call: Call
+                  ) -> uuid.UUID | None:
+    """Hold the estimate (InsufficientFunds when the wallet cannot pay); None when free."""
+    estimate = price(uow, context, call_items(call, call.max_duration_seconds))
+    call.metadata = {**call.metadata, "estimate": str(estimate)}
+    if estimate <= 0:
+        return None
+    wallet = lock_payers(uow, {None}, context)[None]
+    client_key = f"voice-call:{call.id}"
+    hold = timedelta(seconds=call.max_duration_seconds) + HOLD_MARGIN
+    reservation = open_hold(uow, context, wallet, feature=FEATURE, amount=estimate,
+                            client_key=client_key,
+                            digest=fingerprint({"call": str(call.id),
+                                                "amount": str(estimate)}),
+                            hold=hold)
+    return reservation.id
+
+
+def release_call(uow: BillingUnitOfWork, context: PostingContext, call: Call) -> bool:
+    """The call did not connect, or its outcome is unknown: the whole hold goes back."""
+    return release_open_hold(uow, context, call.reservation_id)
+
+
+def bill_call(uow: BillingUnitOfWork, context: PostingContext, call: Call, seconds: int
+              ) -> UsageEvent:
+    """The call connected: release its hold and post its usage, once (keyed by the call),
+    in the caller's transaction. A call released as unknown and reported later is billed
+    here too: a new ledger entry, nothing edited."""
+    release_call(uow, context, call)
+    return _post(uow, context, call_items(call, seconds), f"voice-call:{call.id}",
+                 {"call": str(call.id), "seconds": seconds})
+
+
+def bill_correction(uow: BillingUnitOfWork, context: PostingContext, call: Call,
+                    extra_seconds: int, total_seconds: int) -> UsageEvent:
+    """A later report says the call lasted longer than billed: the difference, as its own
+    usage event (keyed by the call and the new total, so a repeat changes nothing)."""
+    return _post(uow, context, call_items(call, extra_seconds, attempt=False),
+                 f"voice-call:{call.id}:to:{total_seconds}",
+                 {"call": str(call.id), "extra": extra_seconds, "total": total_seconds})
+
+
+def _post(uow: BillingUnitOfWork, context: PostingContext, items: tuple[UsageItem, ...],
+          key: str, payload: dict[str, object]) -> UsageEvent:
+    request = UsageRequest(idempotency_key=key, feature_key=FEATURE, items=items,
+                           occurred_at=context.now, fingerprint=fingerprint(payload))
+    return uow.usage_postings.post([request], context)[0]
