@@ -62,7 +62,7 @@ def test_the_tenants_window_narrows_the_legal_hours(world: CallWorld) -> None:
 def test_a_window_outside_the_legal_hours_is_refused() -> None:
     from lad_domain.voice.model import batch_settings
 
-    with pytest.raises(ValidationFailed, match="settings.window"):
+    with pytest.raises(ValidationFailed, match=r"settings\.window"):
         batch_settings({"window": {"start": "21:00", "end": "23:00"}})
 
 

@@ -67,7 +67,7 @@ def test_each_call_is_billed_exactly_once(calls, order, sweep_at) -> None:  # ty
                               for _ in range(n))
         order.shuffle(deliveries)
         swept = False
-        for index, event in enumerate(deliveries + [None]):
+        for index, event in enumerate([*deliveries, None]):
             if index == sweep_at:
                 clock.set(START + timedelta(minutes=20))
                 world.dialer.sweep(world.tenant_id)
