@@ -181,6 +181,12 @@ class InMemoryBatchRepository(_Scoped):
         return self._paginate(self._mine(lambda b: status in (None, b.status)), page,
                               lambda b: (b.created_at, b.id), within=status)
 
+    def open_for_campaign(self, campaign_id: uuid.UUID, name: str) -> Batch | None:
+        found = sorted(self._mine(lambda b: b.campaign_id == campaign_id and b.name == name
+                                  and b.status is BatchStatus.RUNNING),
+                       key=lambda b: (b.created_at, b.id))
+        return found[-1] if found else None
+
 
 class InMemoryEntryRepository(_Scoped):
     table_name = ENTRIES

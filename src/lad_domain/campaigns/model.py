@@ -250,12 +250,8 @@ class Campaign:
         self._ensure(CampaignStatus.DRAFT, "activate")
         if not any(s.type.sends for s in self.steps):
             raise ValidationFailed.single("steps", "a campaign needs at least one step that "
-                                          "sends (email, linkedin_invite, linkedin_message)")
-        voice = [s.order for s in self.steps if s.type is StepType.VOICE_CALL]
-        if voice:
-            raise ValidationFailed.single(
-                f"steps[{voice[0]}]", "voice_call steps need the voice context, which this "
-                "installation does not have yet")
+                                          "sends (email, linkedin_invite, linkedin_message, "
+                                          "voice_call)")
         if self.steps[-1].type in (StepType.WAIT, StepType.CONDITION):
             raise ValidationFailed.single(f"steps[{len(self.steps)}]",
                                           "the last step must send something")

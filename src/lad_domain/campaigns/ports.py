@@ -8,6 +8,8 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from lad_domain.billing.ports import BillingUnitOfWork
 from lad_domain.campaigns.model import (
     Activity,
@@ -17,8 +19,10 @@ from lad_domain.campaigns.model import (
     Claim,
     Enrollment,
     EnrollmentStatus,
+    Step,
     StepStats,
 )
+from lad_domain.leads.model import Lead
 from lad_domain.outreach.ports import OutreachUnitOfWork
 from lad_domain.shared.pagination import Page, PageRequest
 
@@ -113,3 +117,25 @@ class DueWork(Protocol):
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta, token: uuid.UUID
               ) -> Sequence[Claim]: ...
+
+
+@attrs.frozen
+class QueuedCall:
+    """A campaign's call handed to the voice context: its batch entry, and the number."""
+
+    batch_id: uuid.UUID
+    entry_id: uuid.UUID
+    recipient: str
+
+
+class VoiceSteps(Protocol):
+    """How a ``voice_call`` step runs through the voice context: one call to the lead is
+    queued in the step's own transaction (the voice context's checks at dial time, its
+    money and its outcome apply to it); a reason, safe to show, when it cannot be."""
+
+    def queue(self, uow: CampaignsUnitOfWork, *, campaign: Campaign, step: Step, lead: Lead,
+              at: datetime) -> QueuedCall | str: ...
+
+    def check(self, uow: CampaignsUnitOfWork, step: Step) -> str | None:
+        """Why the step could not call (its agent unknown, the feature off), at activation."""
+        ...

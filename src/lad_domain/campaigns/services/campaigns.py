@@ -32,7 +32,7 @@ from lad_domain.campaigns.model import (
     step_config,
 )
 from lad_domain.campaigns.policy import CampaignPermission
-from lad_domain.campaigns.ports import CampaignsUnitOfWork
+from lad_domain.campaigns.ports import CampaignsUnitOfWork, VoiceSteps
 from lad_domain.campaigns.services.engine import stop_sequence
 from lad_domain.campaigns.simulation import MAX_DAYS, Timeline, simulate
 from lad_domain.campaigns.window import time_zone
@@ -121,6 +121,8 @@ def parse_steps(values: object, ids: Any) -> list[Step]:
 @attrs.define
 class CampaignService:
     scope: TenantScope[CampaignsUnitOfWork]
+    #: Checks voice_call steps at activation (None: voice is not set up here).
+    voice: VoiceSteps | None = None
 
     def create(self, principal: Principal, *, name: object, settings: Mapping[str, Any] | None
                = None, steps: object = None, linkedin_account_ids: Sequence[uuid.UUID] = (),
@@ -205,6 +207,7 @@ class CampaignService:
             campaign.activate(now)
             self._check_templates(uow, campaign)
             self._check_channels(campaign)
+            self._check_voice(uow, campaign)
             uow.campaigns.update(campaign)
             uow.enrollments.unpark(campaign.id, now)
             self.scope.record(uow, CampaignStatusChanged(aggregate_id=campaign.id,
@@ -427,6 +430,15 @@ class CampaignService:
                                          f"no {channel} template {step.template_key!r}"))
         if errors:
             raise ValidationFailed(errors)
+
+    def _check_voice(self, uow: CampaignsUnitOfWork, campaign: Campaign) -> None:
+        for step in campaign.steps:
+            if step.type is not StepType.VOICE_CALL:
+                continue
+            reason = ("voice calls are not set up in this installation" if self.voice is None
+                      else self.voice.check(uow, step))
+            if reason is not None:
+                raise ValidationFailed.single(f"steps[{step.order}].config.agent_id", reason)
 
     @staticmethod
     def _check_channels(campaign: Campaign) -> None:

@@ -42,7 +42,7 @@ from lad_domain.campaigns.model import (
     Step,
     StepType,
 )
-from lad_domain.campaigns.ports import CampaignsUnitOfWork, DueWork
+from lad_domain.campaigns.ports import CampaignsUnitOfWork, DueWork, VoiceSteps
 from lad_domain.leads.model import Lead
 from lad_domain.outreach.channels import (
     Delivery,
@@ -143,6 +143,8 @@ class SendEngine:
     links: PublicLinks
     lease: timedelta = DEFAULT_LEASE
     rng: random.Random = attrs.field(factory=random.Random)
+    #: Where voice_call steps go (None: they wait, saying voice is not set up).
+    voice: VoiceSteps | None = None
 
     def claim(self, limit: int, *, token: uuid.UUID | None = None) -> Sequence[Claim]:
         return self.due.claim(self.scope.clock.now(), limit=limit, lease=self.lease,
@@ -262,6 +264,8 @@ class SendEngine:
         now = context.now
         campaign, step, lead, previous = (ready_.campaign, ready_.step, ready_.lead,
                                           ready_.previous)
+        if step.type is StepType.VOICE_CALL:
+            return self._queue_call(uow, enrollment, ready_, now)
         channel, kind = step.type.channel, step.type.send_kind
         assert channel is not None and kind is not None
         # The address first: a suppressed one stops the sequence whatever the sender.
@@ -378,6 +382,36 @@ class SendEngine:
         return _Send(activity=activity, step=step, linkedin_account=sender.unipile_account_id,
                      profile=address, text=rendered.text if rendered else None,
                      chat_id=enrollment.chat_id)
+
+    def _queue_call(self, uow: CampaignsUnitOfWork, enrollment: Enrollment, ready: _Ready,
+                    now: datetime) -> StepResult:
+        """A voice_call step: the call is queued in the voice context, in this transaction,
+        and the ledger row records it as sent (its batch entry as the key); the call's own
+        checks, money and outcome are the voice context's. The sequence goes on."""
+        if self.voice is None:
+            enrollment.wait_until(now + RETRY_LATER, "voice calls are not set up in this "
+                                  "installation", now)
+            return StepResult.WAITING
+        queued = self.voice.queue(uow, campaign=ready.campaign, step=ready.step,
+                                  lead=ready.lead, at=now)
+        if isinstance(queued, str):
+            return self._fail(enrollment, f"step {ready.step.order}: {queued}")
+        attempt = 1 + sum(1 for a in ready.previous if a.step_id == ready.step.id)
+        activity = Activity(id=self.scope.ids.new_id(), enrollment_id=enrollment.id,
+                            campaign_id=ready.campaign.id, lead_id=ready.lead.id,
+                            step_id=ready.step.id, step_order=ready.step.order,
+                            attempt=attempt, status=ActivityStatus.SENT,
+                            channel=Channel.VOICE, sender_id=queued.batch_id,
+                            message_key=f"voice-entry:{queued.entry_id}",
+                            recipient=queued.recipient, created_at=now, updated_at=now,
+                            provider_id=str(queued.entry_id), completed_at=now)
+        uow.activities.add(activity)
+        enrollment.last_error = None
+        enrollment.advance(ready.campaign, now, to_order=ready.step.order + 1)
+        self.scope.record(uow, StepSent(aggregate_id=enrollment.id,
+                                        campaign_id=ready.campaign.id, activity_id=activity.id,
+                                        step_order=ready.step.order, channel=Channel.VOICE))
+        return StepResult.SENT
 
     def _sender(self, uow: CampaignsUnitOfWork, campaign: Campaign, enrollment: Enrollment,
                 channel: Channel) -> EmailAccount | LinkedInAccount | None:
