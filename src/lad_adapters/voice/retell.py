@@ -41,7 +41,9 @@ Where the documentation is silent we chose, and say so here:
 - a cost line per product (``amount`` = cents / 100, ``minutes`` = the call's seconds / 60,
   ``rate`` = USD per minute from ``unit_price``), and an ``adjustment`` line when
   ``combined_cost`` differs from their sum;
-- ``end_call`` on a call Retell refuses to stop (400) looks the call up: ended is done.
+- ``end_call`` on a call Retell refuses to stop (400) looks the call up: ended is done;
+- ``fetch_call`` of an ended call is an ENDED event carrying the analysis when Retell has
+  one (a ``call_analyzed`` webhook is an ANALYZED event).
 """
 
 from __future__ import annotations
@@ -198,8 +200,7 @@ class RetellProvider:
         live = LIVE_STATUSES.get(text(call.get("call_status")) or "")
         if live is not None:
             return self._event(call, EventKind.STATUS, live)
-        kind = EventKind.ANALYZED if call.get("call_analysis") else EventKind.ENDED
-        return self._event(call, kind)
+        return self._event(call, EventKind.ENDED, analysed=True)
 
     def end_call(self, provider_call_id: str) -> None:
         response = self._http.post(f"/v2/stop-call/{quote(provider_call_id, safe='')}")
@@ -251,7 +252,7 @@ class RetellProvider:
     # -- normalising ---------------------------------------------------------------------
 
     def _event(self, call: Mapping[str, Any], kind: EventKind,
-               status: CallStatus | None = None) -> CallEvent:
+               status: CallStatus | None = None, *, analysed: bool = False) -> CallEvent:
         started = moment(call.get("start_timestamp"))
         ended = moment(call.get("end_timestamp"))
         reason = text(call.get("disconnection_reason"))
@@ -270,7 +271,7 @@ class RetellProvider:
             costs=_costs(mapping(call.get("call_cost"))),
             transcript=text(call.get("transcript")),
             recording_url=text(call.get("recording_url")),
-            analysis=_analysis(report) if kind is EventKind.ANALYZED else None,
+            analysis=_analysis(report) if analysed or kind is EventKind.ANALYZED else None,
             ended_reason=reason if status.is_final else None)
 
 

@@ -44,7 +44,8 @@ Where the documentation is silent we chose, and say so here:
 - our ids travel in ``assistantOverrides.metadata`` and are read back from
   ``call.metadata``, ``call.assistantOverrides.metadata`` or ``assistant.metadata``;
 - ``end-of-call-report`` becomes an ENDED event and, when it has an analysis, an
-  ANALYZED event carrying it (Vapi sends no separate analysis message);
+  ANALYZED event carrying it (Vapi sends no separate analysis message); ``fetch_call`` of
+  an ended call is one ENDED event carrying the analysis;
 - ended reasons: the table ``ENDED_REASONS``; a reason not in it is FAILED when it names
   an error, fault or failure, else COMPLETED when the call had started, else FAILED.
 """

@@ -167,6 +167,17 @@ def test_fetching_an_ended_call_gives_its_report(fake: FakeRetell,
                                       rate=Decimal("0.07000002"))
 
 
+def test_fetching_an_analysed_call_gives_its_analysis(fake: FakeRetell,
+                                                     retell: RetellProvider) -> None:
+    call_id = retell.start_call(BASE).provider_call_id
+    fake.set_call(call_id, **ENDED, call_analysis={"call_summary": "Booked a demo."})
+
+    event = retell.fetch_call(call_id)
+
+    assert event is not None and event.analysis is not None
+    assert (event.kind, event.analysis.summary) == (EventKind.ENDED, "Booked a demo.")
+
+
 def test_fetching_a_live_call_gives_its_status(fake: FakeRetell,
                                                retell: RetellProvider) -> None:
     call_id = retell.start_call(BASE).provider_call_id

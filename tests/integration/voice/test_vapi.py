@@ -382,3 +382,31 @@ def test_a_report_with_an_analysis_is_also_an_analyzed_event(vapi: VapiProvider)
             analysed.analysis.do_not_call) == ("negative", "not_interested", True)
     assert analysed.analysis.summary == "Asked to be removed from the list."
     assert analysed.analysis.extraction["success_evaluation"] == "false"
+
+
+@pytest.mark.parametrize(("given", "sentiment", "dnc"), [
+    ({"sentiment": "Mixed"}, "mixed", False), ({"sentiment": "frustrated"}, "negative", False),
+    ({"sentiment": "meh"}, None, False), ({"doNotCall": "yes"}, None, True),
+    ({"do_not_call": False, "leadCategory": "warm"}, None, False),
+])
+def test_the_structured_data_is_normalised(vapi: VapiProvider, given: dict[str, object],
+                                           sentiment: str | None, dnc: bool) -> None:
+    payload = report(analysis={"structuredData": given})
+
+    _, analysed = vapi.read_webhook(*vapi_webhook(SECRET, payload, at=NOW), NOW)
+
+    assert analysed.analysis is not None
+    assert (analysed.analysis.sentiment, analysed.analysis.do_not_call) == (sentiment, dnc)
+
+
+def test_fetching_an_analysed_call_gives_one_ended_event_with_it(fake: FakeVapi,
+                                                                  vapi: VapiProvider) -> None:
+    call_id = vapi.start_call(request()).provider_call_id
+    fake.set_call(call_id, status="ended", endedReason="voicemail",
+                  analysis={"summary": "Left a voicemail."})
+
+    event = vapi.fetch_call(call_id)
+
+    assert event is not None and event.analysis is not None
+    assert (event.kind, event.status, event.analysis.summary) == (
+        EventKind.ENDED, CallStatus.VOICEMAIL, "Left a voicemail.")
