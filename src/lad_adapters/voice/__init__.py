@@ -1,0 +1,1 @@
+"""The call providers' adapters: Vapi and Retell over HTTP (and their webhooks)."""
