@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.pagination import CursorSeal
 from lad_domain.shared.scope import TenantScope
 from lad_domain.tenancy.services import TeamService, TenancyService
+from lad_domain.voice.ports import PhonePlan
+from lad_domain.voice.services.setup import VoiceSetupService
 from lad_entrypoints.settings import Settings
 
 
@@ -140,6 +143,14 @@ def _mail_ca(settings: Settings) -> str | None:
     return str(settings.mail_ca_file) if settings.mail_ca_file else None
 
 
+def _phone_plan() -> PhonePlan:
+    """libphonenumber's numbering plans and time zones (``lad_adapters.phones``), imported
+    when first asked for."""
+    phones = importlib.import_module("lad_adapters.phones")
+    plan: PhonePlan = phones.LibPhoneNumberPlan()
+    return plan
+
+
 def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.worker_lease_seconds)
 
@@ -214,6 +225,10 @@ class Container(containers.DeclarativeContainer):
     campaign_reconciliation = providers.Singleton(SendReconciliation, scope=tenant_scope,
                                                   mailboxes=mailbox_reader, secrets=secret_box,
                                                   lease=claim_lease)
+
+    # Voice.
+    phone_plan = providers.Singleton(_phone_plan)
+    voice_setup = providers.Singleton(VoiceSetupService, scope=tenant_scope, phones=phone_plan)
 
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:

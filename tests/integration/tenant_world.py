@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from fastapi.testclient import TestClient
 
+from lad_adapters.sql.unit_of_work import SqlUnitOfWork
 from lad_domain.campaigns.services.engine import StepResult
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.principal import Principal
@@ -49,13 +50,18 @@ def _created(client: TestClient, path: str, headers: dict[str, str], **kwargs: A
     return body
 
 
+def voice_stored(lad: Container) -> bool:
+    """Whether the backend stores voice: memory does; SQL once its repositories exist."""
+    return bool(lad.settings().is_memory or hasattr(SqlUnitOfWork, "agents"))
+
+
 def build_worlds(client: TestClient, lad: Container, *names: str) -> list[TenantWorld]:
     """A world for each name, each with last month's invoice: the container's clock moves
     from the end of March 2026, where the worlds are built, into April."""
     clock = lad.clock()
     assert isinstance(clock, FixedClock)
     clock.set(datetime(2026, 3, 31, 18, tzinfo=UTC))
-    worlds = [build_world(client, name) for name in names]
+    worlds = [build_world(client, name, voice=voice_stored(lad)) for name in names]
     # Each world's campaign sends its email (through the channel the test put in the
     # container): the send ledger's row is an object routes name by id.
     assert lad.send_engine().run_due().get(StepResult.SENT) == len(worlds)
@@ -72,7 +78,7 @@ def build_worlds(client: TestClient, lad: Container, *names: str) -> list[Tenant
     return worlds
 
 
-def build_world(client: TestClient, name: str) -> TenantWorld:
+def build_world(client: TestClient, name: str, *, voice: bool = True) -> TenantWorld:
     """``name`` (one word) names the tenant and marks its data."""
     owner = sign_up(client, f"{name} Corp")
     member = join(client, owner, "member")
@@ -115,6 +121,7 @@ def build_world(client: TestClient, name: str) -> TenantWorld:
             "feature_key": "voice", "amount": "1", "expires_in_seconds": 86_400})["id"],
         "wallet": client.get("/v1/billing/wallet", headers=auth).json()["id"],
         **_outreach(client, auth, name),
+        **(_voice(client, auth, name, member.user_id) if voice else {}),
     }
     marks = {owner.email, member.email, name, _password(name)}
     return TenantWorld(owner, member, key["secret"], ids, frozenset(marks))
@@ -153,6 +160,27 @@ def _outreach(client: TestClient, auth: dict[str, str], name: str) -> dict[str, 
             "enrollment": enrollments["items"][0]["id"]}
 
 
+def _voice(client: TestClient, auth: dict[str, str], name: str, member: str
+           ) -> dict[str, str]:
+    """A voice of its own, an agent with it, a number the agent answers, the member's
+    grant to call from it and their defaults."""
+    voice = _created(client, "/v1/voice/voices", auth, json={
+        "provider": "elevenlabs", "provider_voice_id": f"{name}-voice",
+        "name": f"{name} voice"})["id"]
+    agent = _created(client, "/v1/voice/agents", auth, json={
+        "name": f"{name} agent", "voice_id": voice,
+        "system_prompt": f"You are {name}'s assistant."})["id"]
+    number = _created(client, "/v1/voice/numbers", auth, json={
+        "phone": "+14155552671", "provider": "twilio", "agent_id": agent,
+        "label": f"{name} line"})["id"]
+    permission = _created(client, "/v1/voice/permissions", auth, json={
+        "user_id": member, "number_id": number})["id"]
+    profile = client.put(f"/v1/voice/profiles/{member}", headers=auth, json={
+        "default_agent_id": agent, "default_number_id": number})
+    assert profile.status_code == 200, profile.text
+    return {"voice": voice, "agent": str(agent), "number": number, "permission": permission}
+
+
 #: What the owner reads to see the whole tenant; ``{kind}`` is one of its ids.
 READS = (
     "/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys", "/v1/leads?limit=200",
@@ -167,13 +195,17 @@ READS = (
     "/v1/campaigns/{campaign}/enrollments/{enrollment}", "/v1/campaigns/{campaign}/stats",
     "/v1/campaigns/unknown-sends",
 )
+VOICE_READS = (
+    "/v1/voice/voices", "/v1/voice/agents", "/v1/voice/numbers", "/v1/voice/permissions",
+    "/v1/voice/profiles/{member}",
+)
 
 
 def snapshot(client: TestClient, lad: Container, world: TenantWorld) -> list[Any]:
     """Everything the owner can read, the member's capabilities and the tenant's domain
     events (by id): equal snapshots mean nothing of the tenant changed."""
     reads = []
-    for path in READS:
+    for path in READS + (VOICE_READS if "agent" in world.ids else ()):
         response = client.get(path.format(**world.ids), headers=world.owner.auth)
         assert response.status_code == 200, f"{path}: {response.text}"
         reads.append((path, response.content))

@@ -21,7 +21,16 @@ from lad_domain.shared.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from lad_entrypoints.cli import billing, campaigns, db, education, leads, outreach, tenancy
+from lad_entrypoints.cli import (
+    billing,
+    campaigns,
+    db,
+    education,
+    leads,
+    outreach,
+    tenancy,
+    voice,
+)
 from lad_entrypoints.cli.common import CliState, container
 from lad_entrypoints.cli.output import emit_one, errors
 from lad_entrypoints.container import Container, build_container
@@ -149,6 +158,7 @@ def create_cli(container_factory: Callable[[], Container], *,
     cli.add_typer(billing.app, name="billing")
     cli.add_typer(campaigns.app, name="campaigns")
     cli.add_typer(outreach.app, name="outreach")
+    cli.add_typer(voice.app, name="voice")
     return cli
 
 

@@ -17,6 +17,7 @@ from lad_entrypoints.http import (
     pipeline,
     public,
     tenancy,
+    voice,
     webhooks,
 )
 from lad_entrypoints.http.edge import RequestEdge
@@ -46,6 +47,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(billing.router)
     app.include_router(campaigns.router)
     app.include_router(outreach.router)
+    app.include_router(voice.router)
     app.include_router(public.router)
     app.include_router(webhooks.router)
     return app

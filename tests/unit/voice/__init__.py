@@ -1,0 +1,1 @@
+"""Voice use cases on the in-memory adapters."""
