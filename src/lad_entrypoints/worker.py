@@ -1,4 +1,5 @@
-"""The background worker: claims due campaign steps and runs them, and reads replies and
+"""The background worker: claims due campaign steps and runs them, claims due call-batch
+entries and dials them, sweeps calls whose final event never came, and reads replies and
 bounces from the mailboxes. ``lad worker`` runs one; on SQLite and in memory ``lad serve``
 runs one on a thread beside the HTTP server (one writer, as SQLite wants).
 
@@ -24,6 +25,8 @@ from lad_domain.billing.scope import each_tenant
 from lad_domain.campaigns.model import Claim
 from lad_domain.campaigns.services.engine import SendEngine
 from lad_domain.campaigns.services.inbound import InboundService, MailboxPoll
+from lad_domain.voice.ports import DialClaim
+from lad_domain.voice.services.dialer import Dialer
 from lad_entrypoints.container import Container
 
 log = logging.getLogger("lad.worker")
@@ -32,8 +35,11 @@ log = logging.getLogger("lad.worker")
 @attrs.define
 class WorkerReport:
     steps: Counter[str] = attrs.field(factory=Counter)
+    calls: Counter[str] = attrs.field(factory=Counter)
     rounds: int = 0
     mailboxes: list[MailboxPoll] = attrs.field(factory=list)
+    #: Calls the sweep settled from the provider, and gave up as unknown.
+    swept: Counter[str] = attrs.field(factory=Counter)
 
     @property
     def total(self) -> int:
@@ -45,19 +51,23 @@ class Worker:
     engine: SendEngine
     inbound: InboundService
     tenants: Callable[[], list[uuid.UUID]]
+    dialer: Dialer | None = None
     concurrency: int = 1
     poll_seconds: float = 1.0
     mailbox_every: float = 120.0
+    sweep_every: float = 60.0
     stop_event: threading.Event = attrs.field(factory=threading.Event)
     report: WorkerReport = attrs.field(factory=WorkerReport)
     _last_mail: float = 0.0
+    _last_sweep: float = 0.0
 
     @classmethod
     def of(cls, lad: Container, *, concurrency: int = 1) -> Worker:
         settings = lad.settings()
         scope = lad.tenant_scope()
         return cls(engine=lad.send_engine(), inbound=lad.inbound(),
-                   tenants=lambda: list(each_tenant(scope)), concurrency=concurrency,
+                   tenants=lambda: list(each_tenant(scope)), dialer=lad.dialer(),
+                   concurrency=concurrency,
                    poll_seconds=settings.worker_poll_seconds,
                    mailbox_every=float(settings.mailbox_poll_seconds))
 
@@ -73,7 +83,9 @@ class Worker:
                 try:
                     if once or time.monotonic() - self._last_mail >= self.mailbox_every:
                         self.read_mailboxes()
-                    done = self.round(steps)
+                    if once or time.monotonic() - self._last_sweep >= self.sweep_every:
+                        self.sweep_calls()
+                    done = self.round(steps) + self.dial_round(steps)
                 except Exception:
                     # The database went away, say: nothing was half-written (each step is
                     # its own transactions); wait and look again.
@@ -97,6 +109,37 @@ class Worker:
         for result in steps.map(self._run_one, claims):
             self.report.steps[result] += 1
         return len(claims)
+
+    def dial_round(self, calls: ThreadPoolExecutor) -> int:
+        """Claim due call-batch entries for the free hands (within the concurrency limits
+        the claim applies) and dial them."""
+        if self.dialer is None:
+            return 0
+        claims = self.dialer.claim(self.concurrency * 4)
+        for result in calls.map(self._dial_one, claims):
+            self.report.calls[result] += 1
+        return len(claims)
+
+    def _dial_one(self, claim: DialClaim) -> str:
+        assert self.dialer is not None
+        try:
+            return str(self.dialer.run(claim))
+        except Exception:
+            # The dial's transaction rolled back: its lease ends and it is claimed again
+            # (a call written as queued is settled by its events or the sweep).
+            log.exception("dialing a batch entry failed", extra={"claim": repr(claim)})
+            return "error"
+
+    def sweep_calls(self) -> None:
+        """Calls with no final event by their timeout: fetched, else given up as unknown."""
+        self._last_sweep = time.monotonic()
+        if self.dialer is None:
+            return
+        for tenant_id in self.tenants():
+            try:
+                self.report.swept.update(self.dialer.sweep(tenant_id))
+            except Exception:
+                log.exception("sweeping the calls of tenant %s failed", tenant_id)
 
     def _run_one(self, claim: Claim) -> str:
         try:

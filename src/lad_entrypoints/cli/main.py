@@ -131,7 +131,8 @@ def create_cli(container_factory: Callable[[], Container], *,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
                            ] = False,
     ) -> None:
-        """Run the campaign worker: claim due steps and send them, read replies and bounces.
+        """Run the worker: campaign steps, call batches (dial, and settle calls whose final
+        event never came), replies and bounces.
         SIGTERM or Ctrl-C stops it gracefully: the steps in hand finish, nothing new is
         claimed. Prints what it did when it stops."""
         from lad_entrypoints.worker import Worker, stop_on_signals
@@ -146,7 +147,9 @@ def create_cli(container_factory: Callable[[], Container], *,
         report = runner.run(once=once)
         emit_one({"steps": report.total, **{str(k): v for k, v in sorted(report.steps.items())},
                   "rounds": report.rounds, "mailboxes_read": len(report.mailboxes),
-                  "mailbox_errors": sum(1 for m in report.mailboxes if m.error)},
+                  "mailbox_errors": sum(1 for m in report.mailboxes if m.error),
+                  **{f"calls_{k}": v for k, v in sorted(report.calls.items())},
+                  **{f"calls_{k}": v for k, v in sorted(report.swept.items())}},
                  as_json=as_json)
 
     cli.add_typer(db.app, name="db")

@@ -192,6 +192,11 @@ class Dialer:
         agent = uow.agents.get(batch.agent_id)
         if agent is None:
             return refuse(f"the agent {batch.agent_id} was removed")
+        try:
+            self.providers.get(agent.settings.provider)
+        except NotFound as missing:
+            # Someone must configure it; nothing is dialed or held until then.
+            return DialDecision(Decision.WAIT, missing.message, now, until=now + RETRY_FUNDS)
         number = uow.numbers.get(batch.number_id) if batch.number_id is not None else None
         if batch.number_id is not None and number is None:
             return refuse("the batch's number was removed")

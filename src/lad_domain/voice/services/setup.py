@@ -29,7 +29,7 @@ from lad_domain.voice.model import (
     Voice,
     agent_settings,
 )
-from lad_domain.voice.policy import VoicePermission, require_grant
+from lad_domain.voice.policy import VoicePermission, require_call
 from lad_domain.voice.ports import InvalidPhone, PhonePlan, VoiceUnitOfWork
 
 #: BCP 47 as voices and agents use it: language, optional script, optional region, variants.
@@ -78,17 +78,6 @@ def preview_url(value: object, *, field: str = "preview_url") -> str | None:
     if parts.scheme != "https" or not parts.hostname:
         raise ValidationFailed.single(field, "must be an https:// URL")
     return text
-
-
-def require_call(scope: TenantScope[Any], uow: VoiceUnitOfWork, principal: Principal,
-                 number_id: uuid.UUID | None, voice_id: uuid.UUID | None) -> None:
-    """The whole chain for a call, in the caller's unit of work: the role (or the
-    ``voice.call`` capability) on the enabled ``voice`` feature, then the member's grants
-    covering the number and the voice (admins need none)."""
-    role = scope.require(uow, principal, VoicePermission.CALL)
-    grants = (uow.voice_permissions.for_user(principal.user_id)
-              if principal.user_id is not None else ())
-    require_grant(principal, role, grants, number_id, voice_id)
 
 
 @attrs.define
