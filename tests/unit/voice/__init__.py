@@ -1,0 +1,1 @@
+"""Voice: the pure parts of its adapters."""
