@@ -690,6 +690,8 @@ class LocalVoiceProvider:
         self._send("POST", f"/calls/{_segment(provider_call_id)}/end", "ending the call")
 
     def fetch_call(self, provider_call_id: str) -> CallEvent | None:
+        """A call that is over is an ENDED event (with its analysis once it is ready); a
+        live one a STATUS event."""
         answer = self._send("GET", f"/calls/{_segment(provider_call_id)}", "reading the call",
                             missing_ok=True)
         if answer is None:
