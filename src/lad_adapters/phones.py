@@ -1,4 +1,5 @@
-"""Phone numbers to E.164 with Google's libphonenumber (the ``phonenumbers`` package)."""
+"""Phone numbers to E.164, and split for calls with their time zones, with Google's
+libphonenumber (the ``phonenumbers`` package)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ from phonenumbers.phonemetadata import (
     PhoneNumberDesc,
 )
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers.timezone import time_zones_for_number
 
 from lad_domain.leads.model import InvalidPhoneNumber
+from lad_domain.voice.model import PhoneNumber
+from lad_domain.voice.ports import InvalidPhone
 
 MAX_INPUT = 64
 _SEPARATORS = re.compile(r"[\s().\-/]+")
 _INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,14}")
+#: What libphonenumber's time-zone data answers for a number it cannot place.
+_UNKNOWN_ZONE = "Etc/Unknown"
 
 _PARSE_REASONS = {
     NumberParseException.INVALID_COUNTRY_CODE: "has no valid country code",
@@ -180,3 +186,36 @@ class LibPhoneNumberParser:
             suffix = f" in {where}" if where and where != "ZZ" else ""
             raise InvalidPhoneNumber(f"{text!r} is not a valid phone number{suffix}")
         return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
+class LibPhoneNumberPlan:
+    """Implements the voice context's PhonePlan: a number parsed and validated as
+    ``LibPhoneNumberParser`` does (the same reasons), split into the country calling code
+    and the national number, and the time zones libphonenumber's prefix data gives it.
+
+    A number whose national part starts with a zero that is part of the number (Italian
+    fixed lines, ``+39 06 ...``) is refused: the stored form (an integer national number)
+    cannot keep that zero, and dropping it would dial someone else."""
+
+    def __init__(self) -> None:
+        self._parser = LibPhoneNumberParser()
+
+    def parse(self, raw: str, *, region: str | None = None) -> PhoneNumber:
+        try:
+            e164 = self._parser.to_e164(raw, region=region)
+        except InvalidPhoneNumber as error:
+            raise InvalidPhone(str(error)) from None
+        number = phonenumbers.parse(e164, None)
+        if number.italian_leading_zero:
+            raise InvalidPhone(f"{e164!r} starts with a zero that cannot be stored: "
+                               "numbers with a leading zero are not supported for calls")
+        return PhoneNumber(country_code=str(number.country_code),
+                           base_number=number.national_number or 0)
+
+    def zones(self, phone: PhoneNumber) -> tuple[str, ...]:
+        if not phone.country_code.isdigit() or phone.base_number <= 0:
+            return ()
+        number = phonenumbers.PhoneNumber(country_code=int(phone.country_code),
+                                          national_number=phone.base_number)
+        found = time_zones_for_number(number)
+        return tuple(sorted(zone for zone in found if zone != _UNKNOWN_ZONE))

@@ -1,1 +1,1 @@
-"""Voice use cases on the in-memory adapters."""
+"""Voice: the pure parts of its adapters."""
