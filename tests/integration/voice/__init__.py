@@ -1,0 +1,1 @@
+"""Voice: providers, storage, the dialer, HTTP and CLI."""
