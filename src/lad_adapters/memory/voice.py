@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from lad_adapters.memory.store import InMemoryRepository, InMemoryStore, conflict_message
-from lad_domain.shared.errors import Conflict
+from lad_domain.shared.errors import Conflict, ValidationFailed
 from lad_domain.shared.pagination import Cursor, Page, PageRequest
 from lad_domain.voice.model import (
     Agent,
@@ -303,6 +303,8 @@ class InMemoryDialWork:
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta, token: uuid.UUID,
               limits: Limits) -> Sequence[DialClaim]:
+        if lease <= timedelta(0):
+            raise ValidationFailed.single("lease", "must be longer than 0")
         with self.store.lock:
             entries = self.store.tables.get(ENTRIES, {})
             batches = self.store.tables.get(BATCHES, {})

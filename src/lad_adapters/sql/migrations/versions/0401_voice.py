@@ -110,7 +110,7 @@ BEGIN
     chosen AS (
         -- Turn by turn (each tenant's first, then each one's second, ...), within the
         -- tenant's room, the claim's limit and the room left in all.
-        SELECT d.tenant_id, d.id FROM due d
+        SELECT d.tenant_id, d.id, d.turn, o.at FROM due d
           JOIN oldest o ON o.tenant_id = d.tenant_id
           LEFT JOIN (SELECT u.tenant_id, sum(u.n) AS n FROM busy u GROUP BY u.tenant_id) t
                  ON t.tenant_id = d.tenant_id
@@ -122,11 +122,15 @@ BEGIN
         SELECT e.tenant_id, e.id FROM voice_call_batch_entries e
           JOIN chosen c ON c.tenant_id = e.tenant_id AND c.id = e.id
          WHERE e.status IN ('pending', 'queued') AND e.next_attempt_at <= p_now
-           FOR UPDATE OF e SKIP LOCKED)
-    UPDATE voice_call_batch_entries AS e
-       SET status = 'queued', next_attempt_at = p_now + p_lease, claim_token = p_token
-      FROM held WHERE e.tenant_id = held.tenant_id AND e.id = held.id
-    RETURNING e.tenant_id, e.id, e.batch_id;
+           FOR UPDATE OF e SKIP LOCKED),
+    claimed AS (
+        UPDATE voice_call_batch_entries AS e
+           SET status = 'queued', next_attempt_at = p_now + p_lease, claim_token = p_token
+          FROM held WHERE e.tenant_id = held.tenant_id AND e.id = held.id
+        RETURNING e.tenant_id, e.id, e.batch_id)
+    SELECT k.tenant_id, k.id, k.batch_id FROM claimed k
+      JOIN chosen c ON c.tenant_id = k.tenant_id AND c.id = k.id
+     ORDER BY c.turn, c.at, c.tenant_id;
     PERFORM set_config('lad.narrow_path', '', true);
 END
 $$
