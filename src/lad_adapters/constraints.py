@@ -71,6 +71,16 @@ CONSTRAINT_MESSAGES: dict[str, str] = {
     "billing_reservations.tenant_id, billing_reservations.idempotency_key":
         "this idempotency key was already used",
     "billing_wallets.tenant_id, billing_wallets.user_id": "this member already has a wallet",
+    "uq_voice_agent_voices_global": "this provider's voice is already in the catalog",
+    "uq_voice_agent_voices_tenant": "this provider's voice is already in the catalog",
+    "uq_voice_agent_numbers_number_live": "the tenant already has this number",
+    "uq_voice_call_analysis_call": "this call already has an analysis",
+    "voice_agent_voices.provider, voice_agent_voices.provider_voice_id":
+        "this provider's voice is already in the catalog",
+    "voice_agent_numbers.tenant_id, voice_agent_numbers.country_code, "
+    "voice_agent_numbers.base_number": "the tenant already has this number",
+    "voice_call_analysis.tenant_id, voice_call_analysis.call_log_id":
+        "this call already has an analysis",
 }
 
 #: Constraints whose conflict a use case handles by itself, with their own error class.

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from lad_adapters.memory.store import InMemoryRepository, InMemoryStore
-from lad_domain.shared.errors import Conflict
-from lad_domain.shared.pagination import Page, PageRequest
+from lad_adapters.memory.store import InMemoryRepository, InMemoryStore, conflict_message
+from lad_domain.shared.errors import Conflict, ValidationFailed
+from lad_domain.shared.pagination import Cursor, Page, PageRequest
 from lad_domain.voice.model import (
     Agent,
     Batch,
@@ -48,36 +48,42 @@ class _Scoped(InMemoryRepository):
 
 
 class InMemoryVoiceCatalog(InMemoryRepository):
+    """Global voices and the scope's own; a unit of work with no tenant sees and writes the
+    global ones only."""
+
     table_name = "voice_agent_voices"
 
     def add(self, voice: Voice) -> None:
         if self.find(voice.provider, voice.provider_voice_id,
                      global_only=voice.tenant_id is None, scope=voice.tenant_id) is not None:
-            raise Conflict("this provider's voice is already in the catalog")
+            raise Conflict(conflict_message("uq_voice_agent_voices_global"))
         self._insert(voice.id, voice, "pk_voice_agent_voices")
 
     def get(self, voice_id: uuid.UUID) -> Voice | None:
         found: Voice | None = self._get(voice_id)
-        if found is None or not found.is_live or found.tenant_id not in (None, self.tenant_id):
+        if found is None or not found.is_live or found.tenant_id not in (None,
+                                                                          self._tenant_id):
             return None
         return found
 
     def find(self, provider: str, provider_voice_id: str, *, global_only: bool = False,
              scope: uuid.UUID | None = None) -> Voice | None:
-        owners = {None} if global_only else {None, scope or self.tenant_id}
-        for voice in self.rows.values():
-            if (voice.is_live and voice.provider == provider
-                    and voice.provider_voice_id == provider_voice_id
-                    and voice.tenant_id in owners):
-                return copy.deepcopy(voice)  # type: ignore[no-any-return]  # rows are Any
-        return None
+        owners = {None} if global_only else {None, scope or self._tenant_id}
+        found = [v for v in self.rows.values()
+                 if v.is_live and v.provider == provider
+                 and v.provider_voice_id == provider_voice_id and v.tenant_id in owners]
+        if not found:
+            return None
+        return copy.deepcopy(min(found, key=lambda v: (v.created_at, v.id)))  # type: ignore[no-any-return]  # rows are Any
 
     def update(self, voice: Voice) -> None:
-        self._put(voice.id, voice)
+        stored = self.rows.get(voice.id)
+        if stored is not None and stored.tenant_id == self._tenant_id:
+            self._put(voice.id, voice)
 
     def list(self, provider: str | None, page: PageRequest) -> Page[Voice]:
         found = [copy.deepcopy(v) for v in self.rows.values()
-                 if v.is_live and v.tenant_id in (None, self.tenant_id)
+                 if v.is_live and v.tenant_id in (None, self._tenant_id)
                  and provider in (None, v.provider)]
         return self._paginate(found, page, lambda v: (v.created_at, v.id), within=provider)
 
@@ -109,7 +115,7 @@ class InMemoryNumberRepository(_Scoped):
 
     def add(self, number: Number) -> None:
         if self.find(number.phone) is not None:
-            raise Conflict("the tenant already has this number")
+            raise Conflict(conflict_message("uq_voice_agent_numbers_number_live"))
         self._insert((self.tenant_id, number.id), number, "pk_voice_agent_numbers")
 
     def get(self, number_id: uuid.UUID) -> Number | None:
@@ -205,9 +211,20 @@ class InMemoryEntryRepository(_Scoped):
 
     def list(self, batch_id: uuid.UUID, status: EntryStatus | None, page: PageRequest
              ) -> Page[BatchEntry]:
-        found = self._mine(lambda e: e.batch_id == batch_id and status in (None, e.status))
-        # Oldest first: the newest-first pager over reversed keys.
-        return self._paginate(found, page, _oldest_first, within=(batch_id, status))
+        found = sorted(self._mine(lambda e: e.batch_id == batch_id
+                                  and status in (None, e.status)),
+                       key=lambda e: (e.created_at, e.id))
+        cursors = self._tx.cursors
+        kind = f"{self.table_name}\0{batch_id}\0{status}"
+        after = cursors.after(kind, page)
+        if after is not None:
+            found = [e for e in found if (e.created_at, e.id) > (after.created_at, after.id)]
+        chosen = found[:page.limit]
+        next_cursor = None
+        if len(found) > page.limit:
+            next_cursor = cursors.seal(kind, Cursor(created_at=chosen[-1].created_at,
+                                                    id=chosen[-1].id))
+        return Page(items=chosen, next_cursor=next_cursor)
 
     def counts(self, batch_id: uuid.UUID) -> dict[EntryStatus, int]:
         found = Counter(e.status for k, e in self.rows.items()
@@ -227,29 +244,6 @@ class InMemoryEntryRepository(_Scoped):
                 self.rows[key] = moved
                 cancelled += 1
         return cancelled
-
-
-def _oldest_first(entry: BatchEntry) -> tuple[Any, uuid.UUID]:
-    return (_Reversed(entry.created_at), uuid.UUID(int=(1 << 128) - 1 - entry.id.int))
-
-
-class _Reversed:
-    """Orders the other way round (the pager sorts newest first)."""
-
-    def __init__(self, value: datetime) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return self.value > other.value
-
-    def __gt__(self, other: _Reversed) -> bool:
-        return self.value < other.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.value == other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
 
 
 class InMemoryCallRepository(_Scoped):
@@ -315,6 +309,8 @@ class InMemoryDialWork:
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta, token: uuid.UUID,
               limits: Limits) -> Sequence[DialClaim]:
+        if lease <= timedelta(0):
+            raise ValidationFailed.single("lease", "must be longer than 0")
         with self.store.lock:
             entries = self.store.tables.get(ENTRIES, {})
             batches = self.store.tables.get(BATCHES, {})
@@ -336,7 +332,7 @@ class InMemoryDialWork:
                                                           e.batch_id))
             total = sum(busy_tenant.values())
             queues = [(t, sorted(items, reverse=True)) for t, items in
-                      sorted(due.items(), key=lambda item: min(item[1]))]
+                      sorted(due.items(), key=lambda item: (min(item[1])[0], item[0]))]
             chosen: list[DialClaim] = []
             while queues and len(chosen) < limit and total < limits.total:
                 for tenant_id, items in queues:

@@ -20,7 +20,9 @@ _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: The narrow cross-tenant paths (SECURITY DEFINER functions, EXECUTE revoked from PUBLIC)
 #: the application calls: the worker's claim of due work, a webhook's tenant lookup.
 NARROW_PATHS = ("campaigns_claim_due(timestamptz, integer, interval, uuid)",
-                "outreach_linkedin_tenant(text)")
+                "outreach_linkedin_tenant(text)",
+                "voice_claim_due(timestamptz, integer, interval, uuid, integer, integer)",
+                "voice_call_tenant(text, text)")
 #: The tables whose rows row-level security keeps inside their tenant.
 SCOPED_TABLES = tuple(t.name for t in metadata.sorted_tables if t.info[SCOPE] != "global")
 

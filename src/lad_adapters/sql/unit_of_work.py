@@ -22,6 +22,7 @@ from lad_adapters.sql import (
     education,
     outreach,
     tenancy,
+    voice,
 )
 from lad_adapters.sql.billing import catalog as billing_catalog
 from lad_adapters.sql.billing import ledger as billing_ledger
@@ -311,6 +312,42 @@ class SqlUnitOfWork:
     @cached_property
     def activities(self) -> campaign_records.SqlActivityRepository:
         return campaign_records.SqlActivityRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def voices(self) -> voice.SqlVoiceCatalog:
+        return voice.SqlVoiceCatalog(self.db, self.tenant_id)
+
+    @cached_property
+    def agents(self) -> voice.SqlAgentRepository:
+        return voice.SqlAgentRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def numbers(self) -> voice.SqlNumberRepository:
+        return voice.SqlNumberRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def voice_profiles(self) -> voice.SqlUserProfileRepository:
+        return voice.SqlUserProfileRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def voice_permissions(self) -> voice.SqlPermissionRepository:
+        return voice.SqlPermissionRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def call_batches(self) -> voice.SqlBatchRepository:
+        return voice.SqlBatchRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def batch_entries(self) -> voice.SqlEntryRepository:
+        return voice.SqlEntryRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def calls(self) -> voice.SqlCallRepository:
+        return voice.SqlCallRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def call_analyses(self) -> voice.SqlAnalysisRepository:
+        return voice.SqlAnalysisRepository(self.db, self.tenant_id)
 
     @cached_property
     def wallets(self) -> billing_ledger.SqlWalletRepository:

@@ -25,8 +25,8 @@ from lad_adapters.sql.types import Json, Money, UtcDateTime
 GENDERS = ("female", "male", "neutral")
 BATCH_STATUSES = ("pending", "running", "paused", "completed", "cancelled", "failed")
 ENTRY_STATUSES = ("pending", "queued", "calling", "completed", "failed", "skipped", "cancelled")
-CALL_STATUSES = ("queued", "ringing", "in_progress", "completed", "failed", "no_answer", "busy",
-                 "cancelled")
+CALL_STATUSES = ("queued", "ringing", "in_progress", "completed", "voicemail", "failed",
+                 "no_answer", "busy", "cancelled", "unknown")
 SENTIMENTS = ("positive", "neutral", "negative", "mixed")
 
 
@@ -88,6 +88,8 @@ voice_agent_numbers = table(
     sa.Column("provider_number_id", sa.String(128), nullable=True),
     sa.Column("agent_id", sa.BigInteger(), nullable=True, comment="The agent answering it"),
     sa.Column("label", sa.String(100), nullable=True),
+    sa.Column("capabilities", Json(), nullable=False, server_default=sa.text("'[\"voice\"]'"),
+              comment="What the number is used for: voice, sms"),
     *timestamps(),
     deleted_at(),
     sa.CheckConstraint("base_number > 0", name="base_number"),
@@ -150,6 +152,9 @@ voice_call_batches = table(
     sa.Column("scheduled_at", UtcDateTime(), nullable=True),
     sa.Column("started_at", UtcDateTime(), nullable=True),
     sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("settings", Json(), nullable=False, server_default=sa.text("'{}'"),
+              comment="Calling window (each lead's local time), concurrency, retries and "
+              "the per-lead daily cap"),
     user_ref("created_by"),
     *timestamps(),
     one_of("status", BATCH_STATUSES),
@@ -178,6 +183,14 @@ voice_call_batch_entries = table(
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("decision", Json(), nullable=True,
+              comment="The last dial-time decision: dial, wait or refuse, why, and the lead's "
+              "local time then"),
+    sa.Column("last_call_id", sa.Uuid(), nullable=True, comment="The entry's latest call"),
+    sa.Column("last_outcome", sa.String(16), nullable=True,
+              comment="The final status of the entry's latest call"),
+    sa.Column("claim_token", sa.Uuid(), nullable=True,
+              comment="The claim of the dialer that holds it"),
     *timestamps(),
     one_of("status", ENTRY_STATUSES),
     sa.CheckConstraint("attempts >= 0", name="attempts"),
@@ -188,6 +201,8 @@ voice_call_batch_entries = table(
     sa.Index("ix_voice_call_batch_entries_lead", "tenant_id", "lead_id"),
     sa.Index("ix_voice_call_batch_entries_due", "tenant_id", "batch_id", "next_attempt_at",
              **where("status IN ('pending', 'queued')")),
+    sa.Index("ix_voice_call_batch_entries_in_flight", "tenant_id", "batch_id", "next_attempt_at",
+             **where("status IN ('queued', 'calling')")),
     comment="The leads (numbers) of a call batch and how each call went.",
 )
 
@@ -234,7 +249,12 @@ voice_call_logs = table(
     tenant_ref(["billing_reservation_id"], "billing_reservations",
                name="fk_voice_call_logs_reservation"),
     sa.Index("ix_voice_call_logs_agent", "tenant_id", "agent_id", "created_at"),
-    sa.Index("ix_voice_call_logs_lead", "tenant_id", "lead_id"),
+    sa.Index("ix_voice_call_logs_lead", "tenant_id", "lead_id", "created_at"),
+    # The webhook's lookup: across tenants (voice_call_tenant), then in the tenant's scope.
+    sa.Index("ix_voice_call_logs_provider_call", "provider", "provider_call_id",
+             **where("provider_call_id IS NOT NULL")),
+    sa.Index("ix_voice_call_logs_tenant_provider_call", "tenant_id", "provider",
+             "provider_call_id", **where("provider_call_id IS NOT NULL")),
     sa.Index("ix_voice_call_logs_campaign", "tenant_id", "campaign_id",
              **where("campaign_id IS NOT NULL")),
     sa.Index("ix_voice_call_logs_batch", "tenant_id", "batch_id", **where("batch_id IS NOT NULL")),
