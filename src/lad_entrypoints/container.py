@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,21 @@ from lad_adapters.memory.campaigns import InMemoryDueWork
 from lad_adapters.memory.outreach import InMemoryLinkedInAccountTenants
 from lad_adapters.memory.store import InMemoryStore
 from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-from lad_adapters.phones import LibPhoneNumberParser
+from lad_adapters.memory.voice import InMemoryCallTenants, InMemoryDialWork
+from lad_adapters.phones import LibPhoneNumberParser, LibPhoneNumberPlan
 from lad_adapters.security.passwords import Argon2PasswordHasher
 from lad_adapters.security.secret_box import AesGcmSecretBox
 from lad_adapters.security.tokens import JwtTokenIssuer
 from lad_adapters.sql import migrate
 from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
 from lad_adapters.sql.database import create_engine
+from lad_adapters.sql.dial_work import SqlCallTenants, SqlDialWork
 from lad_adapters.sql.due_work import SqlDueWork, SqlLinkedInAccountTenants
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
 from lad_adapters.templates import JinjaTemplateRenderer
 from lad_adapters.unipile import UnconfiguredLinkedIn, UnipileClient
+from lad_adapters.voice.registry import ConfiguredVoiceProviders, configured, local_secret
 from lad_domain.access_rules import access_policy
 from lad_domain.billing.ports import UsageLedger
 from lad_domain.billing.scope import BillingScope
@@ -60,7 +62,11 @@ from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.pagination import CursorSeal
 from lad_domain.shared.scope import TenantScope
 from lad_domain.tenancy.services import TeamService, TenancyService
-from lad_domain.voice.ports import PhonePlan
+from lad_domain.voice.ports import CallTenants, DialWork, Limits
+from lad_domain.voice.services.calling import CallingService
+from lad_domain.voice.services.campaign_calls import CampaignCalls
+from lad_domain.voice.services.dialer import Dialer
+from lad_domain.voice.services.events import CallEvents
 from lad_domain.voice.services.setup import VoiceSetupService
 from lad_entrypoints.settings import Settings
 
@@ -139,16 +145,38 @@ def _linkedin_tenants(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory
     return SqlLinkedInAccountTenants(uows.engine)
 
 
+def _voice_providers(settings: Settings) -> ConfiguredVoiceProviders:
+    return configured(
+        vapi=(settings.vapi_url, settings.vapi_api_key, settings.vapi_webhook_secret,
+              settings.vapi_phone_number_id),
+        retell=(settings.retell_url, settings.retell_api_key, settings.retell_webhook_secret,
+                settings.retell_from_number),
+        local_url=settings.voice_local_url,
+        local_secret_=local_secret(settings.voice_local_secret, settings.resolved_jwt_secret()),
+        local_webhook_url=settings.public_url.rstrip("/") + "/v1/webhooks/voice/local",
+        local_speed=settings.voice_local_speed)
+
+
+def _dial_work(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory) -> DialWork:
+    if isinstance(uows, InMemoryUnitOfWorkFactory):
+        return InMemoryDialWork(uows.store)
+    return SqlDialWork(uows.engine)
+
+
+def _call_tenants(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory) -> CallTenants:
+    if isinstance(uows, InMemoryUnitOfWorkFactory):
+        return InMemoryCallTenants(uows.store)
+    return SqlCallTenants(uows.engine)
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(per_tenant=settings.voice_tenant_concurrency,
+                  total=settings.voice_total_concurrency)
+
+
 def _mail_ca(settings: Settings) -> str | None:
     return str(settings.mail_ca_file) if settings.mail_ca_file else None
 
-
-def _phone_plan() -> PhonePlan:
-    """libphonenumber's numbering plans and time zones (``lad_adapters.phones``), imported
-    when first asked for."""
-    phones = importlib.import_module("lad_adapters.phones")
-    plan: PhonePlan = phones.LibPhoneNumberPlan()
-    return plan
 
 
 def _lease(settings: Settings) -> timedelta:
@@ -214,11 +242,14 @@ class Container(containers.DeclarativeContainer):
     outreach = providers.Singleton(OutreachService, scope=tenant_scope,
                                    renderer=template_renderer, secrets=secret_box,
                                    email=email_channel, links=public_links)
-    campaigns = providers.Singleton(CampaignService, scope=tenant_scope)
+    phone_plan = providers.Singleton(LibPhoneNumberPlan)
+    campaign_calls = providers.Singleton(CampaignCalls, scope=tenant_scope, phones=phone_plan)
+    campaigns = providers.Singleton(CampaignService, scope=tenant_scope, voice=campaign_calls)
     send_engine = providers.Singleton(SendEngine, scope=tenant_scope, due=due_work,
                                       email=email_channel, linkedin=linkedin_channel,
                                       renderer=template_renderer, secrets=secret_box,
-                                      links=public_links, lease=claim_lease)
+                                      links=public_links, lease=claim_lease,
+                                      voice=campaign_calls)
     inbound = providers.Singleton(InboundService, scope=tenant_scope, mailboxes=mailbox_reader,
                                   secrets=secret_box, links=link_seal,
                                   linkedin_tenants=linkedin_tenants)
@@ -226,9 +257,17 @@ class Container(containers.DeclarativeContainer):
                                                   mailboxes=mailbox_reader, secrets=secret_box,
                                                   lease=claim_lease)
 
-    # Voice.
-    phone_plan = providers.Singleton(_phone_plan)
+    # Voice (the phone plan and the campaign hand-off are above, with campaigns).
     voice_setup = providers.Singleton(VoiceSetupService, scope=tenant_scope, phones=phone_plan)
+    voice_providers = providers.Singleton(_voice_providers, settings)
+    dial_work = providers.Singleton(_dial_work, unit_of_work)
+    call_tenants = providers.Singleton(_call_tenants, unit_of_work)
+    calling = providers.Singleton(CallingService, scope=tenant_scope, phones=phone_plan)
+    call_events = providers.Singleton(CallEvents, scope=tenant_scope,
+                                      providers=voice_providers, tenants=call_tenants)
+    dialer = providers.Singleton(Dialer, scope=tenant_scope, work=dial_work,
+                                 providers=voice_providers, phones=phone_plan,
+                                 events=call_events, limits=providers.Callable(_limits, settings))
 
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
@@ -250,6 +289,11 @@ def upgrade_database(container: Container, revision: str = "head") -> None:
 
 
 def close(container: Container) -> None:
+    # Stops the local call service if one was started (building the registry is cheap).
+    voice = container.voice_providers()
+    close_voice = getattr(voice, "close", None)
+    if callable(close_voice):
+        close_voice()
     engine = container.engine()
     if engine is not None:
         engine.dispose()

@@ -72,6 +72,37 @@ class Settings(BaseSettings):
         "unset: yes on SQLite and memory://, no on PostgreSQL (run `lad worker` processes)")
     mailbox_poll_seconds: int = Field(default=120, ge=10, description="How often the "
                                       "worker reads replies and bounces over IMAP")
+    vapi_url: str = Field(default="https://api.vapi.ai", description="Vapi's API")
+    vapi_api_key: str | None = Field(default=None, repr=False, description="Vapi's API "
+                                     "key; unset (or no webhook secret): agents of provider "
+                                     "vapi wait, and /v1/webhooks/voice/vapi answers 404")
+    vapi_webhook_secret: str | None = Field(default=None, repr=False, description="The "
+                                            "HMAC secret of Vapi's server messages")
+    vapi_phone_number_id: str | None = Field(default=None, description="The Vapi phone "
+                                             "number calls go out from")
+    retell_url: str = Field(default="https://api.retellai.com", description="Retell's API")
+    retell_api_key: str | None = Field(default=None, repr=False, description="Retell's API "
+                                       "key (it also signs Retell's webhooks); unset: agents "
+                                       "of provider retell wait")
+    retell_webhook_secret: str | None = Field(default=None, repr=False, description="The "
+                                              "key Retell's webhooks are signed with, when "
+                                              "not the API key")
+    retell_from_number: str | None = Field(default=None, description="The number Retell "
+                                           "calls go out from (E.164)")
+    voice_local_url: str | None = Field(default=None, description="A running local call "
+                                        "service (simulated calls) agents of provider local "
+                                        "use; unset: `lad serve` and `lad worker` start one "
+                                        "on loopback, posting its webhooks to LAD_PUBLIC_URL")
+    voice_local_secret: str | None = Field(default=None, repr=False, description="The "
+                                           "local call service's webhook secret; unset: "
+                                           "derived from the JWT secret")
+    voice_local_speed: float = Field(default=1.0, gt=0, le=10_000, description="Simulated "
+                                     "call seconds per real second (the local provider)")
+    voice_tenant_concurrency: int = Field(default=10, ge=1, le=1000, description="Calls "
+                                          "of one tenant in flight at once")
+    voice_total_concurrency: int = Field(default=20, ge=1, le=10_000, description="Calls "
+                                         "in flight at once in all: keep it below the "
+                                         "providers' own limits, past which they drop calls")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

@@ -32,7 +32,6 @@ from tests.integration.tenant_world import (
     snapshot,
     voice_stored,
 )
-from tests.unit.voice.phones import use_stand_in
 
 #: Which of a tenant's objects an id names, by the name of the parameter or body field.
 SLOTS = {
@@ -136,7 +135,7 @@ def lad(backend: str, container: Container, tmp_path: Path) -> Container:
     settings = container.settings().model_copy(update={"operator_token": OPERATOR_TOKEN})
     container.settings.override(providers.Object(settings))
     container.billing_plans().load_pricing(Principal.operator(), default_catalog())
-    return use_stand_in(container)
+    return container
 
 
 @pytest.fixture

@@ -359,6 +359,13 @@ class SqlBatchRepository(OutreachRepository):
         return paginate(self._db, sa.select(b).where(*where), created_at=b.c.created_at,
                         id_column=b.c.id, page=page, to_item=_row_to_batch)
 
+    def open_for_campaign(self, campaign_id: uuid.UUID, name: str) -> Batch | None:
+        row = self._one(sa.select(b).where(
+            b.c.tenant_id == self.tenant_id, b.c.campaign_id == campaign_id, b.c.name == name,
+            b.c.status == str(BatchStatus.RUNNING)).order_by(b.c.created_at.desc(),
+                                                             b.c.id.desc()).limit(1))
+        return _row_to_batch(row) if row else None
+
     @staticmethod
     def _values(batch: Batch) -> dict[str, Any]:
         return {"number_id": batch.number_id, "campaign_id": batch.campaign_id,

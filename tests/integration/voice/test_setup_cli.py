@@ -13,7 +13,6 @@ from lad_entrypoints.container import Container
 from tests.integration.leads.test_leads_cli import lad as run_lad
 from tests.integration.voice.test_setup_http import VOICE_BACKENDS
 from tests.unit.leads.workspace import Workspace
-from tests.unit.voice.phones import use_stand_in
 
 
 @pytest.fixture(params=VOICE_BACKENDS)
@@ -23,7 +22,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def ws(lad: Container) -> Workspace:
-    return Workspace.sign_up(use_stand_in(lad))
+    return Workspace.sign_up(lad)
 
 
 def _json(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> Any:

@@ -15,7 +15,6 @@ from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
 from tests.conftest import BACKENDS
 from tests.integration.tenancy.api import Account, api_key, bearer, join, problem, sign_up
-from tests.unit.voice.phones import use_stand_in
 
 #: The backends whose unit of work stores voice (the SQL one once its repositories exist).
 VOICE_BACKENDS = BACKENDS if hasattr(SqlUnitOfWork, "agents") else ["memory"]
@@ -31,7 +30,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def client(lad: Container) -> Iterator[TestClient]:
-    use_stand_in(lad).voice_setup().load_catalog(Principal.operator(), {"voices": [ROW]})
+    lad.voice_setup().load_catalog(Principal.operator(), {"voices": [ROW]})
     with TestClient(create_app(lad)) as client:
         yield client
 

@@ -16,7 +16,6 @@ from lad_domain.voice.model import Capability, PhoneNumber
 from lad_domain.voice.services.setup import VoiceSetupService
 from lad_entrypoints.container import Container
 from tests.unit.leads.workspace import OPERATOR, Workspace
-from tests.unit.voice.phones import use_stand_in
 
 PHONE = "+1 415 555 2671"
 ROW = {"provider": "elevenlabs", "provider_voice_id": "21m00Tcm4TlvDq8ikWAM",
@@ -27,7 +26,7 @@ PAGE = PageRequest(limit=50)
 
 @pytest.fixture
 def voice(lad: Container) -> VoiceSetupService:
-    return use_stand_in(lad).voice_setup()
+    return lad.voice_setup()
 
 
 @pytest.fixture
