@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from lad_adapters.sql import partitions
 from lad_domain.campaigns.window import SendWindow
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import PageRequest
@@ -480,3 +482,41 @@ def test_another_tenants_rows_are_out_of_sight(ws: Workspace, other: Workspace) 
                 uow.calls.list(PageRequest()).items] == [[]] * 5
         assert sum(uow.batch_entries.counts(theirs.id).values()) == 0
         assert uow.batch_entries.cancel_open(theirs.id, "no", NOW) == 0
+
+
+def _scanned(plan: dict[str, Any]) -> set[str]:
+    found = {plan["Relation Name"]} if "Relation Name" in plan else set()
+    for child in plan.get("Plans", []):
+        found |= _scanned(child)
+    return found
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_calls_of_a_month_are_read_from_that_months_partition(
+        backend: str, ws: Workspace, postgres_url: str) -> None:
+    owner = sa.create_engine(postgres_url)
+    with owner.begin() as conn:
+        partitions.ensure(conn, today=date(2034, 1, 1), months_ahead=2)
+    owner.dispose()
+    calls = [call(ws) for _ in range(3)]
+    for month, placed in enumerate(calls, start=1):
+        placed.created_at = datetime(2034, month, 15, tzinfo=UTC)
+    run(ws, lambda uow: [uow.calls.add(c) for c in calls])
+    uows = ws.lad.unit_of_work()
+    statements: list[tuple[str, Any]] = []
+
+    def seen(*args: Any) -> None:
+        statements.append((args[2], args[3]))
+
+    sa.event.listen(uows.engine, "before_cursor_execute", seen)
+    try:
+        with uows(ws.tenant_id) as uow:
+            found = uow.calls.list(PageRequest(), since=datetime(2034, 2, 1, tzinfo=UTC),
+                                   until=datetime(2034, 3, 1, tzinfo=UTC)).items
+            statement, parameters = statements[-1]
+            plan = uow.db.connection.exec_driver_sql(
+                f"EXPLAIN (FORMAT JSON) {statement}", parameters).scalar_one()
+    finally:
+        sa.event.remove(uows.engine, "before_cursor_execute", seen)
+    assert found == [calls[1]]
+    assert _scanned(plan[0]["Plan"]) == {"voice_call_logs_p2034_02"}
