@@ -69,8 +69,8 @@ class CallWorld:
         scope = lad.tenant_scope()
         phones = TablePhonePlan()
         events = CallEvents(scope=scope, providers=OneProvider({"local": provider}),
-                            tenants=_tenants(lad))
-        dialer = Dialer(scope=scope, work=_dial_work(lad), providers=events.providers,
+                            tenants=lad.call_tenants())
+        dialer = Dialer(scope=scope, work=lad.dial_work(), providers=events.providers,
                         phones=phones, events=events, limits=limits or Limits())
         now = clock.now()
         settings = AgentSettings(**{"max_duration_seconds": 300, **agent_settings})
@@ -142,25 +142,3 @@ class CallWorld:
 
     def at(self, when: datetime) -> None:
         self.clock.set(when)
-
-
-def _dial_work(lad: Container) -> Any:
-    from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-    from lad_adapters.memory.voice import InMemoryDialWork
-
-    factory = lad.unit_of_work()
-    if isinstance(factory, InMemoryUnitOfWorkFactory):
-        return InMemoryDialWork(factory.store)
-    return lad.dial_work()
-
-
-def _tenants(lad: Container) -> Any:
-    from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-    from lad_adapters.memory.voice import InMemoryCallTenants
-
-    factory = lad.unit_of_work()
-    if isinstance(factory, InMemoryUnitOfWorkFactory):
-        return InMemoryCallTenants(factory.store)
-    return lad.call_tenants()
-
-
