@@ -55,8 +55,10 @@ def apply_event(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, event
     billed_for = call.duration_seconds if call.billed else None
     call.apply(event, now)
     if call.status.is_final and (not was.is_final or was is CallStatus.UNKNOWN):
-        _settle(scope, uow, context, call)
+        # The entry and its batch are locked before the wallet, as the dialer locks them:
+        # the other order deadlocks with a dial of the same batch (PostgreSQL).
         _finish_entry(uow, call, now)
+        _settle(scope, uow, context, call)
     elif call.billed and billed_for is not None and event.duration_seconds is not None \
             and event.duration_seconds > billed_for:
         _correct(scope, uow, context, call, billed_for, event.duration_seconds)
@@ -81,8 +83,8 @@ def give_up(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, call: Cal
     call.status = CallStatus.UNKNOWN
     call.metadata = {**call.metadata, "unknown_reason": reason}
     call.updated_at = now
+    _finish_entry(uow, call, now)  # before the wallet, as in apply_event
     release_call(uow, context, call)
-    _finish_entry(uow, call, now)
     uow.calls.update(call)
     if call.lead_id is not None:
         scope.record(uow, LeadCallChanged(aggregate_id=call.lead_id, call_id=call.id,
