@@ -368,6 +368,13 @@ class LocalCallService:
                 lambda: (call := self._calls.get(call_id)) is not None
                 and call.status.is_final, timeout)
 
+    def wait_status(self, call_id: str, status: CallStatus, timeout: float = 10.0) -> bool:
+        """Wait until the call has come to ``status`` or gone past it; whether it has."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: (call := self._calls.get(call_id)) is not None
+                and call.status.rank >= status.rank, timeout)
+
     def wait_settled(self, timeout: float = 10.0) -> bool:
         """Wait until every call is over, analysed when connected, and its webhooks sent
         (or given up); whether they are."""
@@ -414,6 +421,7 @@ class LocalCallService:
         with self._lock:
             if call.status is CallStatus.QUEUED:
                 call.status = CallStatus.RINGING
+                self._changed.notify_all()
                 self._emit(call, "ringing", 1)
 
     def _answer(self, call: _Call, offset: int) -> None:
@@ -421,6 +429,7 @@ class LocalCallService:
             if call.status is CallStatus.RINGING:
                 call.status = CallStatus.IN_PROGRESS
                 call.answered_at = offset
+                self._changed.notify_all()
                 self._emit(call, "in_progress", offset)
 
     def _finish(self, call: _Call, status: CallStatus, reason: str, offset: int) -> None:
