@@ -125,6 +125,14 @@ class Dialer:
     # --- 1. decide ------------------------------------------------------------------------
 
     def _decide(self, claim: DialClaim) -> _Dial | DialResult:
+        decided = self._decide_in(claim)
+        if isinstance(decided, DialDecision):
+            # The hold was refused: its unit of work was rolled back; the decision is
+            # stored on its own.
+            return self._record_only(claim, decided)
+        return decided
+
+    def _decide_in(self, claim: DialClaim) -> _Dial | DialResult | DialDecision:
         now = self.scope.clock.now()
         with self.scope.uow(claim.tenant_id) as uow:
             entry = uow.batch_entries.get(claim.entry_id, lock=True)
@@ -159,17 +167,13 @@ class Dialer:
             try:
                 call.reservation_id = hold_for_call(uow, context, call)
             except InsufficientFunds:
-                wait = DialDecision(Decision.WAIT, "the wallet cannot pay the call's estimate "
+                return DialDecision(Decision.WAIT, "the wallet cannot pay the call's estimate "
                                     f"({call.metadata.get('estimate')})", now, zones,
                                     local_times, until=now + RETRY_FUNDS)
-                uow.rollback()
-                return self._record_only(claim, wait)
             except ValidationFailed as unpriced:
-                wait = DialDecision(Decision.WAIT, f"the call cannot be priced: "
+                return DialDecision(Decision.WAIT, f"the call cannot be priced: "
                                     f"{unpriced.message}", now, zones, local_times,
                                     until=now + RETRY_FUNDS)
-                uow.rollback()
-                return self._record_only(claim, wait)
             uow.calls.add(call)
             entry.decide(DialDecision(Decision.DIAL, "inside calling hours in "
                                       + ", ".join(zones), now, zones, local_times))
