@@ -15,8 +15,8 @@ generate_series`` (as the owner) into the month's table before it is attached, t
 adds and validates its foreign keys (tenant, agent, lead) and checks its bounds, and the
 partition is analyzed (not the parent: autovacuum never analyzes a partitioned parent
 either, and these plans read the partition's statistics). Nothing production has is left
-out; the indexes and keys are built after the rows rather than row by row. The current month and the next three are then made
-by ``partitions.ensure``, empty, as production has them.
+out; the indexes and keys are built after the rows rather than row by row. The current
+month and the next three are made by ``partitions.ensure``, empty, as production has them.
 
 The table holds 6, then 12, then 24 months (the newest six first; older ones are attached
 at each step; a kept database detaches and re-attaches the months it already holds). After
