@@ -232,18 +232,23 @@ def test_a_delivery_is_signed_over_its_raw_bytes(
         provider.read_webhook(body.replace(b"failed", b"complet"), headers, datetime.now(UTC))
 
 
+#: The time the signature checks below are made at (signed at collection, read at run: one
+#: fixed instant, so a long session cannot move a "stale" signature back into the window).
+CHECKED_AT = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(("headers", "reason"), [
     ({}, "no X-Lad-Signature"),
     ({"X-Lad-Signature": "v1=abc"}, "malformed"),
     ({"X-Lad-Signature": "t=soon,v1=abc"}, "malformed"),
-    (sign("another secret", b"{}", datetime.now(UTC)), "does not match"),
-    (sign(SECRET, b"{}", datetime.now(UTC) - timedelta(minutes=6)), "stale"),
-    (sign(SECRET, b"{}", datetime.now(UTC) + timedelta(minutes=6)), "stale"),
+    (sign("another secret", b"{}", CHECKED_AT), "does not match"),
+    (sign(SECRET, b"{}", CHECKED_AT - timedelta(minutes=6)), "stale"),
+    (sign(SECRET, b"{}", CHECKED_AT + timedelta(minutes=6)), "stale"),
 ])
 def test_a_missing_wrong_or_stale_signature_is_refused(
         provider: LocalVoiceProvider, headers: dict[str, str], reason: str) -> None:
     with pytest.raises(AuthenticationFailed, match=reason):
-        provider.read_webhook(b"{}", headers, datetime.now(UTC))
+        provider.read_webhook(b"{}", headers, CHECKED_AT)
 
 
 def test_a_signed_body_that_is_not_a_call_event_is_invalid(
