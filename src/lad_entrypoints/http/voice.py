@@ -382,11 +382,15 @@ HH_MM: dict[str, Any] = {"pattern": r"^\d{2}:\d{2}$", "examples": ["09:00"]}
 
 
 class CallWindowIn(Strict):
-    """Days and hours in each lead's local time; the legal 08:00-21:00 applies on top."""
+    """Days and hours in each lead's local time; the legal 08:00-21:00 applies on top.
+    Without the window: every day, 08:00-21:00."""
 
-    days: list[str] = Field(default=list(DAY_NAMES), description="mon ... sun")
-    start: str = Field(default="08:00", json_schema_extra=HH_MM)
-    end: str = Field(default="21:00", json_schema_extra=HH_MM)
+    days: list[str] | None = Field(default=None, description=", ".join(DAY_NAMES)
+                                   + " (default mon-fri)")
+    start: str | None = Field(default=None, description="Default 09:00",
+                              json_schema_extra=HH_MM)
+    end: str | None = Field(default=None, description="Excluded; default 17:00",
+                            json_schema_extra=HH_MM)
 
 
 class RetryIn(Strict):

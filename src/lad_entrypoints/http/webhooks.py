@@ -79,8 +79,9 @@ async def _capped_body(request: Request, limit: int) -> bytes:
 
 @router.post("/voice/{provider}", responses=problems(401, 404, 413), openapi_extra={
     "requestBody": {"required": True, "description": "The provider's webhook, verified on "
-                    "its raw bytes: Vapi's X-Vapi-Signature, Retell's X-Retell-Signature, "
-                    "the local provider's X-Lad-Signature (see docs/voice.md)",
+                    "its raw bytes: Vapi's x-signature and x-timestamp, Retell's "
+                    "x-retell-signature, the local provider's X-Lad-Signature (see "
+                    "docs/voice.md)",
                     "content": {"application/json": {"schema": {"type": "object"}}}}})
 async def voice_webhook(provider: str, request: Request, events: Events) -> VoiceWebhookOut:
     """A call provider's webhook (vapi, retell, local). A bad or stale signature: 401 and

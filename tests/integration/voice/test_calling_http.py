@@ -177,6 +177,22 @@ def test_counts_agree_with_the_entries(desk: Desk, lad: Container) -> None:
     assert [e["status"] for e in waiting] == ["pending"]
 
 
+def test_the_batchs_window_narrows_the_calling_hours(desk: Desk, lad: Container) -> None:
+    batch = desk.batch([desk.lead()], settings={
+        "window": {"days": ["tue"], "start": "11:00", "end": "12:00"}, "concurrency": 2})
+    assert batch["settings"]["concurrency"] == 2
+    assert dial(lad) == ["waiting"]
+    [entry] = desk.entries(batch["id"])
+    assert entry["next_attempt_at"].startswith("2026-03-03T16:00")
+
+
+def test_a_window_outside_the_legal_hours_is_refused(desk: Desk) -> None:
+    response = desk.post("/batches", {"agent_id": desk.agent, "lead_ids": [desk.lead()],
+                                      "settings": {"window": {"start": "21:00",
+                                                              "end": "23:00"}}})
+    assert {e["field"] for e in problem(response, 422)["errors"]} == {"settings.window"}
+
+
 def test_a_paused_batch_is_not_dialed_until_resumed(desk: Desk, lad: Container) -> None:
     batch = desk.batch([desk.lead()])
     assert desk.post(f"/batches/{batch['id']}/pause").json()["status"] == "paused"
