@@ -250,6 +250,14 @@ def test_unknown_or_malformed_ids_are_refused(desk: Desk) -> None:
     assert {e["field"] for e in fields["errors"]} == {"phone"}
 
 
+def test_a_time_without_a_zone_is_refused_naming_it(desk: Desk) -> None:
+    response = desk.post("/batches", {"agent_id": desk.agent, "lead_ids": [desk.lead()],
+                                      "start_at": "2026-03-04T09:00"})
+    assert {e["field"] for e in problem(response, 422)["errors"]} == {"start_at"}
+    assert {e["field"] for e in problem(desk.get("/calls?since=2026-03-04T09:00"),
+                                        422)["errors"]} == {"since"}
+
+
 def test_another_tenants_number_batch_and_call_are_not_found(
         desk: Desk, client: TestClient, lad: Container) -> None:
     batch = desk.batch([desk.lead()])
