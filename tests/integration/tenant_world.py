@@ -15,6 +15,7 @@ from lad_adapters.sql.unit_of_work import SqlUnitOfWork
 from lad_domain.campaigns.services.engine import StepResult
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.principal import Principal
+from lad_domain.voice.services.dialer import DialResult
 from lad_entrypoints.container import Container
 from tests.integration.tenancy.api import Account, api_key, bearer, join, sign_up
 
@@ -70,6 +71,8 @@ def build_worlds(client: TestClient, lad: Container, *names: str) -> list[Tenant
                             f"{world.ids['enrollment']}", headers=world.owner.auth)
         [sent] = detail.json()["ledger"]
         world.ids["activity"] = sent["id"]
+    if voice_stored(lad):
+        _place_calls(client, lad, worlds)
     clock.set(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
     for world in worlds:
         [invoice] = lad.billing_invoices().generate(Principal.operator(), "2026-03",
@@ -178,7 +181,26 @@ def _voice(client: TestClient, auth: dict[str, str], name: str, member: str
     profile = client.put(f"/v1/voice/profiles/{member}", headers=auth, json={
         "default_agent_id": agent, "default_number_id": number})
     assert profile.status_code == 200, profile.text
-    return {"voice": voice, "agent": str(agent), "number": number, "permission": permission}
+    # A batch of one: a call to a lead with a phone (New York: inside calling hours when
+    # the worlds are built), placed by build_worlds.
+    callee = _created(client, "/v1/leads", auth, json={
+        "email": f"callee@{name}.test", "first_name": f"{name}callee",
+        "phone": "+12125550147"})["id"]
+    batch = _created(client, f"/v1/voice/leads/{callee}/call", auth, json={
+        "agent_id": agent, "number_id": number})["id"]
+    return {"voice": voice, "agent": str(agent), "number": number, "permission": permission,
+            "batch": batch}
+
+
+def _place_calls(client: TestClient, lad: Container, worlds: list[TenantWorld]) -> None:
+    """Each world's batch of one is dialed (by the provider the test put in the
+    container): the call is an object routes name by id."""
+    dialer = lad.dialer()
+    placed = [dialer.run(claim) for claim in dialer.claim(50)]
+    assert placed == [DialResult.PLACED] * len(worlds)
+    for world in worlds:
+        [call] = client.get("/v1/voice/calls", headers=world.owner.auth).json()["items"]
+        world.ids["call"] = call["id"]
 
 
 #: What the owner reads to see the whole tenant; ``{kind}`` is one of its ids.
@@ -197,7 +219,9 @@ READS = (
 )
 VOICE_READS = (
     "/v1/voice/voices", "/v1/voice/agents", "/v1/voice/numbers", "/v1/voice/permissions",
-    "/v1/voice/profiles/{member}",
+    "/v1/voice/profiles/{member}", "/v1/voice/batches", "/v1/voice/batches/{batch}",
+    "/v1/voice/batches/{batch}/entries", "/v1/voice/calls", "/v1/voice/calls/{call}",
+    "/v1/voice/leads/{lead}/calls",
 )
 
 

@@ -23,6 +23,7 @@ from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
 from tests.fakes.channels import RecordingEmail, RecordingLinkedIn
+from tests.fakes.voice import OneProvider, ScriptedProvider
 from tests.integration.route_table import Call, Operation, build_call, operations
 from tests.integration.tenancy.api import PASSWORD
 from tests.integration.tenant_world import (
@@ -48,7 +49,7 @@ SLOTS = {
     "campaign_id": "campaign", "enrollment_id": "enrollment", "lead_ids": "lead",
     "activity_id": "activity", "voice_id": "voice", "agent_id": "agent",
     "default_agent_id": "agent", "number_id": "number", "default_number_id": "number",
-    "permission_id": "permission",
+    "permission_id": "permission", "batch_id": "batch", "call_id": "call",
 }
 #: Ids naming a catalog entry (the same in every tenant) or a provider's object, not a
 #: tenant's object.
@@ -71,6 +72,9 @@ NOT_EXERCISED = {
     ("POST", "/v1/voice/voices"): "provider_voice_id names the provider's voice, not a "
     "tenant's object: B adds a voice of its own (another tenant's voice: tests/integration/"
     "voice/test_setup_http)",
+    ("POST", "/v1/webhooks/voice/{provider}"): "provider names a call provider, not a "
+    "tenant's object; no bearer: the signature authenticates, and each event is applied in "
+    "its call's own tenant (tests/integration/voice/test_calling_http)",
 }
 _OPERATOR = "the operator token only: refused before the tenant or anything in it is read"
 _SERVICES = "usage is recorded by services (API keys): refused before any lookup"
@@ -127,10 +131,12 @@ ACTORS = ("owner", "api_key")
 def lad(backend: str, container: Container, tmp_path: Path) -> Container:
     """Runs on memory, SQLite and PostgreSQL: a fixed clock, the default price catalog,
     attachments in a temporary directory, an operator token, and channels that send
-    nothing (each world sends one campaign email)."""
+    nothing (each world sends one campaign email and places one call)."""
     container.clock.override(providers.Object(FixedClock()))
     container.email_channel.override(providers.Object(RecordingEmail()))
     container.linkedin_channel.override(providers.Object(RecordingLinkedIn()))
+    container.voice_providers.override(providers.Object(OneProvider({
+        "local": ScriptedProvider()})))
     container.file_storage.override(providers.Object(LocalFileStorage(tmp_path / "files")))
     settings = container.settings().model_copy(update={"operator_token": OPERATOR_TOKEN})
     container.settings.override(providers.Object(settings))
