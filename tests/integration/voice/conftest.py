@@ -1,19 +1,19 @@
 """Voice end to end: a real local call service on loopback (its clock the test's fixed
 clock, so that its signatures and reported times agree with ours), the container wired to
-it through its settings (LAD_VOICE_LOCAL_URL), and its signed webhooks posted back to a
-server on loopback that hands them to the call events use case, as the webhook route does."""
+it through its settings (LAD_VOICE_LOCAL_URL), and its signed webhooks posted back over
+HTTP to the app's webhook route, served by uvicorn on loopback as ``lad serve`` serves it."""
 
 from __future__ import annotations
 
-import json
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
 import pytest
+import uvicorn
 from dependency_injector import providers
 
 from lad_adapters.catalog import default_catalog
@@ -21,11 +21,11 @@ from lad_adapters.voice.local import LocalCallService
 from lad_domain.billing.model import LedgerEntry, UsageEvent
 from lad_domain.leads.model import Lead
 from lad_domain.shared.clock import FixedClock
-from lad_domain.shared.errors import DomainError
 from lad_domain.shared.pagination import MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.voice.model import Agent, BatchEntry, Call, Number
 from lad_entrypoints.container import Container
+from lad_entrypoints.http.app import create_app
 from lad_entrypoints.worker import Worker
 from tests.unit.leads.workspace import Workspace
 
@@ -35,60 +35,35 @@ SECRET = "whsec-voice-e2e"
 SPEED = 1000.0
 
 
-class WebhookServer:
-    """``POST /v1/webhooks/voice/{provider}`` on loopback: the raw body and headers to
-    ``call_events().ingest``, answered 200, or 401/422/404 for what the use case refuses
-    (the service retries anything else). Bound at once, so its URL is known before the
-    container it delivers to is built."""
+class AppServer:
+    """The LAD app (``create_app``) served by uvicorn on a thread, as ``lad serve`` serves
+    it: its socket bound and listening at once, so that its URL is known before the
+    container it serves is built (deliveries wait in the backlog until it runs)."""
 
     def __init__(self) -> None:
-        self.lad: Container | None = None
-        self.refused: list[tuple[int, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
 
     def start(self, lad: Container) -> None:
-        self.lad = lad
+        config = uvicorn.Config(create_app(lad), log_level="warning", access_log=False,
+                                lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run,
+                                        kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                prefix = "/v1/webhooks/voice/"
-                assert server.lad is not None and self.path.startswith(prefix)
-                try:
-                    report = server.lad.call_events().ingest(
-                        self.path.removeprefix(prefix), body, dict(self.headers.items()))
-                    status, answer = 200, report.document()
-                except DomainError as refused:
-                    status = {"authentication_failed": 401, "not_found": 404}.get(
-                        refused.code, 422)
-                    server.refused.append((status, refused.message))
-                    answer = {"detail": refused.message}
-                reply = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-        return Handler
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._socket.close()
 
 
 @attrs.define
@@ -100,7 +75,7 @@ class Switchboard:
     lad: Container
     clock: FixedClock
     service: LocalCallService
-    webhooks: WebhookServer
+    app: AppServer
     ws: Workspace
     agent: Agent
     number: Number
@@ -176,14 +151,14 @@ class Switchboard:
 
 @pytest.fixture
 def switchboard(lad: Container, clock: FixedClock) -> Iterator[Switchboard]:
-    webhooks = WebhookServer()
-    service = LocalCallService(f"{webhooks.base_url}/v1/webhooks/voice/local", SECRET,
+    app = AppServer()
+    service = LocalCallService(f"{app.base_url}/v1/webhooks/voice/local", SECRET,
                                speed=SPEED, clock=clock, retry_backoff=0.05).start()
     settings = lad.settings().model_copy(update={
         "voice_local_url": service.url, "voice_local_secret": SECRET,
-        "public_url": webhooks.base_url})
+        "public_url": app.base_url})
     lad.settings.override(providers.Object(settings))
-    webhooks.start(lad)
+    app.start(lad)
     try:
         lad.billing_plans().load_pricing(OPERATOR, default_catalog())
         ws = Workspace.sign_up(lad)
@@ -193,9 +168,9 @@ def switchboard(lad: Container, clock: FixedClock) -> Iterator[Switchboard]:
             "config": {"provider": "local", "max_duration_seconds": 120}})
         number = lad.voice_setup().add_number(ws.owner, {
             "phone": "+12125550100", "provider": "twilio", "agent_id": agent.id})
-        board = Switchboard(lad, clock, service, webhooks, ws, agent, number)
+        board = Switchboard(lad, clock, service, app, ws, agent, number)
         board.fund("100")
         yield board
     finally:
         service.stop()
-        webhooks.stop()
+        app.stop()

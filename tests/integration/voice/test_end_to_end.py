@@ -7,13 +7,25 @@ request suppressing the number. Then the webhook chaos of the real service."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
+from time import monotonic
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
+import httpx
 import pytest
 
+from lad_adapters.phones import LibPhoneNumberPlan
 from lad_adapters.voice.local import Chaos, Scenario, scenario_for
 from lad_domain.billing.model import ReservationStatus
 from lad_domain.leads.model import Lead
@@ -269,3 +281,96 @@ def test_a_final_report_after_unknown_is_billed_as_a_new_ledger_entry(
     assert [e.status for e in switchboard.entries(batch_id)] == [EntryStatus.COMPLETED]
     assert switchboard.wallet().reserved_balance == 0 and switchboard.reconciles()
 
+
+# --- make run: lad serve places a simulated call -------------------------------------------
+
+#: Numbers ending in 6 (answered) in zones around the world: one of them is inside its
+#: calling hours whenever the test runs.
+AROUND_THE_WORLD = ("+12125550126", "+14155550126", "+442079460126", "+81312345626",
+                    "+61292345626", "+911123456726")
+OPERATOR_TOKEN = "operator-" + "e2e" * 12
+
+
+def _callable_now() -> str:
+    plan = LibPhoneNumberPlan()
+    now = datetime.now(UTC)
+    for phone in AROUND_THE_WORLD:
+        zones = plan.zones(plan.parse(phone))
+        if all(time(9) <= now.astimezone(ZoneInfo(z)).time() <= time(20) for z in zones):
+            return phone
+    raise AssertionError("no candidate number is inside its calling hours now")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[httpx.Client]:
+    """``lad db upgrade`` then ``lad serve`` on SQLite, a free port, calls simulated at
+    100x by the embedded call service, the embedded worker polling every 0.1 s."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAD_")} | {
+        "LAD_DATABASE_URL": f"sqlite:///{tmp_path / 'lad.sqlite3'}",
+        "LAD_STATE_DIR": str(tmp_path), "LAD_PUBLIC_URL": base, "LAD_PORT": str(port),
+        "LAD_JWT_SECRET": "e2e-" + "x" * 40, "LAD_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "LAD_VOICE_LOCAL_SPEED": "100", "LAD_WORKER_POLL_SECONDS": "0.1",
+        "LAD_ARGON2_TIME_COST": "1", "LAD_ARGON2_MEMORY_KIB": "1024"}
+    lad = str(Path(sys.executable).with_name("lad"))
+    subprocess.run([lad, "db", "upgrade"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen([lad, "serve", "--no-access-log"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        with httpx.Client(base_url=base, timeout=5) as client:
+            _until(lambda: _answers(client), what="the server to answer")
+            yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _until(done: Callable[[], object], *, what: str, seconds: float = 15) -> Any:
+    """A subprocess has no wait helper: poll until ``done`` answers, at most ``seconds``."""
+    deadline = monotonic() + seconds
+    while monotonic() < deadline:
+        found = done()
+        if found:
+            return found
+        threading.Event().wait(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_lad_serve_places_a_simulated_call_and_bills_it(served: httpx.Client) -> None:
+    signup = served.post("/v1/auth/signup", json={
+        "tenant_name": "Acme", "email": "owner@acme.test", "password": "correct horse battery"})
+    owner = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+    tenant = signup.json()["tenant_id"]
+    funded = served.post(f"/v1/operator/tenants/{tenant}/top-ups", json={"amount": "10"},
+                         headers={"Authorization": f"Bearer {OPERATOR_TOKEN}",
+                                  "Idempotency-Key": "fund-1"})
+    assert funded.status_code == 201, funded.text
+    agent = served.post("/v1/voice/agents", headers=owner, json={
+        "name": "Ava", "config": {"provider": "local", "max_duration_seconds": 120}})
+    lead = served.post("/v1/leads", headers=owner, json={"first_name": "Ada",
+                                                         "phone": _callable_now()})
+    assert (agent.status_code, lead.status_code) == (201, 201), agent.text + lead.text
+    placed = served.post(f"/v1/voice/leads/{lead.json()['id']}/call", headers=owner,
+                         json={"agent_id": agent.json()["id"]})
+    assert placed.status_code == 201, placed.text
+
+    def billed() -> dict[str, Any] | None:
+        calls = served.get("/v1/voice/calls", headers=owner,
+                           params={"lead_id": lead.json()["id"]}).json()["items"]
+        return calls[0] if calls and calls[0]["cost"] is not None else None
+
+    call = _until(billed, what="the call to be completed and billed")
+    assert call["status"] == "completed" and Decimal(call["cost"]) > 0
+    wallet = served.get("/v1/billing/wallet", headers=owner).json()
+    assert Decimal(wallet["current_balance"]) == Decimal(10) - Decimal(call["cost"])
+    assert Decimal(wallet["reserved_balance"]) == 0
