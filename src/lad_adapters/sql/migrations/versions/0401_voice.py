@@ -24,10 +24,17 @@ transaction (``lad.narrow_path``) for a policy of the owner role alone, as in 03
 ``voice_claim_due`` claims due entries across tenants within the limits and returns ids
 only; ``voice_call_tenant`` answers whose call a provider's call id is.
 
-Frozen: the functions' SQL is written out here as it is at this revision.
+Both dialects: the price of a call's per-attempt minimum (``voice_call_attempt``, as in
+``lad_adapters/catalog/pricing.json``) joins the default catalog, keyed as 0201 keys its rows.
+
+Frozen: the functions' SQL and the price are written out here as they are at this revision.
 """
 
 from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic import op
@@ -72,7 +79,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('lad.narrow_path', 'voice_claim_due', true);
-    PERFORM pg_advisory_xact_lock({lock});
+    PERFORM pg_advisory_xact_lock(7301843401);  -- CLAIM_LOCK
     RETURN QUERY
     WITH busy AS (
         -- In flight: queued or calling, except a queued entry whose lease has run out.
@@ -174,7 +181,30 @@ def _is_postgres() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
+#: 0201's namespace and epoch, so the row's id is what 0201 would have given it.
+CATALOG_NAMESPACE = uuid.UUID("5f0d7a3e-9a3c-4a8e-9d55-3b1c2f6a0b01")
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+#: Written as 0201 writes its rows: no provider or model is an empty string there.
+ATTEMPT_PRICE = {
+    "id": uuid.uuid5(CATALOG_NAMESPACE, f"voice_call_attempt///{EPOCH}"),
+    "tenant_id": None, "category": "voice_call_attempt", "provider": "", "model": "",
+    "unit": "call", "unit_price": Decimal("0.0100"), "currency": "USD",
+    "effective_from": EPOCH, "effective_to": None, "created_at": EPOCH, "updated_at": EPOCH}
+_catalog = sa.table(
+    "billing_pricing_catalog",
+    sa.column("id", sa.Uuid()), sa.column("tenant_id", sa.Uuid()),
+    sa.column("category", sa.String()), sa.column("provider", sa.String()),
+    sa.column("model", sa.String()), sa.column("unit", sa.String()),
+    sa.column("unit_price", lad_types.UnitPrice()), sa.column("currency", sa.String()),
+    sa.column("effective_from", lad_types.UtcDateTime()),
+    sa.column("effective_to", lad_types.UtcDateTime()),
+    sa.column("created_at", lad_types.UtcDateTime()),
+    sa.column("updated_at", lad_types.UtcDateTime()),
+)
+
+
 def upgrade() -> None:
+    op.get_bind().execute(_catalog.insert(), [ATTEMPT_PRICE])
     with op.batch_alter_table("voice_agent_numbers", schema=None) as batch_op:
         batch_op.add_column(sa.Column(
             "capabilities", lad_types.JsonDocument(), server_default=sa.text("'[\"voice\"]'"),
@@ -224,11 +254,12 @@ def upgrade() -> None:
         schema = bind.dialect.identifier_preparer.quote(
             bind.execute(sa.text("SELECT current_schema()")).scalar_one())
         for signature, body in FUNCTIONS.items():
-            op.execute(body.replace("{schema}", schema).replace("{lock}", str(CLAIM_LOCK)))
+            op.execute(body.replace("{schema}", schema))
             op.execute(f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC")
 
 
 def downgrade() -> None:
+    op.execute(_catalog.delete().where(_catalog.c.id == ATTEMPT_PRICE["id"]))
     if _is_postgres():
         for signature in FUNCTIONS:
             op.execute(f"DROP FUNCTION {signature}")
