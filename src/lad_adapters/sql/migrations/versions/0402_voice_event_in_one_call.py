@@ -50,13 +50,6 @@ down_revision = "0401_voice"
 branch_labels = None
 depends_on = None
 
-RANK = """
-CREATE FUNCTION voice_status_rank(p_status text) RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT CASE p_status WHEN 'queued' THEN 0 WHEN 'ringing' THEN 1
-                         WHEN 'in_progress' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
-$$
-"""
 
 APPLY_EVENT = """
 CREATE FUNCTION voice_apply_event(
@@ -71,6 +64,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_call voice_call_logs%ROWTYPE;
     v_was text;
+    v_was_rank integer;
+    v_rank integer;
+    v_new_rank integer;
     v_changed boolean := false;
     v_settle boolean;
     v_connected boolean;
@@ -93,8 +89,8 @@ DECLARE
     v_retry_on jsonb := '["busy", "no_answer"]';
     v_backoff integer := 60;
     v_posted record;
-    v_counts record;
     v_inserted integer;
+    v_events jsonb := '[]';
 BEGIN
     -- 1. The scope first: every statement below (and in billing_post_usage) sees only
     -- this tenant's rows.
@@ -137,9 +133,9 @@ BEGIN
 
     -- 4. Call.apply.
     v_was := v_call.status;
-    IF voice_status_rank(p_status) > voice_status_rank(v_was)
-       OR (v_was = 'unknown' AND voice_status_rank(p_status) >= 3
-           AND p_status <> 'unknown') THEN
+    v_was_rank := {rank_of_was};
+    v_rank := {rank_of_event};
+    IF v_rank > v_was_rank OR (v_was = 'unknown' AND v_rank >= 3 AND p_status <> 'unknown') THEN
         v_call.status := p_status;
         v_changed := true;
     END IF;
@@ -180,8 +176,8 @@ BEGIN
     END IF;
 
     -- 5. Read and lock what settling needs, before any write.
-    v_settle := voice_status_rank(v_call.status) >= 3
-                AND (voice_status_rank(v_was) < 3 OR v_was = 'unknown');
+    v_new_rank := {rank_of_call};
+    v_settle := v_new_rank >= 3 AND (v_was_rank < 3 OR v_was = 'unknown');
     v_connected := v_call.status IN ('completed', 'voicemail');
     IF v_settle THEN
         v_bill := v_connected AND v_call.cost IS NULL;
@@ -210,13 +206,10 @@ BEGIN
     END IF;
     IF v_release AND v_call.billing_reservation_id IS NOT NULL THEN
         -- _locked: the wallet first, then the reservation (as every posting locks them).
-        SELECT * INTO v_res FROM billing_reservations r
-         WHERE r.tenant_id = p_tenant AND r.id = v_call.billing_reservation_id;
-        IF NOT FOUND THEN
-            RETURN 'unhandled';
-        END IF;
-        SELECT * INTO v_wallet FROM billing_wallets w
-         WHERE w.tenant_id = p_tenant AND w.id = v_res.wallet_id FOR UPDATE;
+        SELECT w.* INTO v_wallet FROM billing_reservations r
+          JOIN billing_wallets w ON w.tenant_id = r.tenant_id AND w.id = r.wallet_id
+         WHERE r.tenant_id = p_tenant AND r.id = v_call.billing_reservation_id
+           FOR UPDATE OF w;
         IF NOT FOUND THEN
             RETURN 'unhandled';
         END IF;
@@ -265,29 +258,32 @@ BEGIN
 
     -- release_hold: the whole hold back to the wallet.
     IF v_release THEN
-        UPDATE billing_reservations SET status = 'released', settled_at = p_now,
-               updated_at = p_now
-         WHERE tenant_id = p_tenant AND id = v_res.id;
-        UPDATE billing_wallets SET reserved_balance = reserved_balance - v_res.amount,
-               updated_at = p_now
-         WHERE tenant_id = p_tenant AND id = v_wallet.id
-        RETURNING * INTO v_wallet;
+        WITH released AS (
+            UPDATE billing_reservations SET status = 'released', settled_at = p_now,
+                   updated_at = p_now
+             WHERE tenant_id = p_tenant AND id = v_res.id
+        ), wallet AS (
+            UPDATE billing_wallets SET reserved_balance = reserved_balance - v_res.amount,
+                   updated_at = p_now
+             WHERE tenant_id = p_tenant AND id = v_wallet.id
+            RETURNING id, current_balance
+        )
         INSERT INTO billing_ledger_transactions (
             tenant_id, id, wallet_id, transaction_type, amount, balance_after, cause_type,
             cause_id, idempotency_key, request_hash, description, metadata, created_by,
             created_at)
-        VALUES (p_tenant, p_ids[1], v_wallet.id, 'release', 0, v_wallet.current_balance,
-                'reservation', v_res.id, 'release:' || v_res.id::text,
-                nullif(v_res.request_hash, ''), NULL,
-                CASE WHEN v_res.amount <> 0
-                     THEN jsonb_build_object('actor', 'system:voice',
-                                             'reserved_change', (-v_res.amount)::text)
-                     ELSE jsonb_build_object('actor', 'system:voice') END,
-                NULL, p_now);
-        INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type, aggregate_id,
-                                   payload, created_at)
-        VALUES (p_tenant, p_ids[2], 'billing.reservation_released', 'reservation',
-                v_res.id::text, jsonb_build_object('amount', v_res.amount::text), p_now);
+        SELECT p_tenant, p_ids[1], w.id, 'release', 0, w.current_balance, 'reservation',
+               v_res.id, 'release:' || v_res.id::text, nullif(v_res.request_hash, ''), NULL,
+               CASE WHEN v_res.amount <> 0
+                    THEN jsonb_build_object('actor', 'system:voice',
+                                            'reserved_change', (-v_res.amount)::text)
+                    ELSE jsonb_build_object('actor', 'system:voice') END,
+               NULL, p_now
+          FROM wallet w;
+        v_events := v_events || jsonb_build_array(jsonb_build_object(
+            'id', p_ids[2], 'event_type', 'billing.reservation_released',
+            'aggregate_type', 'reservation', 'aggregate_id', v_res.id::text,
+            'payload', jsonb_build_object('amount', v_res.amount::text)));
     END IF;
 
     -- bill_call: the usage of the billed seconds, posted once.
@@ -328,14 +324,13 @@ BEGIN
                 'items', coalesce((SELECT jsonb_object_agg(i.value->>'category', i.value->'cost')
                                      FROM jsonb_array_elements(v_posted.usage_items) i),
                                   '{}'::jsonb)));
-        INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type, aggregate_id,
-                                   payload, created_at)
-        VALUES (p_tenant, p_ids[8], 'call.billed', 'call', v_call.id::text,
-                jsonb_build_object(
-                    'lead_id', v_call.lead_id::text, 'amount', v_posted.total_cost::text,
-                    'seconds', v_seconds,
-                    'adjustment', coalesce(jsonb_typeof(v_call.metadata->'unknown_reason'),
-                                           'null') <> 'null'), p_now);
+        v_events := v_events || jsonb_build_array(jsonb_build_object(
+            'id', p_ids[8], 'event_type', 'call.billed', 'aggregate_type', 'call',
+            'aggregate_id', v_call.id::text, 'payload', jsonb_build_object(
+                'lead_id', v_call.lead_id::text, 'amount', v_posted.total_cost::text,
+                'seconds', v_seconds,
+                'adjustment', coalesce(jsonb_typeof(v_call.metadata->'unknown_reason'),
+                                       'null') <> 'null')));
     END IF;
 
     -- _finish_entry: BatchEntry.finish, then Batch.count.
@@ -368,49 +363,60 @@ BEGIN
                    updated_at = p_now
              WHERE tenant_id = p_tenant AND id = v_entry.id;
         END IF;
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE e.status = 'completed') AS completed,
-               count(*) FILTER (WHERE e.status IN ('failed', 'skipped')) AS failed,
-               count(*) FILTER (WHERE e.status IN ('pending', 'queued', 'calling')) AS open
-          INTO v_counts
-          FROM voice_call_batch_entries e
-         WHERE e.tenant_id = p_tenant AND e.batch_id = v_batch.id;
-        UPDATE voice_call_batches SET total_calls = v_counts.total,
-               completed_calls = v_counts.completed, failed_calls = v_counts.failed,
-               status = CASE WHEN status = 'running' AND v_counts.open = 0
-                             THEN 'completed' ELSE status END,
-               finished_at = CASE WHEN status = 'running' AND v_counts.open = 0
-                                  THEN p_now ELSE finished_at END,
+        UPDATE voice_call_batches b SET total_calls = c.total,
+               completed_calls = c.completed, failed_calls = c.failed,
+               status = CASE WHEN b.status = 'running' AND c.open = 0
+                             THEN 'completed' ELSE b.status END,
+               finished_at = CASE WHEN b.status = 'running' AND c.open = 0
+                                  THEN p_now ELSE b.finished_at END,
                updated_at = p_now
-         WHERE tenant_id = p_tenant AND id = v_batch.id;
+          FROM (SELECT count(*) AS total,
+                       count(*) FILTER (WHERE e.status = 'completed') AS completed,
+                       count(*) FILTER (WHERE e.status IN ('failed', 'skipped')) AS failed,
+                       count(*) FILTER (WHERE e.status IN ('pending', 'queued', 'calling'))
+                           AS open
+                  FROM voice_call_batch_entries e
+                 WHERE e.tenant_id = p_tenant AND e.batch_id = v_batch.id) c
+         WHERE b.tenant_id = p_tenant AND b.id = v_batch.id;
     END IF;
 
-    -- 7. The call log row (its partition by its key), and the lead's history.
-    UPDATE voice_call_logs SET status = v_call.status,
-           provider_call_id = v_call.provider_call_id, started_at = v_call.started_at,
-           ended_at = v_call.ended_at, duration_seconds = v_call.duration_seconds,
-           cost = v_call.cost, cost_breakdown = v_call.cost_breakdown,
-           recording_url = v_call.recording_url, transcription = v_call.transcription,
-           metadata = v_call.metadata, updated_at = v_call.updated_at
-     WHERE tenant_id = p_tenant AND id = v_call.id AND created_at = v_call.created_at;
+    -- 7. The call log row (its partition by its key), and the events: the lead's history.
     IF v_call.status <> v_was AND v_call.lead_id IS NOT NULL THEN
-        INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type, aggregate_id,
-                                   payload, created_at)
-        VALUES (p_tenant, p_ids[9], 'lead.call', 'lead', v_call.lead_id::text,
-                jsonb_build_object('call_id', v_call.id::text, 'status', v_call.status,
-                                   'duration_seconds', v_call.duration_seconds,
-                                   'cost', v_call.cost::text), p_now);
+        v_events := v_events || jsonb_build_array(jsonb_build_object(
+            'id', p_ids[9], 'event_type', 'lead.call', 'aggregate_type', 'lead',
+            'aggregate_id', v_call.lead_id::text, 'payload', jsonb_build_object(
+                'call_id', v_call.id::text, 'status', v_call.status,
+                'duration_seconds', v_call.duration_seconds, 'cost', v_call.cost::text)));
     END IF;
+    WITH updated AS (
+        UPDATE voice_call_logs SET status = v_call.status,
+               provider_call_id = v_call.provider_call_id, started_at = v_call.started_at,
+               ended_at = v_call.ended_at, duration_seconds = v_call.duration_seconds,
+               cost = v_call.cost, cost_breakdown = v_call.cost_breakdown,
+               recording_url = v_call.recording_url, transcription = v_call.transcription,
+               metadata = v_call.metadata, updated_at = v_call.updated_at
+         WHERE tenant_id = p_tenant AND id = v_call.id AND created_at = v_call.created_at
+    )
+    INSERT INTO domain_events (tenant_id, id, event_type, aggregate_type, aggregate_id,
+                               payload, created_at)
+    SELECT p_tenant, (e->>'id')::uuid, e->>'event_type', e->>'aggregate_type',
+           e->>'aggregate_id', e->'payload', p_now
+      FROM jsonb_array_elements(v_events) e;
     RETURN 'applied';
 END
 $$
 """
 
-CREATE_FUNCTIONS = [RANK, APPLY_EVENT]
+#: ``CallStatus.rank``: queued 0, ringing 1, in progress 2, unknown 3, the final ones 4.
+_RANK = ("CASE {0} WHEN 'queued' THEN 0 WHEN 'ringing' THEN 1 WHEN 'in_progress' THEN 2 "
+         "WHEN 'unknown' THEN 3 ELSE 4 END")
+APPLY_EVENT = (APPLY_EVENT.replace("{rank_of_was}", _RANK.format("v_was"))
+               .replace("{rank_of_event}", _RANK.format("p_status"))
+               .replace("{rank_of_call}", _RANK.format("v_call.status")))
+CREATE_FUNCTIONS = [APPLY_EVENT]
 DROP_FUNCTIONS = [
     "DROP FUNCTION voice_apply_event(uuid, text, text, uuid, boolean, text, bytea, text, "
     "timestamptz, timestamptz, integer, text, text, jsonb, text, boolean, timestamptz, uuid[])",
-    "DROP FUNCTION voice_status_rank(text)",
 ]
 
 
