@@ -1,7 +1,7 @@
 """Benchmark: webhook ingest on PostgreSQL (verify, dedupe, update the call log, capture),
 against a raw insert-and-update of the same rows measured in the same run.
 
-    .venv/bin/python -m bench.voice_webhooks [--events 1000] [--rounds 10] [--warm 100]
+    .venv/bin/python -m bench.voice_webhooks [--events 1000] [--rounds 20] [--warm 100]
 
 It creates and drops its own database (and application role). A funded tenant with the
 ``voice`` feature, an agent of provider ``local`` and a number; its calls are placed through
@@ -26,7 +26,9 @@ Measured in interleaved rounds (each round runs both paths in turn, ``--events /
 per second are its events over its total time; the ratio is the median over the rounds of
 ingest's rate over raw's in the same round, so that load from other processes weighs on
 both alike. Round trips per event are counted exactly from a libpq trace over 100 events on
-a fresh connection. Reconcile must find no drift.
+a fresh connection. The server time of the two functions (``voice_apply_event``, of which
+``billing_post_usage``) is read from ``pg_stat_user_functions`` (the database tracks PL
+functions), to say where ingest's time goes. Reconcile must find no drift.
 
 Target: ingest >= 0.5 x raw. The exit status is 1 when it is missed.
 """
@@ -44,6 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import attrs
 import psycopg
@@ -275,12 +278,13 @@ def round_trips(raw: Raw, ingest: Ingest, lad: Container, n: int = 100) -> dict[
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warm", type=int, default=100)
     args = parser.parse_args()
     per_path = args.warm + args.events + 100
     with (postgres_database("lad_bench_voice", app_role="lad_bench_voice")
           as (owner_url, app_url), tempfile.TemporaryDirectory() as state):
+        _owner(owner_url, "ALTER DATABASE {database} SET track_functions = 'pl'")
         lad = container(app_url, Path(state), ShiftedClock())
         try:
             begun = time.perf_counter()
@@ -300,9 +304,30 @@ def main() -> int:
             trips = round_trips(raw, ingest, lad)
             billed = _billed(owner_url, tenant)
             clean = lad.billing_reconciliation().reconcile(OPERATOR, tenant_id=tenant).clean
+            lad.engine().dispose()  # the backends report their function statistics
+            time.sleep(1)
+            server = _function_times(owner_url)
         finally:
             close(lad)
-    return report(rates, trips, ingest.applied, billed, clean)
+    return report(rates, trips, ingest.applied, billed, clean, server)
+
+
+def _owner(owner_url: str, statement: str) -> list[Any]:
+    engine = sa.create_engine(owner_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            database = conn.execute(sa.text("SELECT current_database()")).scalar_one()
+            result = conn.execute(sa.text(statement.format(database=f'"{database}"')))
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def _function_times(owner_url: str) -> dict[str, float]:
+    """Milliseconds of server time per call of each tracked function."""
+    return {row.funcname: row.total_time / row.calls for row in _owner(
+        owner_url, "SELECT funcname, calls, total_time FROM pg_stat_user_functions "
+        "WHERE calls > 0")}
 
 
 def _billed(owner_url: str, tenant: uuid.UUID) -> int:
@@ -318,7 +343,7 @@ def _billed(owner_url: str, tenant: uuid.UUID) -> int:
 
 
 def report(rates: dict[str, list[float]], trips: dict[str, float], applied: int, billed: int,
-           clean: bool) -> int:
+           clean: bool, server: dict[str, float]) -> int:
     labels = {"raw": "raw baseline (psycopg, owner: insert receipt, update call)",
               "ingest": "ingest (verify, one call: dedupe, call log, hold, usage, entry)"}
     for name, label in labels.items():
@@ -329,6 +354,10 @@ def report(rates: dict[str, list[float]], trips: dict[str, float], applied: int,
               f"round trips{ratio}")
     for name in labels:
         print(f"  {name} per round: " + " ".join(f"{r:.0f}" for r in rates[name]))
+    if "voice_apply_event" in server:
+        print(f"server time per event: voice_apply_event "
+              f"{server['voice_apply_event']:.3f} ms, of which billing_post_usage "
+              f"{server.get('billing_post_usage', 0.0):.3f} ms")
     print(f"events applied by ingest: {applied}; calls billed: {billed}")
     print(f"reconcile after the run: {'no drift' if clean else 'DRIFT'}")
     met = paired_ratio(rates) >= TARGET and applied == billed and clean
