@@ -26,6 +26,7 @@ from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.dial_work import SqlCallTenants, SqlDialWork
 from lad_adapters.sql.due_work import SqlDueWork, SqlLinkedInAccountTenants
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from lad_adapters.sql.voice_events import PostgresCallEventApplier
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
 from lad_adapters.templates import JinjaTemplateRenderer
 from lad_adapters.unipile import UnconfiguredLinkedIn, UnipileClient
@@ -62,7 +63,7 @@ from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.pagination import CursorSeal
 from lad_domain.shared.scope import TenantScope
 from lad_domain.tenancy.services import TeamService, TenancyService
-from lad_domain.voice.ports import CallTenants, DialWork, Limits
+from lad_domain.voice.ports import CallEventApplier, CallTenants, DialWork, Limits
 from lad_domain.voice.services.calling import CallingService
 from lad_domain.voice.services.campaign_calls import CampaignCalls
 from lad_domain.voice.services.dialer import Dialer
@@ -169,6 +170,14 @@ def _call_tenants(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory) -> Cal
     return SqlCallTenants(uows.engine)
 
 
+def _call_event_applier(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory
+                        ) -> CallEventApplier | None:
+    """A call event in one call to PostgreSQL; elsewhere the rule alone."""
+    if isinstance(uows, SqlUnitOfWorkFactory) and uows.engine.dialect.name == "postgresql":
+        return PostgresCallEventApplier(uows.engine)
+    return None
+
+
 def _limits(settings: Settings) -> Limits:
     return Limits(per_tenant=settings.voice_tenant_concurrency,
                   total=settings.voice_total_concurrency)
@@ -263,8 +272,10 @@ class Container(containers.DeclarativeContainer):
     dial_work = providers.Singleton(_dial_work, unit_of_work)
     call_tenants = providers.Singleton(_call_tenants, unit_of_work)
     calling = providers.Singleton(CallingService, scope=tenant_scope, phones=phone_plan)
+    call_event_applier = providers.Singleton(_call_event_applier, unit_of_work)
     call_events = providers.Singleton(CallEvents, scope=tenant_scope,
-                                      providers=voice_providers, tenants=call_tenants)
+                                      providers=voice_providers, tenants=call_tenants,
+                                      applier=call_event_applier)
     dialer = providers.Singleton(Dialer, scope=tenant_scope, work=dial_work,
                                  providers=voice_providers, phones=phone_plan,
                                  events=call_events, limits=providers.Callable(_limits, settings))

@@ -4,6 +4,7 @@ time zones) and the call providers."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from lad_domain.campaigns.ports import CampaignsUnitOfWork
+from lad_domain.shared.ids import IdGenerator
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.voice.model import (
     Agent,
@@ -186,6 +188,28 @@ class DialWork(Protocol):
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta, token: uuid.UUID,
               limits: Limits) -> Sequence[DialClaim]: ...
+
+
+class Applied(enum.StrEnum):
+    """What applying a call event did."""
+
+    APPLIED = "applied"
+    #: The same event of the same call was received before: nothing changed.
+    DUPLICATE = "duplicate"
+    #: No call of ours has this id (or the event names another tenant's call).
+    IGNORED = "ignored"
+
+
+class CallEventApplier(Protocol):
+    """Applies one call event in the call's tenant as the domain's rule
+    (``lad_domain.voice.services.events.apply_event``) does, in one transaction of its
+    own, faster (a database function that mirrors the rule step for step; the rule stays
+    the single source of its meaning). None: this event is not one it handles (an
+    analysis, a correction, anything unusual), detected before anything is written; the
+    caller then runs the rule."""
+
+    def apply(self, tenant_id: uuid.UUID, event: CallEvent, raw: bytes, now: datetime,
+              ids: IdGenerator, *, receipt: bool = True) -> Applied | None: ...
 
 
 class CallTenants(Protocol):

@@ -1,11 +1,17 @@
 """A call's events, wherever they come from (a provider's webhook, the provider's answer
 to a fetch, the timeout sweep): one rule, applied in the call's tenant in one transaction
 with the call log's update. Deduplicated on (provider, call id, event); the status only
-moves forward; the money is settled once; the entry and the batch follow."""
+moves forward; the money is settled once; the entry and the batch follow.
+
+``apply_event`` is the rule and the single source of its meaning. A ``CallEventApplier``
+(on PostgreSQL, the function ``voice_apply_event`` of migration 0402) may apply an event
+faster by mirroring it step for step; it answers "not handled" for whatever it does not
+mirror (an analysis, a correction, anything unusual) before writing anything, and the rule
+runs instead. A change to the rule is a change to the function (a new migration), held by
+the contract tests (tests/integration/voice/test_event_applier.py)."""
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -29,15 +35,16 @@ from lad_domain.voice.model import (
     CallStatus,
     billed_seconds,
 )
-from lad_domain.voice.ports import CallTenants, VoiceProviders, VoiceUnitOfWork
+from lad_domain.voice.ports import (
+    Applied,
+    CallEventApplier,
+    CallTenants,
+    VoiceProviders,
+    VoiceUnitOfWork,
+)
 
-
-class Applied(enum.StrEnum):
-    APPLIED = "applied"
-    #: The same event of the same call was received before: nothing changed.
-    DUPLICATE = "duplicate"
-    #: No call of ours has this id (or the event names another tenant's call).
-    IGNORED = "ignored"
+__all__ = ["Applied", "CallEvents", "IngestReport", "apply_event", "do_not_call", "give_up",
+           "recount"]
 
 
 def apply_event(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, event: CallEvent,
@@ -219,11 +226,13 @@ class IngestReport:
 @attrs.define
 class CallEvents:
     """The webhook endpoint's use case: verify, normalise, then apply each event in its
-    call's tenant."""
+    call's tenant. ``applier``: applies an event in one step where it can (PostgreSQL),
+    else the rule runs."""
 
     scope: TenantScope[VoiceUnitOfWork]
     providers: VoiceProviders
     tenants: CallTenants
+    applier: CallEventApplier | None = None
 
     def ingest(self, provider_name: str, body: bytes, headers: Mapping[str, str]
                ) -> IngestReport:
@@ -245,6 +254,11 @@ class CallEvents:
                                                            event.provider_call_id)
         if tenant is None:
             return Applied.IGNORED
+        if self.applier is not None:
+            done = self.applier.apply(tenant, event, raw, self.scope.clock.now(),
+                                      self.scope.ids, receipt=receipt)
+            if done is not None:
+                return done
         with self.scope.uow(tenant) as uow:
             result = apply_event(self.scope, uow, event, raw, receipt=receipt)
             if result is Applied.APPLIED:
