@@ -39,7 +39,9 @@ from tests.fakes.journal import read_journal
 from tests.integration.campaigns import new_leads
 from tests.integration.campaigns.worker_process import read_status, write_clock
 
-pytestmark = pytest.mark.postgres
+#: One xdist worker runs both tests, one after the other, and (a group) starts them early:
+#: each runs several worker processes, the longest tests of the suite.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("worker_processes")]
 
 ROOT = Path(__file__).resolve().parents[3]
 OPERATOR = Principal.operator()
