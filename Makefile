@@ -17,9 +17,13 @@ run: $(STAMP)
 	$(BIN)/lad db upgrade
 	$(BIN)/lad serve
 
-## test: the whole suite (PostgreSQL tests skip outside CI when no server answers)
+## test: the whole suite (PostgreSQL tests skip outside CI when no server answers), on one
+## pytest-xdist worker a core (each with its own PostgreSQL database); tests that share a
+## module's servers, or start worker processes, stay together (xdist_group, --dist loadgroup).
+## TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## unit: the domain on the in-memory adapters only, in under 5 s (hypothesis profile dev; CI runs ci;
 ## Python may cache bytecode here even where PYTHONDONTWRITEBYTECODE is set: compiling and

@@ -5,6 +5,7 @@ its own configuration, users and maildirs in a temporary directory."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import getpass
 import grp
 import imaplib
@@ -17,7 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,33 @@ HOST = "127.0.0.1"
 QUEUE_ID = "4QUEUE7X1"
 
 
+#: How often a server is started on another free port when its first one was taken.
+PORT_ATTEMPTS = 5
+
+
 def free_port() -> int:
+    """A port free right now. Another process (a test worker running beside this one, a
+    client connection's ephemeral port) may take it before the server binds it: the
+    servers below start again on another port when that happens."""
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
+
+
+def _started(controller_on: Callable[[int], Controller], port: int | None = None
+             ) -> Controller:
+    """An aiosmtpd controller started on ``port``, or on a free port (another one should
+    the first be taken in the meantime)."""
+    for attempt in range(1 if port else PORT_ATTEMPTS):
+        controller = controller_on(port or free_port())
+        try:
+            controller.start()
+        except OSError as error:
+            if port or error.errno != errno.EADDRINUSE or attempt == PORT_ATTEMPTS - 1:
+                raise
+            continue
+        return controller
+    raise AssertionError("unreachable")
 
 
 # --- certificates ----------------------------------------------------------------------------
@@ -156,15 +180,13 @@ def smtp_servers(directory: Path) -> Iterator[SmtpServers]:
     behaviour = SmtpBehaviour()
     common: dict[str, Any] = {"hostname": HOST, "server_hostname": "mx.example.test",
                               "authenticator": _authenticate, "auth_require_tls": True}
-    starttls = Controller(behaviour, port=free_port(),
-                          tls_context=certificates.server_context(), **common)
-    # aiosmtpd does not see that a connection wrapped from the start is encrypted.
-    implicit = Controller(behaviour, port=free_port(),
-                          ssl_context=certificates.server_context(),
-                          **{**common, "auth_require_tls": False})
-    starttls.start()
+    starttls = _started(lambda port: Controller(
+        behaviour, port=port, tls_context=certificates.server_context(), **common))
     try:
-        implicit.start()
+        # aiosmtpd does not see that a connection wrapped from the start is encrypted.
+        implicit = _started(lambda port: Controller(
+            behaviour, port=port, ssl_context=certificates.server_context(),
+            **{**common, "auth_require_tls": False}))
         try:
             yield SmtpServers(behaviour, certificates, starttls.port, implicit.port)
         finally:
@@ -205,10 +227,10 @@ def starttls_server(behaviour: SmtpBehaviour, certificates: Certificates,
     """One STARTTLS listener (AUTH once encrypted) on ``port``, a free one when None; its
     port. Leaving the block stops it, and another can listen on the same port later (a
     server that goes down and comes back)."""
-    controller = Controller(behaviour, port=port or free_port(), hostname=HOST,
-                            server_hostname="mx.example.test", authenticator=_authenticate,
-                            auth_require_tls=True, tls_context=certificates.server_context())
-    controller.start()
+    controller = _started(lambda free: Controller(
+        behaviour, port=free, hostname=HOST, server_hostname="mx.example.test",
+        authenticator=_authenticate, auth_require_tls=True,
+        tls_context=certificates.server_context()), port)
     try:
         yield controller.port
     finally:
@@ -340,6 +362,20 @@ class Dovecot:
         (self.root / "passwd").write_text(
             "".join(f"{user}:{{PLAIN}}{password}::::::\n"
                     for user, password in self.passwords.items()))
+        for attempt in range(PORT_ATTEMPTS):
+            if self._started(settings, uid, gid):
+                return
+            self.stop()
+            if "in use" not in self.log() or attempt == PORT_ATTEMPTS - 1:
+                break
+            self.port, self.tls_port = free_port(), free_port()  # taken since: others
+        raise RuntimeError(f"dovecot did not start:\n{self.log()}")
+
+    def _started(self, settings: dict[str, str], uid: int, gid: int) -> bool:
+        """Start Dovecot on ``port`` and ``tls_port``; whether it answers (False when it
+        exited: see ``log``, e.g. a port in use)."""
+        for previous in (self.root / "dovecot.out", self.root / "dovecot.log"):
+            previous.unlink(missing_ok=True)
         config = self.root / "dovecot.conf"
         config.write_text(_DOVECOT_CONF.format(
             host=HOST, root=self.root, port=self.port, tls_port=self.tls_port, uid=uid,
@@ -352,14 +388,14 @@ class Dovecot:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                break
+                return False
             with suppress(OSError), socket.create_connection((HOST, self.port), timeout=1
                                                              ) as probe:
                 if probe.recv(64).startswith(b"* OK"):
-                    return
+                    # Ours, not a server that held the port first (ours would have exited).
+                    return self.process.poll() is None
             time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"dovecot did not start:\n{self.log()}")
+        return False
 
     def log(self) -> str:
         return "\n".join(path.read_text(errors="replace")

@@ -44,6 +44,10 @@ from tests.mailservers import (
 )
 from tests.unit.outreach.test_inbound_mail import dsn, raw
 
+#: The tests of this module share its servers (module scope) and what they hold: one
+#: xdist worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("mail_flow")
+
 IMAP_USER, IMAP_PASSWORD = "sender", "imap-pass"
 ADA, BOB = "ada@example.test", "bob@example.test"
 INTRO = {"channel": "email", "key": "intro", "subject": "Hello {{ lead.first_name }}",

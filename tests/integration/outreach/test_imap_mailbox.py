@@ -14,6 +14,10 @@ from lad_domain.outreach.channels import InboundKind, MailLogin, Security, Verif
 from tests.mailservers import HOST, Dovecot, dovecot, free_port
 from tests.unit.outreach.test_inbound_mail import ORIGINAL, dsn, raw
 
+#: The tests of this module share its servers (module scope) and what they hold: one
+#: xdist worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("imap_mailbox")
+
 reader = ImapMailboxReader(batch=2)  # several UID FETCH rounds for five messages
 SENT_ID = "<step-3.c0ffee@mail.lad.test>"
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}

@@ -35,6 +35,9 @@ from tests.mailservers import (
 )
 
 channel = SmtpEmailChannel(helo_name="lad.test")
+#: The tests of this module share its servers (module scope) and what they hold: one
+#: xdist worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("smtp_channel")
 
 
 @pytest.fixture(scope="module")
