@@ -97,6 +97,10 @@ def _row_to_voice(row: sa.Row[Any]) -> Voice:
                  metadata=dict(row.metadata or {}), deleted_at=row.deleted_at)
 
 
+#: Agents' ids are a BIGINT identity: a number past it names no agent.
+MAX_BIGINT = 2**63 - 1
+
+
 class SqlVoiceCatalog(OutreachRepository):
     """Global voices (tenant_id NULL) and the scope's own; a unit of work with no tenant
     sees and writes the global ones only."""
@@ -181,6 +185,8 @@ class SqlAgentRepository(OutreachRepository):
             self._db.execute(ag.insert().values(id=agent.id, **values))
 
     def get(self, agent_id: int) -> Agent | None:
+        if not 0 < agent_id <= MAX_BIGINT:
+            return None  # no agent has it (and the driver could not even send it)
         row = self._one(sa.select(ag).where(*self._live(ag.c.id == agent_id)))
         return _row_to_agent(row) if row else None
 

@@ -22,6 +22,7 @@ from lad_entrypoints.http import (
 )
 from lad_entrypoints.http.edge import RequestEdge
 from lad_entrypoints.http.openapi import Api
+from lad_entrypoints.http.query_guard import known_query
 from lad_entrypoints.http.text_guard import form_text
 
 
@@ -31,8 +32,9 @@ def create_app(container: Container) -> FastAPI:
         version="1",
         description="Multi-tenant B2B sales outreach: tenants, leads, campaigns, billing. "
         "Errors are RFC 9457 problem details; lists use cursor pagination (limit, cursor).",
-        # Every route, present and future, refuses form text that is not valid Unicode.
-        dependencies=[Depends(form_text)],
+        # Every route, present and future, refuses form text that is not valid Unicode,
+        # and query parameters it does not read.
+        dependencies=[Depends(form_text), Depends(known_query)],
     )
     app.state.container = container
     errors.install(app)

@@ -212,6 +212,12 @@ def test_agents_round_trip_with_increasing_ids_across_tenants(
     assert run(ws, lambda uow: uow.agents.get(second.number)) is None
 
 
+@pytest.mark.parametrize("agent_id", [0, -1, 2**63, 10**30])
+def test_an_id_no_bigint_holds_names_no_agent(ws: Workspace, agent_id: int) -> None:
+    """Not an error from the driver (SQLite's integers stop at 2**63 - 1): no agent."""
+    assert run(ws, lambda uow: uow.agents.get(agent_id)) is None
+
+
 def test_a_deleted_agent_is_gone_and_agents_page_newest_first(ws: Workspace) -> None:
     agents = [agent(ws, minute=k) for k in range(5)]
     run(ws, lambda uow: [uow.agents.add(a) for a in agents])

@@ -30,7 +30,6 @@ from lad_domain.outreach.model import Channel, day_start
 from lad_domain.shared.errors import InsufficientFunds, NotFound, ValidationFailed
 from lad_domain.shared.scope import TenantScope
 from lad_domain.voice import calling_hours
-from lad_domain.voice.events import LeadCallChanged
 from lad_domain.voice.funding import ACTOR, hold_for_call, release_call
 from lad_domain.voice.model import (
     Agent,
@@ -56,7 +55,13 @@ from lad_domain.voice.ports import (
     VoiceProviders,
     VoiceUnitOfWork,
 )
-from lad_domain.voice.services.events import Applied, CallEvents, give_up, recount
+from lad_domain.voice.services.events import (
+    Applied,
+    CallEvents,
+    give_up,
+    record_call,
+    recount,
+)
 
 #: How long a claim holds an entry before another worker may take it again.
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -180,10 +185,7 @@ class Dialer:
             entry.last_call_id = call.id
             uow.batch_entries.update(entry)
             recount(uow, batch, now)
-            if call.lead_id is not None:
-                self.scope.record(uow, LeadCallChanged(aggregate_id=call.lead_id,
-                                                       call_id=call.id,
-                                                       status=call.status.value), at=now)
+            record_call(self.scope, uow, call, now)
             uow.commit()
         return _Dial(call=call, request=self._request(call, agent, number, lead, voice))
 
@@ -325,10 +327,7 @@ class Dialer:
                 entry.last_error = f"{error.kind}: {error.message}"
             uow.batch_entries.update(entry)
             recount(uow, batch, now)
-            if call.lead_id is not None:
-                self.scope.record(uow, LeadCallChanged(aggregate_id=call.lead_id,
-                                                       call_id=call.id,
-                                                       status=call.status.value), at=now)
+            record_call(self.scope, uow, call, now)
             uow.commit()
         return DialResult.NOT_PLACED
 

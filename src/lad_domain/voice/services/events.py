@@ -44,7 +44,7 @@ from lad_domain.voice.ports import (
 )
 
 __all__ = ["Applied", "CallEvents", "IngestReport", "apply_event", "do_not_call", "give_up",
-           "recount"]
+           "record_call", "recount"]
 
 
 def apply_event(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, event: CallEvent,
@@ -61,24 +61,32 @@ def apply_event(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, event
     was = call.status
     billed_for = call.duration_seconds if call.billed else None
     call.apply(event, now)
+    # Locks in the dialer's order: entries and batches (a do-not-call cancels the lead's
+    # other entries; then the call's own), the wallet last. Another order deadlocks a final
+    # event with a dial of the same batch (PostgreSQL).
+    if event.analysis is not None:
+        _analyse(scope, uow, call, event.analysis, now)
     if call.status.is_final and (not was.is_final or was is CallStatus.UNKNOWN):
-        # The entry and its batch are locked before the wallet, as the dialer locks them:
-        # the other order deadlocks with a dial of the same batch (PostgreSQL).
         _finish_entry(uow, call, now)
         _settle(scope, uow, context, call)
     elif call.billed and billed_for is not None and event.duration_seconds is not None \
             and event.duration_seconds > billed_for:
         _correct(scope, uow, context, call, billed_for, event.duration_seconds)
-    if event.analysis is not None:
-        _analyse(scope, uow, call, event.analysis, now)
     uow.calls.update(call)
-    if call.status is not was and call.lead_id is not None:
+    if call.status is not was:
+        record_call(scope, uow, call, now)
+    return Applied.APPLIED
+
+
+def record_call(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, call: Call,
+                at: datetime) -> None:
+    """The call's new status on its lead's history (a call without a lead has none)."""
+    if call.lead_id is not None:
         scope.record(uow, LeadCallChanged(aggregate_id=call.lead_id, call_id=call.id,
                                           status=call.status.value,
                                           duration_seconds=call.duration_seconds,
                                           cost=str(call.cost) if call.cost is not None
-                                          else None), at=now)
-    return Applied.APPLIED
+                                          else None), at=at)
 
 
 def give_up(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, call: Call,
@@ -93,9 +101,7 @@ def give_up(scope: TenantScope[VoiceUnitOfWork], uow: VoiceUnitOfWork, call: Cal
     _finish_entry(uow, call, now)  # before the wallet, as in apply_event
     release_call(uow, context, call)
     uow.calls.update(call)
-    if call.lead_id is not None:
-        scope.record(uow, LeadCallChanged(aggregate_id=call.lead_id, call_id=call.id,
-                                          status=call.status.value), at=now)
+    record_call(scope, uow, call, now)
 
 
 def _the_call(uow: VoiceUnitOfWork, event: CallEvent) -> Call | None:

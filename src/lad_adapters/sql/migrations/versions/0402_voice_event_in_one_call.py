@@ -204,6 +204,18 @@ BEGIN
             RETURN 'unhandled';
         END IF;
     END IF;
+    -- The entry and its batch before the wallet, as the dialer locks them (entry, batch,
+    -- wallet): the other order deadlocks a final event with a dial of the same batch.
+    IF v_settle AND v_call.batch_entry_id IS NOT NULL AND v_call.batch_id IS NOT NULL THEN
+        SELECT * INTO v_entry FROM voice_call_batch_entries e
+         WHERE e.tenant_id = p_tenant AND e.id = v_call.batch_entry_id FOR UPDATE;
+        IF FOUND THEN
+            SELECT * INTO v_batch FROM voice_call_batches b
+             WHERE b.tenant_id = p_tenant AND b.id = v_call.batch_id FOR UPDATE;
+            v_finish := FOUND AND (v_entry.last_call_id IS NULL
+                                   OR v_entry.last_call_id = v_call.id);
+        END IF;
+    END IF;
     IF v_release AND v_call.billing_reservation_id IS NOT NULL THEN
         -- _locked: the wallet first, then the reservation (as every posting locks them).
         SELECT w.* INTO v_wallet FROM billing_reservations r
@@ -218,16 +230,6 @@ BEGIN
         v_release := v_res.status = 'open';
     ELSE
         v_release := false;
-    END IF;
-    IF v_settle AND v_call.batch_entry_id IS NOT NULL AND v_call.batch_id IS NOT NULL THEN
-        SELECT * INTO v_entry FROM voice_call_batch_entries e
-         WHERE e.tenant_id = p_tenant AND e.id = v_call.batch_entry_id FOR UPDATE;
-        IF FOUND THEN
-            SELECT * INTO v_batch FROM voice_call_batches b
-             WHERE b.tenant_id = p_tenant AND b.id = v_call.batch_id FOR UPDATE;
-            v_finish := FOUND AND (v_entry.last_call_id IS NULL
-                                   OR v_entry.last_call_id = v_call.id);
-        END IF;
     END IF;
     IF v_finish THEN
         v_retry := v_batch.settings->'retry';
