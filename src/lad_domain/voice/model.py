@@ -658,8 +658,13 @@ def batch_settings(value: object, *, field: str = "settings") -> BatchSettings:
                                    "max_calls_per_lead_per_day"})
     if unknown:
         raise ValidationFailed.single(f"{field}.{unknown[0]}", "is not a batch setting")
-    window = (SendWindow.parse(value["window"], field=f"{field}.window")
-              if value.get("window") is not None else LEGAL_WINDOW)
+    # A window given in part takes the rest from the legal hours (every day, 08:00-21:00),
+    # not from a campaign's office hours.
+    given = value.get("window")
+    window = (SendWindow.parse({**LEGAL_WINDOW.document(), **given}, field=f"{field}.window")
+              if isinstance(given, Mapping) else
+              SendWindow.parse(given, field=f"{field}.window") if given is not None
+              else LEGAL_WINDOW)
     if window.end <= LEGAL_START or window.start >= LEGAL_END:
         raise ValidationFailed.single(f"{field}.window", "must overlap the legal calling "
                                       "hours, 08:00-21:00 in the lead's local time")

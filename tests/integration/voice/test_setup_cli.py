@@ -11,13 +11,13 @@ import pytest
 
 from lad_entrypoints.container import Container
 from tests.integration.leads.test_leads_cli import lad as run_lad
-from tests.integration.voice.test_setup_http import VOICE_BACKENDS
 from tests.unit.leads.workspace import Workspace
 
 
-@pytest.fixture(params=VOICE_BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def lad(backend: str, lad: Container) -> Container:
+    """The container of each backend (asking for ``backend`` is what parametrises it)."""
+    return lad
 
 
 @pytest.fixture

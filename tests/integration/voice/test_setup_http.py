@@ -9,23 +9,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lad_adapters.sql.unit_of_work import SqlUnitOfWork
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
-from tests.conftest import BACKENDS
 from tests.integration.tenancy.api import Account, api_key, bearer, join, problem, sign_up
 
 #: The backends whose unit of work stores voice (the SQL one once its repositories exist).
-VOICE_BACKENDS = BACKENDS if hasattr(SqlUnitOfWork, "agents") else ["memory"]
 V = "/v1/voice"
 ROW = {"provider": "openai", "provider_voice_id": "alloy", "name": "Alloy",
        "gender": "neutral", "language": "en-US"}
 
 
-@pytest.fixture(params=VOICE_BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def lad(backend: str, lad: Container) -> Container:
+    """The container of each backend (asking for ``backend`` is what parametrises it)."""
+    return lad
 
 
 @pytest.fixture

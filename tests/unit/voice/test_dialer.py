@@ -298,3 +298,26 @@ def test_unknown_leads_and_agents_are_not_found(world: CallWorld) -> None:
     with pytest.raises(ValidationFailed, match="lead_ids"):
         world.calling.create_batch(world.owner, agent_id=world.agent.id,
                                    lead_ids=[world.lead().id] * 5001)
+
+
+def test_times_without_a_zone_are_refused_naming_the_field(world: CallWorld) -> None:
+    from datetime import datetime
+
+    from lad_domain.shared.pagination import PageRequest
+
+    with pytest.raises(ValidationFailed, match="start_at"):
+        world.calling.create_batch(world.owner, agent_id=world.agent.id,
+                                   lead_ids=[world.lead().id],
+                                   start_at=datetime(2026, 3, 4, 9, 0))
+    with pytest.raises(ValidationFailed, match="since"):
+        world.calling.calls(world.owner, PageRequest(), since=datetime(2026, 3, 1))
+
+
+def test_a_window_given_in_part_takes_the_rest_from_the_legal_hours() -> None:
+    from datetime import time
+
+    from lad_domain.voice.model import batch_settings
+
+    window = batch_settings({"window": {"start": "10:00"}}).window
+    assert window.days == frozenset(range(7))
+    assert (window.start, window.end) == (time(10), time(21))

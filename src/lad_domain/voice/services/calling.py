@@ -11,6 +11,7 @@ from datetime import datetime
 import attrs
 
 from lad_domain.leads.model import Lead, LeadFilter
+from lad_domain.shared.clock import aware_utc
 from lad_domain.shared.errors import NotFound, ValidationFailed
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
 from lad_domain.shared.principal import Principal
@@ -84,6 +85,7 @@ class CallingService:
                                           f"got {len(lead_ids)}")
         agent_number = _agent_id(agent_id)
         label = plain_text(name, field="name") if name is not None else None
+        start_at = aware_utc(start_at, field="start_at") if start_at is not None else None
         checked = batch_settings(settings)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
@@ -176,6 +178,8 @@ class CallingService:
               tenant_id: uuid.UUID | None = None) -> Page[Call]:
         """Newest first; ``since``/``until`` bound the time the calls were placed (on
         PostgreSQL only those months' partitions are read)."""
+        since = aware_utc(since, field="since") if since is not None else None
+        until = aware_utc(until, field="until") if until is not None else None
         if since is not None and until is not None and until <= since:
             raise ValidationFailed.single("until", "must be after since")
         with self.scope.read(principal, tenant_id) as uow:
