@@ -18,6 +18,7 @@ from lad_entrypoints.http import (
     public,
     tenancy,
     voice,
+    voice_calls,
     webhooks,
 )
 from lad_entrypoints.http.edge import RequestEdge
@@ -50,6 +51,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(outreach.router)
     app.include_router(voice.router)
+    app.include_router(voice_calls.router)
     app.include_router(public.router)
     app.include_router(webhooks.router)
     return app

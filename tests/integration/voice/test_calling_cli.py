@@ -19,15 +19,9 @@ from lad_entrypoints.container import Container
 from tests.fakes.voice import OneProvider, ScriptedProvider
 from tests.integration.leads.test_leads_cli import lad as run_lad
 from tests.integration.voice.test_calling_http import START, dial
-from tests.integration.voice.test_setup_http import VOICE_BACKENDS
 from tests.unit.voice.calls_world import CallWorld
 
 Capture = pytest.CaptureFixture[str]
-
-
-@pytest.fixture(params=VOICE_BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

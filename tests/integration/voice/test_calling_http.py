@@ -28,7 +28,6 @@ from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
 from tests.fakes.voice import OneProvider, ScriptedProvider
 from tests.integration.tenancy.api import Account, problem, sign_up
-from tests.integration.voice.test_setup_http import VOICE_BACKENDS
 
 V = "/v1/voice"
 #: A Tuesday, 15:00 UTC: 10:00 in New York, 07:00 in Los Angeles (outside calling hours).
@@ -48,11 +47,6 @@ class SignedProvider(ScriptedProvider):
                      ) -> Sequence[CallEvent]:
         assert self.reader is not None
         return self.reader.read_webhook(body, headers, now)
-
-
-@pytest.fixture(params=VOICE_BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
