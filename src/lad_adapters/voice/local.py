@@ -65,6 +65,7 @@ import attrs
 import httpx
 
 from lad_adapters.unipile import retry_after
+from lad_adapters.voice.normalise import ClosesItsClient
 from lad_domain.shared.clock import Clock, SystemClock
 from lad_domain.shared.errors import AuthenticationFailed, ValidationFailed
 from lad_domain.voice.model import Analysis, CallEvent, CallStatus, CostLine, EventKind
@@ -645,7 +646,7 @@ _KINDS = {"ringing": EventKind.STATUS, "in_progress": EventKind.STATUS,
           "ended": EventKind.ENDED, "analyzed": EventKind.ANALYZED}
 
 
-class LocalVoiceProvider:
+class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
     """Implements ``VoiceProvider`` over ``LocalCallService``'s API. Requests are never
     resent: a POST that may have arrived is the caller's to settle (TIMEOUT)."""
 
@@ -663,16 +664,6 @@ class LocalVoiceProvider:
     @property
     def name(self) -> str:
         return "local"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> LocalVoiceProvider:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     def start_call(self, request: CallRequest) -> PlacedCall:
         body: dict[str, Any] = {

@@ -26,7 +26,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Generic, Protocol, Self, TypeVar
 
 import httpx
 import tenacity
@@ -213,6 +214,35 @@ class _Retryable(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(response.status_code)
         self.response = response
+
+
+class _Client(Protocol):
+    @property
+    def base_url(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Client)
+
+
+class ClosesItsClient(Generic[C]):
+    """What every HTTP provider shares: its client is closed with it, also as a context
+    manager, and its repr names where it calls (never its key)."""
+
+    _http: C
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={str(self._http.base_url)!r})"
 
 
 class ProviderHttp:

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -60,6 +59,7 @@ from lad_adapters.voice.normalise import (
     CALL_ID_KEY,
     TENANT_ID_KEY,
     Clock,
+    ClosesItsClient,
     ProviderHttp,
     answer,
     cents,
@@ -121,7 +121,7 @@ def ended_status(reason: str | None, *, started: bool, in_voicemail: bool = Fals
     return status
 
 
-class RetellProvider:
+class RetellProvider(ClosesItsClient[ProviderHttp]):
     """Calls through Retell. One connection pool per instance; ``close()`` it (or
     ``with``)."""
 
@@ -142,19 +142,6 @@ class RetellProvider:
     @property
     def name(self) -> str:
         return "retell"
-
-    def __repr__(self) -> str:
-        return f"RetellProvider(base_url={self._http.base_url!r})"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> RetellProvider:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     # -- the API -------------------------------------------------------------------------
 

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
@@ -64,6 +63,7 @@ from lad_adapters.voice.normalise import (
     CALL_ID_KEY,
     TENANT_ID_KEY,
     Clock,
+    ClosesItsClient,
     ProviderHttp,
     answer,
     do_not_call,
@@ -140,7 +140,7 @@ def ended_status(reason: str | None, *, started: bool) -> CallStatus:
     return CallStatus.COMPLETED if started else CallStatus.FAILED
 
 
-class VapiProvider:
+class VapiProvider(ClosesItsClient[ProviderHttp]):
     """Calls through Vapi. One connection pool per instance; ``close()`` it (or ``with``)."""
 
     def __init__(self, base_url: str, api_key: str, webhook_secret: str,
@@ -163,19 +163,6 @@ class VapiProvider:
     @property
     def name(self) -> str:
         return "vapi"
-
-    def __repr__(self) -> str:
-        return f"VapiProvider(base_url={self._http.base_url!r})"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> VapiProvider:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     # -- the API -------------------------------------------------------------------------
 
