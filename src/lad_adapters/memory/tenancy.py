@@ -249,7 +249,9 @@ class InMemoryEventRepository(InMemoryRepository):
         for event in events:
             self._insert((event.tenant_id, event.id), event, "pk_domain_events")
 
-    def list(self, *, event_type: str | None = None, limit: int = 100) -> Sequence[DomainEvent]:
+    def list(self, *, event_type: str | None = None, aggregate: tuple[str, str] | None = None,
+             limit: int = 100) -> Sequence[DomainEvent]:
         found = self._select(lambda e: e.tenant_id == self.tenant_id
-                             and event_type in (None, e.event_type))
+                             and event_type in (None, e.event_type)
+                             and aggregate in (None, (e.aggregate_type, e.aggregate_id)))
         return sorted(found, key=lambda e: (e.occurred_at, e.id), reverse=True)[:limit]

@@ -408,10 +408,14 @@ class SqlEventRepository(SqlRepository):
              "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
              "payload": e.payload, "created_at": e.occurred_at} for e in events])
 
-    def list(self, *, event_type: str | None = None, limit: int = 100) -> Sequence[DomainEvent]:
+    def list(self, *, event_type: str | None = None, aggregate: tuple[str, str] | None = None,
+             limit: int = 100) -> Sequence[DomainEvent]:
         query = sa.select(domain_events).where(domain_events.c.tenant_id == self.tenant_id)
         if event_type is not None:
             query = query.where(domain_events.c.event_type == event_type)
+        if aggregate is not None:
+            query = query.where(domain_events.c.aggregate_type == aggregate[0],
+                                domain_events.c.aggregate_id == aggregate[1])
         rows = self._db.execute(query.order_by(domain_events.c.created_at.desc(),
                                                domain_events.c.id.desc()).limit(limit))
         return [DomainEvent(id=r.id, tenant_id=r.tenant_id, event_type=r.event_type,

@@ -105,7 +105,10 @@ class EventRepository(Protocol):
     """The outbox table (domain_events) of the unit of work's tenant."""
 
     def add_many(self, events: Sequence[DomainEvent]) -> None: ...
-    def list(self, *, event_type: str | None = None, limit: int = 100) -> Sequence[DomainEvent]: ...
+    def list(self, *, event_type: str | None = None, aggregate: tuple[str, str] | None = None,
+             limit: int = 100) -> Sequence[DomainEvent]:
+        """Newest first; ``aggregate``: (type, id) of the one aggregate the events are of."""
+        ...
 
 
 class TenancyUnitOfWork(UnitOfWork, Protocol):

@@ -26,6 +26,7 @@ from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, StageChange
 from lad_domain.leads.services.exporting import LeadExportService
 from lad_domain.leads.services.importing import ImportReport, LeadImportService
 from lad_domain.leads.services.leads import LeadService
+from lad_domain.shared.pagination import MAX_LIMIT
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container, provided
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import Instant, PageOut, Strict, json_response
@@ -225,6 +226,22 @@ def delete_lead(lead_id: uuid.UUID, principal: CurrentPrincipal, leads: Leads) -
 @router.post("/leads/{lead_id}/restore")
 def restore_lead(lead_id: uuid.UUID, principal: CurrentPrincipal, leads: Leads) -> LeadOut:
     return LeadOut.of(leads.restore_lead(principal, lead_id))
+
+
+class LeadEventOut(BaseModel):
+    event_type: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+@router.get("/leads/{lead_id}/events")
+def lead_events(lead_id: uuid.UUID, principal: CurrentPrincipal, leads: Leads,
+                limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many, newest "
+                                            "first")] = 50) -> list[LeadEventOut]:
+    """The lead's history as every context records it, newest first: its calls
+    (``lead.call``, with status, duration and cost), a do-not-call request, ..."""
+    return [LeadEventOut(event_type=e.event_type, occurred_at=e.occurred_at, payload=e.payload)
+            for e in leads.events(principal, lead_id, limit=limit)]
 
 
 @router.get("/leads/{lead_id}/history")

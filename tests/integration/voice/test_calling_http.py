@@ -317,6 +317,19 @@ def test_a_signed_delivery_is_applied_once(desk: Desk, lad: Container, client: T
     assert (entry["status"], entry["last_outcome"]) == ("completed", "completed")
 
 
+def test_the_calls_are_on_the_leads_history(desk: Desk, lad: Container, client: TestClient,
+                                            placed: dict[str, Any]) -> None:
+    post_webhook(client, lad, delivery(placed, desk.owner.tenant_id))
+    answer = client.get(f"/v1/leads/{placed['lead_id']}/events", headers=desk.owner.auth)
+    assert answer.status_code == 200, answer.text
+    calls = [e for e in answer.json() if e["event_type"] == "lead.call"]
+    assert [e["payload"]["status"] for e in calls] == ["completed", "queued"]  # newest first
+    assert calls[0]["payload"]["call_id"] == placed["id"]
+    assert calls[0]["payload"]["duration_seconds"] == 42
+    other = client.get(f"/v1/leads/{uuid.uuid4()}/events", headers=desk.owner.auth)
+    assert other.status_code == 404
+
+
 def test_a_bad_signature_is_refused_and_nothing_stored(
         desk: Desk, lad: Container, client: TestClient, placed: dict[str, Any]) -> None:
     body = delivery(placed, desk.owner.tenant_id)

@@ -147,6 +147,9 @@ domain_events = table(
 )
 
 sa.Index("ix_domain_events_created", domain_events.c.tenant_id, domain_events.c.created_at.desc())
+#: One aggregate's events, newest first (a lead's history: its calls).
+sa.Index("ix_domain_events_aggregate", domain_events.c.tenant_id, domain_events.c.aggregate_type,
+         domain_events.c.aggregate_id, domain_events.c.created_at.desc())
 
 feature_flags = table(
     "feature_flags", "tenancy", "mixed",

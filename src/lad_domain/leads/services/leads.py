@@ -20,7 +20,8 @@ from lad_domain.leads.model import Lead, LeadFilter, Pipeline, StageChange
 from lad_domain.leads.policy import LeadPermission
 from lad_domain.leads.ports import LeadsUnitOfWork, PhoneNumberParser
 from lad_domain.shared.access import ensure_member
-from lad_domain.shared.errors import Conflict, NotFound
+from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
+from lad_domain.shared.events import DomainEvent
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import TenantScope, tenant_of
@@ -186,6 +187,18 @@ class LeadService:
             self.scope.require(uow, principal, LeadPermission.READ)
             live_lead(uow, lead_id)
             return uow.lead_history.list_for(lead_id)
+
+    def events(self, principal: Principal, lead_id: uuid.UUID, *, limit: int = 50,
+               tenant_id: uuid.UUID | None = None) -> Sequence[DomainEvent]:
+        """The lead's history as recorded by every context, newest first: its calls
+        (``lead.call``), a do-not-call request, ... (the events whose aggregate is the
+        lead)."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValidationFailed.single("limit", f"must be between 1 and {MAX_LIMIT}")
+        with self.scope.read(principal, tenant_id) as uow:
+            self.scope.require(uow, principal, LeadPermission.READ)
+            live_lead(uow, lead_id)
+            return uow.events.list(aggregate=("lead", str(lead_id)), limit=limit)
 
     def _move(self, uow: LeadsUnitOfWork, principal: Principal, lead: Lead, stage: str
               ) -> None:

@@ -24,7 +24,8 @@ transaction (``lad.narrow_path``) for a policy of the owner role alone, as in 03
 ``voice_claim_due`` claims due entries across tenants within the limits and returns ids
 only; ``voice_call_tenant`` answers whose call a provider's call id is.
 
-Both dialects: the price of a call's per-attempt minimum (``voice_call_attempt``, as in
+Both dialects: one aggregate's domain events are indexed newest first (a lead's history
+shows its calls). The price of a call's per-attempt minimum (``voice_call_attempt``, as in
 ``lad_adapters/catalog/pricing.json``) joins the default catalog, keyed as 0201 keys its rows.
 
 Frozen: the functions' SQL and the price are written out here as they are at this revision.
@@ -205,6 +206,10 @@ _catalog = sa.table(
 
 def upgrade() -> None:
     op.get_bind().execute(_catalog.insert(), [ATTEMPT_PRICE])
+    with op.batch_alter_table("domain_events", schema=None) as batch_op:
+        batch_op.create_index("ix_domain_events_aggregate",
+                              ["tenant_id", "aggregate_type", "aggregate_id",
+                               sa.literal_column("created_at DESC")], unique=False)
     with op.batch_alter_table("voice_agent_numbers", schema=None) as batch_op:
         batch_op.add_column(sa.Column(
             "capabilities", lad_types.JsonDocument(), server_default=sa.text("'[\"voice\"]'"),
@@ -260,6 +265,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(_catalog.delete().where(_catalog.c.id == ATTEMPT_PRICE["id"]))
+    with op.batch_alter_table("domain_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_domain_events_aggregate")
     if _is_postgres():
         for signature in FUNCTIONS:
             op.execute(f"DROP FUNCTION {signature}")
