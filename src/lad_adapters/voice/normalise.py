@@ -33,8 +33,8 @@ import httpx
 import tenacity
 
 from lad_domain.shared.errors import AuthenticationFailed, ValidationFailed
-from lad_domain.voice.model import SENTIMENTS, CostLine
-from lad_domain.voice.ports import ProviderError, ProviderErrorKind
+from lad_domain.voice.model import SENTIMENTS, CallStatus, CostLine
+from lad_domain.voice.ports import PlacedCall, ProviderError, ProviderErrorKind
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +319,32 @@ class ProviderHttp:
             raise ProviderError(ProviderErrorKind.UNAVAILABLE,
                                 f"{self.provider} answered {status}" + self._detail(response))
         return response
+
+    def place(self, url: str, body: object, *, to: str, id_key: str, status_key: str,
+              live: Mapping[str, CallStatus]) -> PlacedCall:
+        """POST a call once: the provider's call id and its status now. An answer that
+        names no call id may still have placed it (TIMEOUT: never resent)."""
+        response = self.post(url, json=body)
+        if not response.is_success:
+            raise self.refused(response, f"the call to {to}")
+        call = answer(response)
+        provider_call_id = text(call.get(id_key))
+        if provider_call_id is None:
+            raise ProviderError(ProviderErrorKind.TIMEOUT,
+                                f"{self.provider} accepted the call but named no {id_key}: "
+                                "it may have been placed")
+        return PlacedCall(provider_call_id,
+                          live.get(text(call.get(status_key)) or "", CallStatus.QUEUED))
+
+    def call(self, url: str, provider_call_id: str) -> Mapping[str, Any] | None:
+        """GET a call (retried): its document, or None when the provider does not know it
+        (404)."""
+        response = self.get(url)
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            raise self.refused(response, f"to show call {provider_call_id}")
+        return answer(response)
 
     def refused(self, response: httpx.Response, what: str) -> ProviderError:
         return ProviderError(ProviderErrorKind.REJECTED,

@@ -61,7 +61,6 @@ from lad_adapters.voice.normalise import (
     Clock,
     ClosesItsClient,
     ProviderHttp,
-    answer,
     cents,
     do_not_call,
     flag,
@@ -163,26 +162,13 @@ class RetellProvider(ClosesItsClient[ProviderHttp]):
         }
         if request.provider_agent_id:
             body["override_agent_id"] = request.provider_agent_id
-        response = self._http.post("/v2/create-phone-call", json=body)
-        if not response.is_success:
-            raise self._http.refused(response, f"the call to {request.to}")
-        call = answer(response)
-        provider_call_id = text(call.get("call_id"))
-        if provider_call_id is None:
-            raise ProviderError(ProviderErrorKind.TIMEOUT,
-                                "Retell accepted the call but named no call_id: it may "
-                                "have been placed")
-        status = LIVE_STATUSES.get(text(call.get("call_status")) or "", CallStatus.QUEUED)
-        return PlacedCall(provider_call_id, status)
+        return self._http.place("/v2/create-phone-call", body, to=request.to, id_key="call_id",
+                                status_key="call_status", live=LIVE_STATUSES)
 
     def fetch_call(self, provider_call_id: str) -> CallEvent | None:
-        response = self._http.get(f"/v2/get-call/{quote(provider_call_id, safe='')}")
-        if response.status_code == 404:
-            return None
-        if not response.is_success:
-            raise self._http.refused(response, f"to show call {provider_call_id}")
-        call = answer(response)
-        if text(call.get("call_id")) is None:
+        call = self._http.call(f"/v2/get-call/{quote(provider_call_id, safe='')}",
+                               provider_call_id)
+        if call is None or text(call.get("call_id")) is None:
             return None
         live = LIVE_STATUSES.get(text(call.get("call_status")) or "")
         if live is not None:

@@ -65,7 +65,6 @@ from lad_adapters.voice.normalise import (
     Clock,
     ClosesItsClient,
     ProviderHttp,
-    answer,
     do_not_call,
     first_text,
     fresh,
@@ -181,30 +180,16 @@ class VapiProvider(ClosesItsClient[ProviderHttp]):
         }
         if request.first_message:
             overrides["firstMessage"] = request.first_message
-        response = self._http.post("/call", json={
-            "assistantId": request.provider_agent_id,
-            "phoneNumberId": self._phone_number_id,
-            "customer": {"number": request.to},
-            "assistantOverrides": overrides,
-        })
-        if not response.is_success:
-            raise self._http.refused(response, f"the call to {request.to}")
-        call = answer(response)
-        provider_call_id = text(call.get("id"))
-        if provider_call_id is None:
-            raise ProviderError(ProviderErrorKind.TIMEOUT,
-                                "Vapi accepted the call but named no call id: it may have "
-                                "been placed")
-        status = LIVE_STATUSES.get(text(call.get("status")) or "", CallStatus.QUEUED)
-        return PlacedCall(provider_call_id, status)
+        body = {"assistantId": request.provider_agent_id,
+                "phoneNumberId": self._phone_number_id,
+                "customer": {"number": request.to}, "assistantOverrides": overrides}
+        return self._http.place("/call", body, to=request.to, id_key="id",
+                                status_key="status", live=LIVE_STATUSES)
 
     def fetch_call(self, provider_call_id: str) -> CallEvent | None:
-        response = self._http.get(f"/call/{quote(provider_call_id, safe='')}")
-        if response.status_code == 404:
+        call = self._http.call(f"/call/{quote(provider_call_id, safe='')}", provider_call_id)
+        if call is None:
             return None
-        if not response.is_success:
-            raise self._http.refused(response, f"to show call {provider_call_id}")
-        call = answer(response)
         status = text(call.get("status"))
         if status == "ended":
             return self._event(call, call, EventKind.ENDED, analysed=True)
@@ -213,13 +198,8 @@ class VapiProvider(ClosesItsClient[ProviderHttp]):
         return self._event(call, call, EventKind.STATUS, status=LIVE_STATUSES[status])
 
     def end_call(self, provider_call_id: str) -> None:
-        response = self._http.get(f"/call/{quote(provider_call_id, safe='')}")
-        if response.status_code == 404:
-            return
-        if not response.is_success:
-            raise self._http.refused(response, f"to show call {provider_call_id}")
-        call = answer(response)
-        if text(call.get("status")) in ("ended", "not-found"):
+        call = self._http.call(f"/call/{quote(provider_call_id, safe='')}", provider_call_id)
+        if call is None or text(call.get("status")) in ("ended", "not-found"):
             return
         control = text(mapping(call.get("monitor")).get("controlUrl"))
         if control is None:
