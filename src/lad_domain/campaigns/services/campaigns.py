@@ -37,6 +37,7 @@ from lad_domain.campaigns.services.engine import stop_sequence
 from lad_domain.campaigns.simulation import MAX_DAYS, Timeline, simulate
 from lad_domain.campaigns.window import time_zone
 from lad_domain.leads.model import Lead, LeadFilter
+from lad_domain.leads.services.leads import matching_leads
 from lad_domain.outreach.model import Channel, EmailAccount, LinkedInAccount, day_start
 from lad_domain.shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
@@ -291,16 +292,7 @@ class CampaignService:
                     leads.append(lead)
             else:
                 assert lead_filter is not None
-                page = PageRequest(limit=MAX_LIMIT)
-                while True:
-                    found = uow.leads.list(lead_filter, page)
-                    leads.extend(found.items)
-                    if found.next_cursor is None:
-                        break
-                    if len(leads) >= MAX_ENROLL_FILTER:
-                        more = True
-                        break
-                    page = PageRequest.parse(limit=MAX_LIMIT, cursor=found.next_cursor)
+                leads, more = matching_leads(uow.leads, lead_filter, at_most=MAX_ENROLL_FILTER)
             enrollments = []
             for lead in leads:
                 enrollment = Enrollment(

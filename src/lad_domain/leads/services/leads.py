@@ -18,7 +18,7 @@ from lad_domain.leads.events import (
 from lad_domain.leads.field_check import clean_lead_fields, ensure_identifiable
 from lad_domain.leads.model import Lead, LeadFilter, Pipeline, StageChange
 from lad_domain.leads.policy import LeadPermission
-from lad_domain.leads.ports import LeadsUnitOfWork, PhoneNumberParser
+from lad_domain.leads.ports import LeadRepository, LeadsUnitOfWork, PhoneNumberParser
 from lad_domain.shared.access import ensure_member
 from lad_domain.shared.errors import Conflict, NotFound, ValidationFailed
 from lad_domain.shared.events import DomainEvent
@@ -39,6 +39,22 @@ def live_lead(uow: LeadsUnitOfWork, lead_id: uuid.UUID) -> Lead:
     if lead is None or not lead.is_live:
         raise NotFound("lead not found")
     return lead
+
+
+def matching_leads(leads: LeadRepository, lead_filter: LeadFilter, *, at_most: int
+                   ) -> tuple[list[Lead], bool]:
+    """The leads a filter of the leads list matches, read page by page until ``at_most``
+    are read: those read, and whether more match (campaign enrollment, call batches)."""
+    found: list[Lead] = []
+    page = PageRequest(limit=MAX_LIMIT)
+    while True:
+        result = leads.list(lead_filter, page)
+        found.extend(result.items)
+        if result.next_cursor is None:
+            return found, False
+        if len(found) >= at_most:
+            return found, True
+        page = PageRequest.parse(limit=MAX_LIMIT, cursor=result.next_cursor)
 
 
 def member_emails(uow: LeadsUnitOfWork) -> dict[str, uuid.UUID]:

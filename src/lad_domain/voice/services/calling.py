@@ -11,9 +11,10 @@ from datetime import datetime
 import attrs
 
 from lad_domain.leads.model import Lead, LeadFilter
+from lad_domain.leads.services.leads import live_lead, matching_leads
 from lad_domain.shared.clock import aware_utc
 from lad_domain.shared.errors import NotFound, ValidationFailed
-from lad_domain.shared.pagination import MAX_LIMIT, Page, PageRequest
+from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import TenantScope, tenant_of
 from lad_domain.shared.validation import plain_text
@@ -185,9 +186,7 @@ class CallingService:
         with self.scope.read(principal, tenant_id) as uow:
             self.scope.require(uow, principal, VoicePermission.READ)
             if lead_id is not None:
-                lead = uow.leads.get(lead_id)
-                if lead is None or not lead.is_live:
-                    raise NotFound("lead not found")
+                live_lead(uow, lead_id)
             if batch_id is not None:
                 _batch(uow, batch_id)
             return uow.calls.list(page, lead_id=lead_id, batch_id=batch_id, since=since,
@@ -223,16 +222,11 @@ class CallingService:
                 leads.append(lead)
             return leads
         assert lead_filter is not None
-        page = PageRequest(limit=MAX_LIMIT)
-        while True:
-            found = uow.leads.list(lead_filter, page)
-            leads.extend(found.items)
-            if len(leads) > MAX_BATCH:
-                raise ValidationFailed.single("lead_filter", f"matches more than {MAX_BATCH} "
-                                              "leads, the most one batch takes: narrow it")
-            if found.next_cursor is None:
-                return leads
-            page = PageRequest.parse(limit=MAX_LIMIT, cursor=found.next_cursor)
+        leads, _ = matching_leads(uow.leads, lead_filter, at_most=MAX_BATCH + 1)
+        if len(leads) > MAX_BATCH:
+            raise ValidationFailed.single("lead_filter", f"matches more than {MAX_BATCH} "
+                                          "leads, the most one batch takes: narrow it")
+        return leads
 
     def _entry(self, batch: Batch, lead: Lead, first: datetime, now: datetime) -> BatchEntry:
         entry = BatchEntry(id=self.scope.ids.new_id(), tenant_id=batch.tenant_id,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -224,9 +223,6 @@ class IngestReport:
     applied: int = 0
     duplicates: int = 0
     ignored: int = 0
-
-    def document(self) -> dict[str, Any]:
-        return attrs.asdict(self)
 
 
 @attrs.define
