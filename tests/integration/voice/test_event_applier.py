@@ -22,17 +22,16 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lad_domain.billing.model import UsageStatus
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.idempotency import fingerprint
 from lad_domain.shared.ids import IdGenerator
-from lad_domain.shared.pagination import PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.voice.model import Analysis, CallEvent, CallStatus, EventKind
 from lad_domain.voice.ports import Applied, CallEventApplier, CallRequest
 from lad_entrypoints.container import Container
 from tests.conftest import _empty_postgres as empty_postgres
 from tests.examples import scaled
+from tests.unit.voice import test_webhook_chaos as chaos
 from tests.unit.voice.calls_world import CallWorld
 
 START = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
@@ -330,16 +329,6 @@ def test_what_the_function_does_not_handle_falls_back_to_the_rule(
 
 # --- chaos, with the applier ---------------------------------------------------------------
 
-OUTCOMES = [(CallStatus.COMPLETED, 37), (CallStatus.COMPLETED, 299),
-            (CallStatus.VOICEMAIL, 12), (CallStatus.NO_ANSWER, None),
-            (CallStatus.BUSY, None), (CallStatus.FAILED, None)]
-calls_strategy = st.lists(
-    st.tuples(st.sampled_from(OUTCOMES),
-              # deliveries of: ringing, in progress, ended, analyzed
-              st.tuples(*(st.integers(0, 3) for _ in range(4)))),
-    min_size=1, max_size=4)
-
-
 @pytest.fixture
 def chaos_world(lad: Container, clock: FixedClock, owner_url: str
                 ) -> Iterator[Callable[[], CallWorld]]:
@@ -356,62 +345,13 @@ def chaos_world(lad: Container, clock: FixedClock, owner_url: str
 
 @settings(max_examples=scaled(25), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(calls=calls_strategy, order=st.randoms(use_true_random=False),
+@given(calls=chaos.calls_strategy, order=st.randoms(use_true_random=False),
        sweep_at=st.integers(0, 12))
 def test_chaos_on_postgres_each_call_is_billed_exactly_once(  # type: ignore[no-untyped-def]
         chaos_world, clock, calls, order, sweep_at) -> None:
     world = chaos_world()
-    start_balance = world.wallet().current_balance
-    world.batch([world.lead() for _ in calls], settings={"concurrency": 10,
-                                                         "retry": {"on": []}})
-    world.dial_all()
-    requests = {r.call_id: r for r in world.provider.started}
-    assert len(requests) == len(calls)
-    deliveries: list[CallEvent] = []
-    expected: dict[object, tuple[CallStatus, int | None, bool]] = {}
-    for request, ((status, seconds), counts) in zip(requests.values(), calls, strict=True):
-        events = [
-            world.provider.event(request, CallStatus.RINGING, kind=EventKind.STATUS),
-            world.provider.event(request, CallStatus.IN_PROGRESS, kind=EventKind.STATUS),
-            world.provider.event(request, status, seconds=seconds),
-            world.provider.event(request, status, kind=EventKind.ANALYZED, seconds=seconds)]
-        expected[request.call_id] = (status, seconds, counts[2] + counts[3] > 0)
-        deliveries.extend(e for e, n in zip(events, counts, strict=True) for _ in range(n))
-    order.shuffle(deliveries)
-    for index, event in enumerate([*deliveries, None]):
-        if index == sweep_at or (event is None and sweep_at > len(deliveries)):
-            clock.set(LATER)
-            world.dialer.sweep(world.tenant_id)
-        if event is not None:
-            world.events.apply(event, b"{}")
-
-    wallet = world.wallet()
-    assert wallet.reserved_balance == 0
-    assert wallet.current_balance >= 0
-    calls_now = {c.id: c for c in world.calls()}
-    with world.lad.tenant_scope().uow(world.tenant_id) as uow:
-        usage = list(uow.usage_events.get_by_keys(
-            [f"voice-call:{call_id}" for call_id in expected]).values())
-        ledger = uow.ledger.list(PageRequest(limit=200)).items
-    assert all(u.status is UsageStatus.POSTED for u in usage)
-    paid = sum((u.total_cost for u in usage), Decimal(0))
-    assert -sum((e.amount for e in ledger if e.type.value == "usage_debit"),
-                Decimal(0)) == paid
-    assert start_balance - wallet.current_balance == paid
-    for call_id, (status, seconds, reported) in expected.items():
-        call = calls_now[call_id]
-        billed = [u for u in usage if u.idempotency_key == f"voice-call:{call_id}"]
-        if reported:
-            assert call.status is status
-            assert len(billed) == (1 if status.connected else 0)
-            if status.connected:
-                assert call.cost == billed[0].total_cost > 0
-                assert call.duration_seconds == seconds
-        else:
-            assert call.status is CallStatus.UNKNOWN
-            assert billed == [] and call.cost is None
-    report = world.lad.billing_reconciliation().reconcile(OPERATOR, tenant_id=world.tenant_id)
-    assert report.drifts == []
+    start_balance, expected = chaos.play(world, clock, calls, order, sweep_at)
+    chaos.assert_billed_once(world, start_balance, expected)
     # No analysis and no correction here: the function handled every event.
     assert isinstance(world.events.applier, Counting)
     assert None not in world.events.applier.answers
