@@ -32,12 +32,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
+
+from tests.fakes.loopback import LoopbackFake, RecordedRequest, Scripted
 
 _DEFAULT_TYPES = {
     400: "errors/invalid_parameters",
@@ -49,38 +50,6 @@ _DEFAULT_TYPES = {
     500: "errors/unexpected_error",
     503: "errors/provider_unreachable",
 }
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the fake received it (headers with lower-case names)."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    json: Any = None
-    form: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class Scripted:
-    """An answer to give instead of the normal one. ``status`` None: the normal answer,
-    after ``delay`` seconds (a slow server)."""
-
-    status: int | None = None
-    error_type: str | None = None
-    retry_after: str | None = None
-    delay: float = 0.0
-    body: dict[str, Any] | None = None
-    method: str | None = None
-    path: str | None = None
-    times: int = 1
-
-    def matches(self, method: str, path: str) -> bool:
-        return ((self.method is None or self.method == method)
-                and (self.path is None or path == self.path or path.startswith(self.path)))
 
 
 @dataclass
@@ -135,10 +104,12 @@ def _provider_id() -> str:
     return "ACoAA" + uuid.uuid4().hex[:20].upper()
 
 
-class FakeUnipile:
+class FakeUnipile(LoopbackFake):
     """The fake server. ``start()`` / ``stop()`` (or ``with``), ``url``, ``api_key``,
     ``requests``, ``script(...)``; the state is in ``accounts``, ``users``,
     ``invitations``, ``chats``."""
+
+    name = "Unipile"
 
     def __init__(self, api_key: str = "fake-unipile-key") -> None:
         self.api_key = api_key
@@ -149,48 +120,16 @@ class FakeUnipile:
         self._requests: list[RecordedRequest] = []
         self._script: list[Scripted] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- life --------------------------------------------------------------------------
 
-    def start(self) -> FakeUnipile:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             owner = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # keep-alive connections must not hold stop() up
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.02,),
-                                        name="fake-unipile", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeUnipile:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake Unipile is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return Handler
 
     # -- state -------------------------------------------------------------------------
 
@@ -231,8 +170,9 @@ class FakeUnipile:
         ``delay`` seconds. ``status=None`` with a delay: the normal answer, late (the
         request still takes effect, as on a real server)."""
         with self._lock:
-            self._script.append(Scripted(status, error_type, retry_after, delay, body,
-                                         method, path, times))
+            self._script.append(Scripted(status=status, error_type=error_type,
+                                         retry_after=retry_after, delay=delay, body=body,
+                                         method=method, path=path, times=times))
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -26,46 +26,16 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from http.server import BaseHTTPRequestHandler
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from lad_adapters.voice.normalise import hmac_sha256_hex
+from tests.fakes.loopback import LoopbackFake, RecordedRequest, Scripted
 
 __all__ = ["FakeRetell", "FakeVapi", "RecordedRequest", "retell_event", "retell_webhook",
            "running", "vapi_message", "vapi_secret_webhook", "vapi_webhook"]
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the fake received it (headers with lower-case names)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any = None
-
-
-@dataclass
-class Scripted:
-    """An answer to give instead of the normal one; ``status`` None: the normal answer,
-    after ``delay`` seconds (a slow server: the request still takes effect)."""
-
-    status: int | None = None
-    retry_after: str | None = None
-    delay: float = 0.0
-    body: dict[str, Any] | None = None
-    method: str | None = None
-    path: str | None = None
-    times: int = 1
-
-    def matches(self, method: str, path: str) -> bool:
-        return ((self.method is None or self.method == method)
-                and (self.path is None or path == self.path or path.startswith(self.path)))
 
 
 class Answer(Exception):
@@ -77,7 +47,7 @@ class Answer(Exception):
         self.headers = headers or {}
 
 
-class FakeProvider:
+class FakeProvider(LoopbackFake):
     """What both fakes share: life, the script, the log, the calls (by provider id)."""
 
     name = "provider"
@@ -88,46 +58,14 @@ class FakeProvider:
         self._requests: list[RecordedRequest] = []
         self._script: list[Scripted] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> Self:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         fake: FakeProvider = self
 
         class Handler(_Handler):
             owner = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # a hanging answer must not hold stop() up
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.02,),
-                                        name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError(f"the fake {self.name} is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return Handler
 
     def script(self, *, status: int | None = None, retry_after: str | None = None,
                delay: float = 0.0, body: dict[str, Any] | None = None, times: int = 1,
@@ -136,8 +74,8 @@ class FakeProvider:
         any) get ``status`` (with ``body`` or an error document, and ``Retry-After`` when
         given) after ``delay`` seconds instead of the normal answer."""
         with self._lock:
-            self._script.append(Scripted(status, retry_after, delay, body, method, path,
-                                         times))
+            self._script.append(Scripted(status=status, retry_after=retry_after, delay=delay,
+                                         body=body, method=method, path=path, times=times))
 
     def set_call(self, call_id: str, **fields: Any) -> dict[str, Any]:
         """Change a call (or add one) as the provider would have."""
