@@ -79,12 +79,23 @@ def app_role_url(owner_url: str) -> str:
 
 
 def _grant_app_role(url: str) -> None:
+    """Roles are cluster-wide and test sessions (xdist workers) run side by side: the role
+    is changed under an advisory lock taken in the admin database, which every session
+    shares (an advisory lock is per database: one taken in the session's own database would
+    not keep two sessions apart)."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        # Roles are cluster-wide and test sessions may run side by side: create it once.
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242)"))
-        roles.ensure_app_role(conn, APP_ROLE, password=APP_ROLE)
-    engine.dispose()
+    try:
+        with admin.connect() as guard:
+            guard.execute(sa.text("SELECT pg_advisory_lock(4242)"))
+            try:
+                with engine.begin() as conn:
+                    roles.ensure_app_role(conn, APP_ROLE, password=APP_ROLE)
+            finally:
+                guard.execute(sa.text("SELECT pg_advisory_unlock(4242)"))
+    finally:
+        engine.dispose()
+        admin.dispose()
 
 
 def _empty_postgres(url: str) -> None:
