@@ -4,7 +4,7 @@ area, file storage and phone-number parsing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -51,6 +51,13 @@ class LeadRepository(Protocol):
 
     def update(self, lead: Lead) -> None: ...
     def find_live_by_email(self, email: str) -> Lead | None: ...
+
+    def find_by_custom_field(self, key: str, values: Collection[str]
+                             ) -> dict[str, uuid.UUID]:
+        """Live leads whose custom field ``key`` holds one of ``values`` (a string), by
+        that value (the oldest lead when several hold it): an Apollo person imported
+        before is found by their id."""
+        ...
 
     def list(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
         """Live leads, newest first by (created_at, id)."""

@@ -49,6 +49,18 @@ class InsufficientFunds(DomainError):
     code = "insufficient_funds"
 
 
+class Unavailable(DomainError):
+    """What the request needs is not there now: a provider not configured (the message
+    names the setting), or one that failed or is throttled. ``retry_after``: seconds to
+    wait before trying again, when known."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(DomainError):
     code = "validation_failed"
 

@@ -19,6 +19,7 @@ from lad_domain.shared.errors import (
     InsufficientFunds,
     NotFound,
     PermissionDenied,
+    Unavailable,
     ValidationFailed,
 )
 from lad_entrypoints.cli import (
@@ -65,6 +66,7 @@ EXIT_CODES: dict[type[DomainError], int] = {
     Expired: 7,
     InsufficientFunds: 8,
     DatabaseUnavailable: 69,
+    Unavailable: 69,
     RowLevelSecurityBypassed: 78,
 }
 

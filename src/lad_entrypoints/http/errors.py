@@ -20,6 +20,7 @@ from lad_domain.shared.errors import (
     InsufficientFunds,
     NotFound,
     PermissionDenied,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -34,6 +35,7 @@ STATUS: dict[type[DomainError], int] = {
     Expired: 410,
     InsufficientFunds: 402,
     DatabaseUnavailable: 503,
+    Unavailable: 503,
 }
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 402: "Payment required", 403: "Forbidden",
@@ -82,6 +84,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         return validation_problem(request, exc)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, Unavailable) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(request, status, exc.message, exc.code, headers=headers)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lad_adapters.sql.tables.base import newest_first, table, tenant_key, timestamps
+from lad_adapters.sql.tables.base import newest_first, one_of, table, tenant_key, timestamps
 from lad_adapters.sql.types import Json, UtcDateTime
 
 company_search_cache = table(
@@ -37,3 +37,28 @@ employees_cache = table(
     volume="high",
 )
 newest_first(employees_cache)
+
+enrichment_search_pages = table(
+    "enrichment_search_pages", "enrichment", "tenant",
+    tenant_key(),
+    sa.Column("key", sa.String(64), primary_key=True,
+              comment="sha256 of the normalised filters, the kind, the page and its size"),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("filters", Json(), nullable=False),
+    sa.Column("page", sa.Integer(), nullable=False),
+    sa.Column("per_page", sa.Integer(), nullable=False),
+    sa.Column("total", sa.Integer(), nullable=False,
+              comment="What the provider said the whole search finds"),
+    sa.Column("result_ids", Json(), nullable=False,
+              comment="The Apollo ids the page listed, in order (the records are in "
+                      "employees_cache / company_search_cache)"),
+    sa.Column("fetched_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    *timestamps(),
+    one_of("kind", ("people", "companies")),
+    sa.Index("ix_enrichment_search_pages_expires", "tenant_id", "expires_at"),
+    comment="Pages of Apollo searches a tenant ran, by the hash of their filters, reused "
+            "until they expire.",
+    volume="medium",
+)
+newest_first(enrichment_search_pages)

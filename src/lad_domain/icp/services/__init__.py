@@ -1,0 +1,1 @@
+"""The ICP assistant's use cases."""
