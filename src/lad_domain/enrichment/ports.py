@@ -5,7 +5,8 @@ organisations by their Apollo id, each until it expires."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Sequence
+import uuid
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -13,7 +14,11 @@ import attrs
 
 from lad_domain.billing.ports import BillingUnitOfWork
 from lad_domain.enrichment.model import CompanyFilters, Organization, PeopleFilters, Person
+from lad_domain.icp.ports import IcpUnitOfWork
+from lad_domain.leads.model import OnDuplicate
 from lad_domain.leads.ports import LeadsUnitOfWork
+from lad_domain.leads.services.importing import ImportReport, Progress
+from lad_domain.shared.principal import Principal
 
 T = TypeVar("T")
 
@@ -127,3 +132,19 @@ class EnrichmentUnitOfWork(LeadsUnitOfWork, BillingUnitOfWork, Protocol):
     people_cache: PeopleCache
     company_cache: CompanyCache
 
+
+class SearchUnitOfWork(EnrichmentUnitOfWork, IcpUnitOfWork, Protocol):
+    """Enrichment's unit of work with the ICP profiles a search may start from."""
+
+
+
+class LeadImporter(Protocol):
+    """The leads import path, for rows already split into cells (the same checks, the same
+    dedupe by email, the same report as a CSV file)."""
+
+    def import_records(self, principal: Principal, header: Sequence[str],
+                       records: Iterable[Sequence[str]], *,
+                       on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
+                       dry_run: bool = False, region: str | None = None,
+                       progress: Progress | None = None,
+                       tenant_id: uuid.UUID | None = None) -> ImportReport: ...

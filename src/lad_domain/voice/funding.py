@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from lad_domain.billing.model import UsageEvent, UsageItem
 from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
 from lad_domain.billing.posting import lock_payers
-from lad_domain.billing.pricing import price_items
+from lad_domain.billing.services.metered import price
 from lad_domain.billing.services.reservations import open_hold, release_open_hold
 from lad_domain.shared.idempotency import fingerprint
 from lad_domain.voice.model import Call
@@ -49,17 +49,6 @@ def call_items(call: Call, seconds: int, *, attempt: bool = True) -> tuple[Usage
     if attempt:
         items.append(UsageItem(category="voice_call_attempt", quantity=Decimal(1)))
     return tuple(items)
-
-
-def price(uow: BillingUnitOfWork, context: PostingContext, items: tuple[UsageItem, ...]
-          ) -> Decimal:
-    """What the items cost now (a ValidationFailed naming the item without a price)."""
-    if not items:
-        return Decimal(0)
-    categories = sorted({item.category for item in items})
-    candidates = uow.prices.candidates(categories, context.now, context.now)
-    return sum((p.cost for p in price_items(list(items), candidates, context.now)),
-               Decimal(0))
 
 
 def hold_for_call(uow: BillingUnitOfWork, context: PostingContext, call: Call
