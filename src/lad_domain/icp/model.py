@@ -127,11 +127,11 @@ class IcpDocument:
         for field in LIST_FIELDS:
             given: tuple[str, ...] = getattr(update.document, field)
             current: tuple[str, ...] = getattr(self, field)
-            value = given if field in update.replace else _sorted((*current, *given))
+            value = _sorted(given) if field in update.replace else _sorted((*current, *given))
             removed = update.remove.get(field, ())
             changes[field] = tuple(v for v in value if v not in removed)
         if update.document.headcounts or "headcounts" in update.replace:
-            changes["headcounts"] = update.document.headcounts
+            changes["headcounts"] = tuple(sorted(set(update.document.headcounts)))
         if "include_similar_titles" in update.replace:
             changes["include_similar_titles"] = update.document.include_similar_titles
         changes["source"] = update.document.source
