@@ -364,7 +364,8 @@ class PlannedSearch:
 @attrs.frozen
 class SearchPlan:
     """Searches that each stay under the ceiling and together cover the original one;
-    ``uncovered``: people in parts that could not be split small enough."""
+    ``uncovered``: people in parts that could not be split small enough, and people no
+    narrower part finds (a company of unknown size is in no size bucket)."""
 
     searches: tuple[PlannedSearch, ...]
     total: int
@@ -391,5 +392,7 @@ def plan_search(filters: PeopleFilters, count: Callable[[PeopleFilters], int], *
             done.append(PlannedSearch(current, found))
             uncovered += found - limit
             continue
-        pending.extend((part, count(part)) for part in parts)
+        counted = [(part, count(part)) for part in parts]
+        uncovered += max(0, found - sum(n for _, n in counted))
+        pending.extend(counted)
     return SearchPlan(tuple(done), total, uncovered)
