@@ -5,7 +5,7 @@ are the test's to set, so the usage events it causes are priced as the test expe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -71,6 +71,8 @@ class ScriptedExtractor:
     expansions: dict[str, tuple[str, ...] | ModelError] = attrs.field(factory=dict)
     extract_calls: list[ExtractCall] = attrs.field(factory=list)
     expand_calls: list[tuple[str, str]] = attrs.field(factory=list)
+    #: Called as ``extract`` starts: a test sees what holds while the model is asked.
+    on_extract: Callable[[], None] | None = None
 
     def script(self, *answers: IcpUpdate | ModelError) -> ScriptedExtractor:
         self.answers.extend(answers)
@@ -83,6 +85,8 @@ class ScriptedExtractor:
     def extract(self, message: str, history: Sequence[Turn], current: IcpDocument
                 ) -> Extraction:
         self.extract_calls.append(ExtractCall(message, tuple(history), current))
+        if self.on_extract is not None:
+            self.on_extract()
         answer: IcpUpdate | ModelError = (self.answers.pop(0) if self.answers
                                           else update(source=self.model))
         if isinstance(answer, ModelError):
