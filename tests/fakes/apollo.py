@@ -39,7 +39,7 @@ FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"
 LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson",
         "Perlman", "Torvalds", "Hamilton", "Ritchie")
 #: (title, seniority)
-ROLES = (("Chief Technology Officer", "c_suite"), ("VP Engineering", "vp"),
+ROLES = (("CTO", "c_suite"), ("VP Engineering", "vp"),
          ("Head of Sales", "head"), ("Director of Marketing", "director"),
          ("Engineering Manager", "manager"), ("Senior Software Engineer", "senior"),
          ("Founder", "founder"), ("Sales Development Representative", "entry"))
@@ -154,7 +154,7 @@ def _person_matches(profile: Profile, filters: PeopleFilters) -> bool:
     title = profile.title.lower()
     if filters.person_titles:
         if filters.include_similar_titles:
-            titled = any(t in title for t in filters.person_titles)
+            titled = any(f" {t} " in f" {title} " for t in filters.person_titles)
         else:
             titled = title in filters.person_titles
         if not titled:

@@ -140,7 +140,7 @@ def test_a_search_past_the_ceiling_is_planned_in_parts_under_it() -> None:
 
 def test_a_plan_says_what_it_could_not_split_small_enough() -> None:
     apollo = FakeApollo.of(8, weight=60_000)  # one kind of person per seniority
-    wanted = PeopleFilters.parse({"person_titles": ["chief technology officer"],
+    wanted = PeopleFilters.parse({"person_titles": ["cto"],
                                   "organization_num_employees_ranges": ["8,8"]})
     plan = plan_search(wanted, apollo.count)
     assert plan.total == 60_000

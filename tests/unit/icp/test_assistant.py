@@ -21,6 +21,7 @@ from lad_domain.shared.errors import (
     Unavailable,
     ValidationFailed,
 )
+from lad_domain.shared.money import amount
 from lad_domain.shared.pagination import PageRequest
 from lad_entrypoints.container import Container
 from tests.fakes.icp import (
@@ -202,7 +203,10 @@ def test_the_hold_covers_the_largest_answer(world: World) -> None:
     world.extractor.on_extract = lambda: seen.append(world.tenant.wallet().reserved_balance)
     conversation = world.assistant.start(world.member)
     world.assistant.say(world.member, conversation.id, "CTOs")
-    assert seen == [(1000 + len("CTOs") // 3) * INPUT_PRICE + MAX_ANSWER_TOKENS * OUTPUT_PRICE]
+    # Each item's cost at the ledger's six places: 1,001 tokens in, the whole answer out.
+    estimate = amount((1000 + len("CTOs") // 3) * INPUT_PRICE) + amount(
+        MAX_ANSWER_TOKENS * OUTPUT_PRICE)
+    assert seen == [estimate] == [Decimal("0.00135")]
     assert world.tenant.wallet().reserved_balance == 0
 
 
