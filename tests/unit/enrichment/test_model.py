@@ -127,7 +127,7 @@ def test_narrower_splits_by_size_bucket_then_halves_then_seniority() -> None:
 
 def test_a_search_past_the_ceiling_is_planned_in_parts_under_it() -> None:
     apollo = FakeApollo.of(40, weight=5000)  # 200,000 people
-    wanted = PeopleFilters.parse({"person_titles": ["engineer"]})
+    wanted = PeopleFilters.parse({"person_titles": ["engineer", "engineering"]})
     assert apollo.count(wanted) > MAX_RECORDS
     plan = plan_search(wanted, apollo.count)
     assert plan.total == apollo.count(wanted)
@@ -153,9 +153,9 @@ def test_people_no_narrower_part_finds_are_uncovered() -> None:
     orgs = organizations()
     unsized = (attrs.evolve(orgs[0], employees=None), *orgs[1:])
     apollo = FakeApollo(people=profiles(40, unsized), orgs=unsized, weight=5000)
-    wanted = PeopleFilters.parse({"person_titles": ["engineer"]})
+    wanted = PeopleFilters.parse({"person_titles": ["engineer", "engineering"]})
     plan = plan_search(wanted, apollo.count)
-    lost = apollo.count(PeopleFilters.parse({"person_titles": ["engineer"],
+    lost = apollo.count(PeopleFilters.parse({"person_titles": ["engineer", "engineering"],
                                              "q_organization_domains_list": [orgs[0].domain]}))
     assert lost > 0, "people at the company of unknown size"
     assert all(part.total <= MAX_RECORDS for part in plan.searches)

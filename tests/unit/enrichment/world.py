@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from lad_adapters.catalog import default_catalog
-from lad_domain.billing.model import UsageEvent, Wallet
+from lad_domain.billing.model import LedgerType, UsageEvent, Wallet
 from lad_domain.billing.ports import UsageLine
 from lad_domain.enrichment.services.search import EnrichmentService
 from lad_domain.icp.services.assistant import IcpAssistant
@@ -86,6 +86,15 @@ class Tenant:
     def usage_event(self, key: str) -> UsageEvent | None:
         with self.lad.unit_of_work()(self.tenant_id) as uow:
             return uow.usage_events.get_by_keys([key]).get(key)
+
+    def charges(self) -> list[UsageEvent]:
+        """The usage events the wallet paid for, through their ledger rows."""
+        rows = self.lad.billing().ledger(OPERATOR, PageRequest(limit=200),
+                                         tenant_id=self.tenant_id).items
+        with self.lad.unit_of_work()(self.tenant_id) as uow:
+            found = [uow.usage_events.get(row.cause_id) for row in rows
+                     if row.type is LedgerType.USAGE_DEBIT and row.cause_id is not None]
+        return [event for event in found if event is not None]
 
     def spent(self) -> Decimal:
         """What the tenant's usage events cost."""

@@ -241,8 +241,11 @@ class EnrichmentService:
                     search, organizations = hit
                     return _result(search, organizations, cached=True, cost=Decimal(0))
             context = self._context(principal, now)
+            # One key per call to Apollo, for its hold and its usage event: every page
+            # fetched is a credit, two fetches in the same instant included.
+            call = f"apollo-companies:{self.scope.ids.new_id()}"
             hold = hold_estimate(uow, context, feature=FEATURE, items=lookup_items(1),
-                                 client_key=f"apollo-companies:{self.scope.ids.new_id()}")
+                                 client_key=call)
             uow.commit()
         try:
             apollo = self.apollo.get()
@@ -255,7 +258,7 @@ class EnrichmentService:
             uow.company_cache.put_many(found.items, search.fetched_at, search.expires_at)
             event = settle(uow, self._context(principal, self.scope.clock.now()), hold,
                            feature=FEATURE, items=lookup_items(1),
-                           key=f"apollo-companies:{key}:{search.fetched_at.isoformat()}",
+                           key=call,
                            payload={"search": key, "page": number})
             uow.commit()
         cost = event.total_cost if event is not None else Decimal(0)
@@ -284,9 +287,9 @@ class EnrichmentService:
                                                         apollo_id=cached.apollo_id))
                 uow.commit()
                 return EnrichedLead(lead, from_cache, True, True, Decimal(0))
+            call = f"apollo-match:{self.scope.ids.new_id()}"
             hold = hold_estimate(uow, self._context(principal, now), feature=FEATURE,
-                                 items=lookup_items(1),
-                                 client_key=f"apollo-match:{self.scope.ids.new_id()}")
+                                 items=lookup_items(1), client_key=call)
             uow.commit()
         request = MatchRequest(apollo_id=apollo_id, first_name=lead.first_name,
                                last_name=lead.last_name, email=lead.email,
@@ -302,7 +305,7 @@ class EnrichmentService:
         with self.scope.open(principal, tenant_id) as uow:
             event = settle(uow, self._context(principal, now), hold, feature=FEATURE,
                            items=lookup_items(1 if match else 0),
-                           key=f"apollo-match:{lead.id}:{now.isoformat()}",
+                           key=call,
                            payload={"lead": str(lead.id)})
             lead = _live_lead(uow, lead_id)
             filled: tuple[str, ...] = ()
@@ -366,9 +369,9 @@ class EnrichmentService:
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
             context = self._context(principal, now)
+            call = f"apollo-match:{self.scope.ids.new_id()}"
             hold = hold_estimate(uow, context, feature=FEATURE,
-                                 items=lookup_items(len(wanting)),
-                                 client_key=f"apollo-match:{self.scope.ids.new_id()}")
+                                 items=lookup_items(len(wanting)), client_key=call)
             uow.commit()
         found: dict[str, Person] = {}
         failure: BaseException | None = None
@@ -386,7 +389,7 @@ class EnrichmentService:
         except BaseException as error:
             failure = error
         cost = self._settle(principal, tenant_id, hold, len(found),
-                            f"apollo-match:{hold}", list(found.values()))
+                            call, list(found.values()))
         if failure is not None:
             raise failure
         return [found.get(p.apollo_id, p) for p in people], len(found), cost
