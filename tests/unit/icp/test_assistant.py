@@ -162,6 +162,18 @@ def test_a_model_not_configured_names_the_setting(world: World) -> None:
     assert world.tenant.wallet().reserved_balance == 0
 
 
+def test_any_failure_of_the_call_gives_the_hold_back(world: World) -> None:
+    def broken() -> None:
+        raise ConnectionResetError("the model's connection dropped")
+
+    world.extractor.on_extract = broken
+    conversation = world.assistant.start(world.member)
+    with pytest.raises(ConnectionResetError):
+        world.assistant.say(world.member, conversation.id, "CTOs in Germany")
+    assert world.tenant.wallet().reserved_balance == 0
+    assert _messages(world, conversation.id) == [] and world.tenant.usage() == []
+
+
 def test_a_wallet_that_cannot_pay_is_refused_before_the_model_is_asked(
         lad: Container, clock: FixedClock) -> None:
     world = World.open(lad, clock, funds=None)

@@ -276,9 +276,13 @@ class IcpAssistant:
             current = conversation.icp
         try:
             extraction = self.extractor.extract(text, history, current)
-        except ModelError as error:
+        except BaseException as error:
+            # Whatever ended the call (a model's error, a bug, a cancelled request), the
+            # hold goes back now rather than when the sweep finds it.
             self._release(principal, tenant_id, hold)
-            raise model_failure(error) from None
+            if isinstance(error, ModelError):
+                raise model_failure(error) from None
+            raise
         new_keywords = sorted(set(extraction.update.document.keywords) - set(current.keywords))
         related = {k: self._related(principal, tenant_id, k, "keyword") for k in new_keywords}
         return self._write_turn(principal, tenant_id, conversation_id, text, extraction,
