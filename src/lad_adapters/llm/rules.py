@@ -103,6 +103,23 @@ def estimated_tokens(*texts: str) -> int:
     return sum(len(_COUNTED.findall(text)) for text in texts)
 
 
+#: The tokens of an update that says nothing, as ``estimated_tokens`` counts its JSON.
+_EMPTY_ANSWER: Final = estimated_tokens(json.dumps(IcpUpdate(IcpDocument()).to_json(),
+                                                   separators=(",", ":")))
+
+
+def answer_tokens(update: IcpUpdate) -> int:
+    """``estimated_tokens`` of the update's JSON, counted without writing it: each text
+    adds its words and its quotes and comma, each range its two numbers and punctuation,
+    each removed field its name."""
+    document = update.document
+    texts = [v for f in LIST_FIELDS for v in getattr(document, f)]
+    texts += [v for values in update.remove.values() for v in values]
+    texts += [*update.replace, *update.remove]
+    return (_EMPTY_ANSWER + estimated_tokens(*texts) + 3 * len(texts)
+            + 12 * len(document.headcounts))
+
+
 def _number(text: str) -> int:
     text = text.replace(",", "").replace(" ", "").lower()
     if text.endswith("k"):
@@ -250,9 +267,8 @@ class RulesExtractor:
                 ) -> Extraction:
         update = self.read(message, current)
         said = [turn.content for turn in history[-HISTORY_TURNS:]]
-        answer = json.dumps(update.to_json(), separators=(",", ":"))
         return Extraction(update, Usage(PROVIDER, MODEL, estimated_tokens(message, *said),
-                                        estimated_tokens(answer)))
+                                        answer_tokens(update)))
 
     def read(self, message: str, current: IcpDocument | None = None) -> IcpUpdate:
         reading = self._reading(tokenize(message))
@@ -273,8 +289,8 @@ class RulesExtractor:
 
     def _reading(self, tokens: list[Token]) -> _Reading:
         reading = _Reading()
-        phrases, starts, longest = (self._vocabulary.phrases, self._vocabulary.starts,
-                                    self._vocabulary.longest)
+        phrases, starts = self._vocabulary.phrases, self._vocabulary.starts
+        keys = [t.key for t in tokens]
         i, count = 0, len(tokens)
         while i < count:
             token = tokens[i]
@@ -283,16 +299,15 @@ class RulesExtractor:
                 i += 1
                 continue
             matched = 0
-            if token.key in starts:
-                for size in range(min(longest, count - i), 0, -1):
-                    entries = phrases.get(" ".join(t.key for t in tokens[i:i + size]))
-                    entry = next((e for e in entries or () if e.fits(tokens, i)), None)
-                    if entry is not None:
-                        reading.technology_next = False  # a known word is not "using X"
-                        for effect in entry.effects:
-                            reading.apply(effect)
-                        matched = size
-                        break
+            for size in range(min(starts.get(token.key, 0), count - i), 0, -1):
+                entries = phrases.get(" ".join(keys[i:i + size]) if size > 1 else token.key)
+                entry = next((e for e in entries or () if e.fits(tokens, i)), None)
+                if entry is not None:
+                    reading.technology_next = False  # a known word is not "using X"
+                    for effect in entry.effects:
+                        reading.apply(effect)
+                    matched = size
+                    break
             if matched:
                 i += matched
                 continue

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -68,8 +68,7 @@ _PLURAL = re.compile(r"\{(s|es|ies)\}")
 _SINGULAR = {"s": "", "es": "", "ies": "y"}
 
 
-@attrs.frozen
-class Token:
+class Token(NamedTuple):
     key: str  # lower case, a possessive "'s" dropped; QUOTE for a quoted phrase
     text: str  # as written (the phrase inside the quotes for a quoted phrase)
 
@@ -78,17 +77,19 @@ def tokenize(text: str) -> list[Token]:
     tokens = []
     for match in TOKEN.finditer(text):
         group = match.lastgroup
-        if group in ("q1", "q2"):
-            tokens.append(Token(QUOTE, " ".join(match.group(group).split())))
-        elif group == "abbr":
-            written = match.group().replace(".", "").upper()
-            tokens.append(Token(written.lower(), written))
-        else:
-            written = match.group().replace("\u2019", "'")
+        if group == "word" or group == "punct":
+            written = match.group()
+            if "\u2019" in written:
+                written = written.replace("\u2019", "'")
             key = written.lower()
             if key.endswith("'s"):
                 key = key[:-2]
             tokens.append(Token(key, written))
+        elif group == "abbr":
+            written = match.group().replace(".", "").upper()
+            tokens.append(Token(written.lower(), written))
+        else:
+            tokens.append(Token(QUOTE, " ".join(match.group(group or 0).split())))
     return tokens
 
 
@@ -106,20 +107,20 @@ class Entry:
     """One way of writing a phrase: the words that must be written exactly (None: any
     case), and what the phrase means."""
 
-    exact: tuple[str | None, ...]
+    exact: tuple[str | None, ...] | None
     effects: tuple[Effect, ...]
 
     def fits(self, tokens: list[Token], start: int) -> bool:
-        return all(want is None or tokens[start + k].text == want
+        return self.exact is None or all(want is None or tokens[start + k].text == want
                    for k, want in enumerate(self.exact))
 
 
 @attrs.frozen
 class Vocabulary:
     phrases: Mapping[str, tuple[Entry, ...]]
-    #: The first words of the phrases: a word not among them starts none.
-    starts: frozenset[str]
-    longest: int
+    #: The first words of the phrases, with the most words a phrase starting so has (a
+    #: word not among them starts none).
+    starts: Mapping[str, int]
     synonyms: Mapping[str, tuple[str, ...]]
 
 
@@ -182,7 +183,10 @@ class _Table:
             if not tokens:
                 continue
             key = " ".join(t.key for t in tokens)
-            exact = tuple(t.text if t.text != t.text.lower() else None for t in tokens)
+            exact: tuple[str | None, ...] | None = tuple(
+                t.text if t.text != t.text.lower() else None for t in tokens)
+            if exact is not None and not any(exact):
+                exact = None
             entries = self.phrases.setdefault(key, [])
             entry = Entry(exact, tuple(effects))
             if entry not in entries:
@@ -236,6 +240,9 @@ def vocabulary() -> Vocabulary:
     for mark in ".;!?":
         table.add(mark, Effect(BOUNDARY))
     phrases = {key: tuple(entries) for key, entries in table.phrases.items()}
-    return Vocabulary(phrases, frozenset(key.split(" ")[0] for key in phrases),
-                      max(key.count(" ") + 1 for key in phrases),
+    starts: dict[str, int] = {}
+    for key in phrases:
+        words = key.split(" ")
+        starts[words[0]] = max(starts.get(words[0], 0), len(words))
+    return Vocabulary(phrases, starts,
                       {key: tuple(values) for key, values in keywords["synonyms"].items()})

@@ -4,9 +4,11 @@ expansion from its synonyms table."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from lad_adapters.llm.rules import RulesExtractor
+from lad_adapters.llm.rules import RulesExtractor, estimated_tokens
 from lad_adapters.llm.vocabulary import vocabulary
 from lad_domain.icp.model import LIST_FIELDS, IcpDocument
 from lad_domain.icp.ports import IcpExtractor, Turn
@@ -74,6 +76,13 @@ def test_usage_counts_the_words_of_the_message_and_history() -> None:
     assert (alone.provider, alone.model, alone.input_tokens) == ("lad", "rules", 3)
     assert with_history.input_tokens == 3 + 2 + 2
     assert alone.output_tokens > 0
+
+
+@pytest.mark.parametrize("case", CASES[:10], ids=str)
+def test_output_tokens_are_about_the_tokens_of_the_answers_json(case: Case) -> None:
+    extraction = RULES.extract(case.message, [], IcpDocument())
+    written = json.dumps(extraction.update.to_json(), separators=(",", ":"))
+    assert abs(extraction.usage.output_tokens - estimated_tokens(written)) <= 5
 
 
 def test_a_known_keyword_expands_to_its_synonyms() -> None:
