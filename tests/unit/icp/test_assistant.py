@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from lad_adapters.llm.rules import RulesExtractor
 from lad_domain.billing.errors import InsufficientFunds
 from lad_domain.icp.model import ConversationStatus, Role
 from lad_domain.icp.ports import ModelError
@@ -232,6 +233,24 @@ def test_the_offline_extractor_posts_a_free_event(world: World) -> None:
         ("llm_input_tokens", Decimal(0)), ("llm_output_tokens", Decimal(0))]
     assert world.tenant.ledger()["reservation"] == 0, "nothing to hold for a free model"
     assert world.tenant.wallet().current_balance == Decimal(50)
+
+
+def test_the_rules_extractor_builds_an_icp_for_free(world: World) -> None:
+    world.assistant.extractor = RulesExtractor()
+    conversation = world.assistant.start(world.member)
+    turn = world.assistant.say(world.member, conversation.id,
+                               "CTOs at fintech companies in Germany with 50-200 employees")
+    icp = turn.conversation.icp
+    assert (icp.titles, icp.person_locations, icp.industries, icp.source) == (
+        ("CTO",), ("Germany",), ("Fintech",), "rules")
+    assert turn.missing == ()
+    assert {(m.model, m.tokens_used > 0) for m in (turn.question, turn.answer)} == {
+        ("rules", True)}
+    [line] = world.tenant.usage()
+    assert {cost for _, _, cost in line.items} == {Decimal(0)}
+    other = world.other_tenant()
+    assert world.assistant.expand(world.member, "fintech").cached is False
+    assert world.assistant.expand(other.owner, "fintech").cached is True
 
 
 # --- whose conversation -----------------------------------------------------------------------
