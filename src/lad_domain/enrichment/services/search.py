@@ -307,7 +307,16 @@ class EnrichmentService:
                            items=lookup_items(1 if match else 0),
                            key=call,
                            payload={"lead": str(lead.id)})
-            lead = _live_lead(uow, lead_id)
+            current = uow.leads.get(lead_id)
+            if current is None or not current.is_live:
+                # Deleted while Apollo answered: the credit was spent, so it is billed and
+                # the person kept; the lead is not brought back.
+                if match is not None:
+                    uow.people_cache.put_many([match], now, now + self.ttl)
+                uow.commit()
+                raise NotFound("lead not found (it was deleted during the enrichment; the "
+                               "match was billed and kept in the cache)")
+            lead = current
             filled: tuple[str, ...] = ()
             if match is not None:
                 person = cached.merged(match) if cached is not None else match
