@@ -8,6 +8,7 @@ import re
 import uuid
 from functools import partial
 from itertools import chain
+from urllib.parse import urlsplit, urlunsplit
 
 from lad_domain.leads.csv_format import ColumnMap, unescape_cell
 from lad_domain.leads.model import (
@@ -32,6 +33,8 @@ _CLEAN_EMAIL = re.compile(rf"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@{_LABEL}(?:\.{_LABE
 _ID_BLOCK = 1000
 _LIMITS = (("first_name", MAX_NAME), ("last_name", MAX_NAME), ("company", MAX_COMPANY),
            ("title", MAX_TITLE), ("source", MAX_SOURCE))
+MAX_LINKEDIN_URL = 500
+MAX_LOCATION = 255
 
 
 class RowCheck:
@@ -45,8 +48,17 @@ class RowCheck:
         blank = self._width
         self._at = {f: positions.get(f, blank) for f in (
             "first_name", "last_name", "full_name", "email", "phone", "company", "title",
-            "stage", "status", "owner", "source", "custom_fields")}
+            "stage", "status", "owner", "source", "custom_fields", "linkedin_url",
+            "location")}
+        # The phone columns after the first, tried in turn when it holds no valid number.
+        self._more_phones = tuple((i, columns.names[i]) for i in columns.phones[1:])
+        self._first_phone = columns.names[columns.phones[0]] if columns.phones else ""
+        self._places = tuple(part for part in columns.places if part)
         self._custom = columns.custom
+        # Most files fill no custom field: their rows skip that part of the check.
+        self._custom_document = bool(
+            columns.custom or self._places
+            or {"custom_fields", "linkedin_url", "location"} & positions.keys())
         self._stages = _lookup([(s.key, s.label) for s in pipeline.stages])
         self._statuses = _lookup([(s.key, s.label) for s in pipeline.statuses])
         self._default_stage = pipeline.default_stage
@@ -100,7 +112,13 @@ class RowCheck:
             try:
                 phone = self._phones.to_e164(unescape_cell(phone), region=self._region)
             except InvalidPhoneNumber as invalid:
-                errors.append(FieldError("phone", str(invalid)))
+                if self._more_phones:
+                    phone = self._other_phone(cells, errors,
+                                              [f"{self._first_phone}: {invalid}"]) or phone
+                else:
+                    errors.append(FieldError("phone", str(invalid)))
+        elif self._more_phones:
+            phone = self._other_phone(cells, errors, [])
         stage = self._choice(cells[at["stage"]], self._stages, self._default_stage, "stage",
                              errors)
         status = self._choice(cells[at["status"]], self._statuses, self._default_status,
@@ -111,7 +129,7 @@ class RowCheck:
             owner = self._owners.get(owner_email.lower())
             if owner is None:
                 errors.append(FieldError("owner", f"{owner_email!r} is not a member's email"))
-        custom = self._custom_fields(cells, errors)
+        custom = self._custom_fields(cells, errors) if self._custom_document else None
         if first is None and last is None and email is None and phone is None:
             errors.append(FieldError("email", "a lead needs at least a name, an email or a "
                                               "phone"))
@@ -132,6 +150,41 @@ class RowCheck:
             return default
         return key
 
+    def _other_phone(self, cells: list[str], errors: list[FieldError], problems: list[str]
+                     ) -> str | None:
+        """The first valid number of the other phone columns. With none, the row is
+        rejected if any of them held something (``problems`` has what the first one held),
+        and what the first of them held is returned, as an invalid cell is elsewhere."""
+        held = None
+        for index, name in self._more_phones:
+            value = cells[index].strip()
+            if value:
+                try:
+                    return self._phones.to_e164(unescape_cell(value), region=self._region)
+                except InvalidPhoneNumber as invalid:
+                    problems.append(f"{name}: {invalid}")
+                    held = held or value
+        if problems:
+            errors.append(FieldError("phone", "no phone column holds a valid number ("
+                                              + "; ".join(problems) + ")"))
+        return held
+
+    def _location(self, cells: list[str]) -> str:
+        """The location column's cell; without one, the first city, state and country
+        cells joined ("Leeds, England, United Kingdom")."""
+        whole = cells[self._at["location"]].strip()
+        if whole or not self._places:
+            return unescape_cell(whole)
+        parts: list[str] = []
+        for columns in self._places:
+            for index in columns:
+                part = unescape_cell(cells[index].strip())
+                if part:
+                    if not parts or parts[-1].casefold() != part.casefold():
+                        parts.append(part)  # "Singapore, Singapore" once
+                    break
+        return ", ".join(parts)
+
     def _custom_fields(self, cells: list[str], errors: list[FieldError]) -> str | None:
         raw = cells[self._at["custom_fields"]].strip()
         document: dict[str, object] = {}
@@ -148,6 +201,17 @@ class RowCheck:
             value = cells[index].strip()
             if value:
                 document[key] = value
+        profile = cells[self._at["linkedin_url"]].strip()
+        if profile:
+            try:
+                document["linkedin_url"] = linkedin_url(profile)
+            except ValueError as invalid:
+                errors.append(FieldError("linkedin_url", str(invalid)))
+        location = self._location(cells)
+        if len(location) > MAX_LOCATION:
+            errors.append(FieldError("location", f"must be at most {MAX_LOCATION} characters"))
+        elif location:
+            document["location"] = location
         if not document:
             return None
         encoded = json.dumps(document, ensure_ascii=False)
@@ -164,6 +228,32 @@ def import_email(cell: str) -> str:
     if len(email) <= 254 and _CLEAN_EMAIL.fullmatch(email) and email.index("@") <= 64:
         return email
     return normalise_email(cell)
+
+
+def linkedin_url(cell: str) -> str:
+    """A LinkedIn page's address on https (``www.linkedin.com/in/ada`` may omit the
+    scheme); ValueError, with the reason, for anything else."""
+    value = unescape_cell(cell.strip())
+    if not value.lower().startswith(("http://", "https://")):
+        value = "https://" + value
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a bad port or bracketed host
+        raise ValueError(_not_linkedin(cell)) from None
+    if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or port is not None \
+            or "@" in parts.netloc or " " in value or not value.isprintable():
+        raise ValueError(_not_linkedin(cell))
+    url = urlunsplit(("https", host, parts.path, parts.query, parts.fragment))
+    if len(url) > MAX_LINKEDIN_URL:
+        raise ValueError(f"must be at most {MAX_LINKEDIN_URL} characters")
+    return url
+
+
+def _not_linkedin(cell: str) -> str:
+    shown = cell.strip() if len(cell.strip()) <= 80 else cell.strip()[:80] + "..."
+    return f"{shown!r} is not a LinkedIn address (https://www.linkedin.com/in/...)"
 
 
 def _lookup(pairs: list[tuple[str, str]]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from lad_domain.leads.csv_format import column_map_of
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate
 from lad_domain.leads.services.importing import ImportReport
 from lad_entrypoints.cli.common import (
@@ -45,9 +46,13 @@ def import_leads(
     region: Annotated[str | None, typer.Option(help="Country of phone numbers written "
                                                "without +country code, e.g. GB.")] = None,
     encoding: Annotated[str, typer.Option(help="The file's text encoding.")] = "utf-8",
+    column_map: Annotated[list[str] | None, typer.Option(
+        "--column-map", help="Place a column by its header name: COLUMN=field (a lead field "
+        "or custom.NAME; COLUMN= ignores it), repeated, or one JSON object.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import leads from a CSV file: valid rows in one transaction, rejected rows listed."""
+    placed = column_map_of(column_map) if column_map else None
     lad = container(ctx)
     target = tenant_id(ctx, tenant)
     size = file.stat().st_size
@@ -57,7 +62,7 @@ def import_leads(
         task = bar.add_task("import", total=size)
         report = lad.lead_import().import_leads(
             OPERATOR, source, on_duplicate=on_duplicate, dry_run=dry_run, region=region,
-            encoding=encoding, tenant_id=target,
+            encoding=encoding, tenant_id=target, column_map=placed,
             progress=lambda read, _rows: bar.update(task, completed=read))
     _summary(report, as_json)
 
@@ -69,12 +74,14 @@ def _summary(report: ImportReport, as_json: bool) -> None:
         "duplicates_in_file": report.duplicates_in_file, "rejected_rows": report.rejected_rows,
         "ignored_columns": ", ".join(report.ignored_columns)}
     rejected = [{"row": r.row, "field": r.field, "message": r.message} for r in report.rejected]
+    columns = [{"column": c.column, "field": c.field} for c in report.columns]
     if as_json:
-        emit_one(summary | {"rejected": rejected,
+        emit_one(summary | {"columns": columns, "rejected": rejected,
                             "seconds": {k: round(v, 3) for k, v in report.timings.items()}},
                  as_json=True)
         return
     emit_one(summary, as_json=False)
+    emit(columns, as_json=False, title="columns")
     if rejected:
         emit(rejected[:SHOWN_REJECTIONS], as_json=False, title="rejected rows")
         if report.rejected_rows > SHOWN_REJECTIONS:

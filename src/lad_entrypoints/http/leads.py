@@ -22,6 +22,7 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from lad_domain.leads.csv_format import column_map_from_json
 from lad_domain.leads.model import Lead, LeadFilter, OnDuplicate, StageChange
 from lad_domain.leads.services.exporting import LeadExportService
 from lad_domain.leads.services.importing import ImportReport, LeadImportService
@@ -113,6 +114,12 @@ class RejectionOut(BaseModel):
     message: str
 
 
+class MappedColumnOut(BaseModel):
+    column: str = Field(description="The column as the file's header names it")
+    field: str = Field(description="The lead field it fills, or custom.<name>; city, state "
+                       "and country make the location")
+
+
 class ImportReportOut(BaseModel):
     dry_run: bool
     rows: int = Field(description="Data rows read (blank rows are not counted)")
@@ -123,6 +130,8 @@ class ImportReportOut(BaseModel):
     duplicates_in_file: int
     rejected_rows: int
     rejected: list[RejectionOut] = Field(description="The first 1000 problems")
+    columns: list[MappedColumnOut] = Field(description="The mapping used, in the file's "
+                                           "order")
     ignored_columns: list[str]
 
     @classmethod
@@ -131,7 +140,9 @@ class ImportReportOut(BaseModel):
                    skipped=r.skipped, duplicates_in_file=r.duplicates_in_file,
                    rejected_rows=r.rejected_rows, ignored_columns=r.ignored_columns,
                    rejected=[RejectionOut(row=x.row, field=x.field, message=x.message)
-                             for x in r.rejected])
+                             for x in r.rejected],
+                   columns=[MappedColumnOut(column=c.column, field=c.field)
+                            for c in r.columns])
 
 
 async def lead_filter(
@@ -185,11 +196,15 @@ def import_leads(
     region: Annotated[str | None, Form(max_length=2, description="Default country of "
                                         "phone numbers without +country code")] = None,
     encoding: Annotated[str, Form(max_length=32)] = "utf-8",
+    column_map: Annotated[str | None, Form(max_length=64 * 1024, description=(
+        'A JSON object placing columns by header name: {"Work Email": "email", '
+        '"Tier": "custom.tier", "Notes": null}; other columns are mapped by name'))] = None,
 ) -> ImportReportOut:
     """Import leads from CSV (multipart ``file``). Valid rows are written in one transaction;
     rejected rows are reported with row number, field and reason."""
-    report = imports.import_leads(principal, file.file, on_duplicate=on_duplicate,
-                                  dry_run=dry_run, region=region, encoding=encoding)
+    report = imports.import_leads(
+        principal, file.file, on_duplicate=on_duplicate, dry_run=dry_run, region=region,
+        encoding=encoding, column_map=column_map_from_json(column_map) if column_map else None)
     return ImportReportOut.of(report)
 
 

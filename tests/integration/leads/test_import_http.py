@@ -101,3 +101,39 @@ def test_export_filters_and_a_member_may_export(client: TestClient) -> None:
         client.post("/v1/leads", json={"email": email, "stage": stage}, headers=owner.auth)
     text = client.get("/v1/leads/export", params={"stage": "won"}, headers=member.auth).text
     assert [r["email"] for r in csv.DictReader(io.StringIO(text))] == ["a@x.io"]
+
+
+MAPPED = b"E-mail,Private Email,Tier,Notes\nwork@x.io,me@x.io,gold,hello\n"
+
+
+def test_a_dry_run_shows_the_mapping_a_column_map_chose(client: TestClient) -> None:
+    owner = sign_up(client)
+    column_map = ('{"Private Email": "email", "e-mail": null, "Tier": "custom.tier", '
+                  '"Notes": ""}')
+    report = _upload(client, owner, MAPPED, dry_run="true", column_map=column_map).json()
+    assert report["columns"] == [{"column": "Private Email", "field": "email"},
+                                 {"column": "Tier", "field": "custom.tier"}]
+    assert (report["ignored_columns"], report["created"]) == (["E-mail", "Notes"], 1)
+    assert _count(client, owner) == 0
+
+
+def test_the_mapping_by_name_is_reported_without_a_column_map(client: TestClient) -> None:
+    owner = sign_up(client)
+    report = _upload(client, owner, MAPPED).json()
+    assert report["columns"] == [{"column": "E-mail", "field": "email"}]
+    assert report["ignored_columns"] == ["Private Email", "Tier", "Notes"]
+
+
+@pytest.mark.parametrize(("column_map", "detail"), [
+    ('{"Nope": "email"}', "'Nope' is not a column of the file"),
+    ('{"Tier": "tier"}', "'Tier': 'tier' is not a lead field"),
+    ('{"Tier": 3}', "must be a JSON object"),
+    ('["Tier"]', "must be a JSON object"),
+    ("Tier=email", "must be a JSON object"),
+])
+def test_a_bad_column_map_is_a_422_naming_it(client: TestClient, column_map: str,
+                                             detail: str) -> None:
+    owner = sign_up(client)
+    body = problem(_upload(client, owner, MAPPED, column_map=column_map), 422)
+    assert body["errors"][0]["field"] == "column_map" and detail in body["errors"][0]["message"]
+    assert _count(client, owner) == 0

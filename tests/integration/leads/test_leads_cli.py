@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from lad_domain.leads.model import LeadFilter
+from lad_domain.shared.pagination import PageRequest
 from lad_entrypoints.cli.main import create_cli, run
 from lad_entrypoints.container import Container
 from tests.unit.leads.workspace import Workspace
@@ -106,3 +108,43 @@ def test_an_unknown_tenant_is_exit_3(ws: Workspace, capsys: pytest.CaptureFixtur
                                      tmp_path: Path) -> None:
     code, _, err = lad(ws.lad, capsys, "leads", "import", _csv(tmp_path), "--tenant", "nope")
     assert code == 3 and err.startswith("error: no tenant")
+
+
+MAPPED = b"E-mail,Private Email,Tier\nwork@x.io,me@x.io,gold\n"
+
+
+@pytest.mark.parametrize("column_map", [
+    ["--column-map", "Private Email=email", "--column-map", "E-mail=",
+     "--column-map", "tier=custom.tier"],
+    ["--column-map", '{"Private Email": "email", "E-mail": null, "Tier": "custom.tier"}'],
+])
+def test_a_column_map_places_columns(ws: Workspace, capsys: pytest.CaptureFixture[str],
+                                     tmp_path: Path, column_map: list[str]) -> None:
+    code, out, _ = lad(ws.lad, capsys, "leads", "import", _csv(tmp_path, MAPPED), "--tenant",
+                       str(ws.tenant_id), "--json", *column_map)
+    report: dict[str, Any] = json.loads(out)
+    assert code == 0 and report["columns"] == [{"column": "Private Email", "field": "email"},
+                                               {"column": "Tier", "field": "custom.tier"}]
+    assert ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0].email == (
+        "me@x.io")
+
+
+def test_the_text_summary_shows_the_mapping(ws: Workspace, capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    code, out, _ = lad(ws.lad, capsys, "leads", "import", _csv(tmp_path, MAPPED), "--tenant",
+                       str(ws.tenant_id), "--dry-run")
+    assert code == 0 and "columns" in out and "E-mail" in out and "Private Email" in out
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("Nope=email", "error: column_map: 'Nope' is not a column of the file"),
+    ("Tier=tier", "error: column_map: 'Tier': 'tier' is not a lead field"),
+    ("Tier", "error: column_map: 'Tier' is not COLUMN=field"),
+    ("{not json", "error: column_map: must be a JSON object"),
+])
+def test_a_bad_column_map_is_one_line_and_exit_2(
+        ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: str,
+        message: str) -> None:
+    code, _, err = lad(ws.lad, capsys, "leads", "import", _csv(tmp_path, MAPPED), "--tenant",
+                       str(ws.tenant_id), "--column-map", entry)
+    assert code == 2 and " ".join(err.split()).startswith(message)

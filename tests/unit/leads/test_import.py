@@ -181,3 +181,24 @@ def test_a_codec_that_decodes_to_lone_surrogates_refuses_the_file(
     with pytest.raises(ValidationFailed, match="file: decodes to text that is not valid"):
         _import(ws, b"email,company\na@x.io," + cell + b"\n", encoding=encoding)
     assert _emails(ws) == []
+
+
+def test_a_dry_run_reports_the_mapping(ws: Workspace) -> None:
+    report = _import(ws, "First Name,E-mail,Mobile,Phone,City,Country,Shoe size\n"
+                         "Ada,a@x.io,,,Leeds,,\n", dry_run=True)
+    assert [(c.column, c.field) for c in report.columns] == [
+        ("First Name", "first_name"), ("E-mail", "email"), ("Mobile", "phone"),
+        ("Phone", "phone"), ("City", "city"), ("Country", "country")]
+    assert (report.ignored_columns, report.created) == (["Shoe size"], 1)
+
+
+def test_blank_places_are_skipped_in_the_location(ws: Workspace) -> None:
+    _import(ws, "email,City,State,Country\na@x.io,Leeds,,United Kingdom\nb@x.io,,,\n")
+    found = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items
+    assert {lead.email: lead.custom_fields for lead in found} == {
+        "a@x.io": {"location": "Leeds, United Kingdom"}, "b@x.io": {}}
+
+
+def test_a_location_too_long_rejects_the_row(ws: Workspace) -> None:
+    report = _import(ws, f"email,location\na@x.io,{'x' * 300}\n")
+    assert [(r.row, r.field) for r in report.rejected] == [(2, "location")]

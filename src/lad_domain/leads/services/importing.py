@@ -1,21 +1,20 @@
-"""Bulk import of leads from CSV: streamed in batches, each row checked, valid rows staged
-(by a writer thread, while the next batch is checked) and written in one transaction by
-set-based statements; rejected rows are reported, never half-written."""
+"""Bulk import of leads from CSV, or from rows another context hands over: streamed in
+batches, each row checked, valid rows staged (by a writer thread, while the next batch is
+checked) and written in one transaction by set-based statements; rejected rows are
+reported, never half-written."""
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from time import perf_counter
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 import attrs
 
 from lad_domain.leads.csv_format import map_header
+from lad_domain.leads.csv_reading import CsvRows, storable
 from lad_domain.leads.events import LeadsImported
 from lad_domain.leads.model import OnDuplicate, parse_on_duplicate
 from lad_domain.leads.policy import LeadPermission
@@ -27,25 +26,15 @@ from lad_domain.shared.errors import FieldError, ValidationFailed
 from lad_domain.shared.principal import Principal
 from lad_domain.shared.scope import tenant_of
 
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer  # the type typeshed gives RawIOBase.readinto
-
 DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 5000
 #: The report lists this many rejections; ``rejected_rows`` always counts them all.
 MAX_REPORTED_REJECTIONS = 1000
 STAGES = ("read", "validate", "dedupe", "write")
 
+#: Called after each batch with (bytes read, or records taken; rows so far).
 Progress = Callable[[int, int], None]
-
-
-class CsvReader(Protocol):
-    """What ``csv.reader`` returns (its class is not importable for annotations)."""
-
-    line_num: int
-
-    def __iter__(self) -> Iterator[list[str]]: ...
-    def __next__(self) -> list[str]: ...
+ColumnMapping = Mapping[str, str | None]
 
 
 @attrs.frozen
@@ -53,6 +42,12 @@ class RowRejection:
     row: int  # the header is row 1, as in a spreadsheet
     field: str
     message: str
+
+
+@attrs.frozen
+class MappedColumn:
+    column: str  # as the header names it
+    field: str  # a lead field, or custom.<name>
 
 
 @attrs.define
@@ -65,6 +60,8 @@ class ImportReport:
     duplicates_in_file: int = 0
     rejected_rows: int = 0
     rejected: list[RowRejection] = attrs.field(factory=list)
+    #: Which column filled which field, in the file's order.
+    columns: list[MappedColumn] = attrs.field(factory=list)
     ignored_columns: list[str] = attrs.field(factory=list)
     #: Seconds spent in each stage: read (decode, parse, map), validate, dedupe, write. The
     #: write runs on its own thread beside read and validate: the stages overlap.
@@ -76,27 +73,34 @@ class ImportReport:
         self.rejected.extend(RowRejection(row, e.field, e.message) for e in errors[:room])
 
 
-class _LimitedReader(io.RawIOBase):
-    """Counts the bytes read and refuses to read past the limit."""
+class _Rows(Protocol):
+    """What an import reads: a header, then chunks of rows split into cells."""
 
-    def __init__(self, source: BinaryIO, limit: int) -> None:
-        self._source = source
-        self._limit = limit
-        self.count = 0
+    @property
+    def consumed(self) -> int: ...  # for progress: bytes read, or records taken
+    def header(self) -> tuple[list[str], int]: ...  # and its row number
+    def chunk(self, size: int) -> list[list[str]]: ...  # empty at the end
 
-    def readable(self) -> bool:
-        return True
 
-    def readinto(self, buffer: WriteableBuffer, /) -> int:
-        with memoryview(buffer) as view, view.cast("B") as octets:
-            data = self._source.read(len(octets))
-            size = len(data)
-            self.count += size
-            if self.count > self._limit:
-                raise ValidationFailed.single(
-                    "file", f"is larger than the import limit of {self._limit:,} bytes")
-            octets[:size] = data
-        return size
+class _Records:
+    """Rows another context hands over already split into cells."""
+
+    def __init__(self, header: Sequence[str], records: Iterable[Sequence[str]]) -> None:
+        self._header = list(header)
+        self._records = iter(records)
+        self.consumed = 0
+
+    def header(self) -> tuple[list[str], int]:
+        return self._header, 1
+
+    def chunk(self, size: int) -> list[list[str]]:
+        chunk = [r if type(r) is list else list(r) for r in islice(self._records, size)]
+        if not storable(chunk):
+            raise ValidationFailed.single(
+                "records", f"hold text that is not valid Unicode (at or before record "
+                f"{self.consumed + len(chunk)})")
+        self.consumed += len(chunk)
+        return chunk
 
 
 @attrs.define
@@ -118,20 +122,41 @@ class LeadImportService:
     def import_leads(self, principal: Principal, source: BinaryIO, *,
                      on_duplicate: OnDuplicate | str = OnDuplicate.SKIP, dry_run: bool = False,
                      region: str | None = None, encoding: str = "utf-8",
-                     progress: Progress | None = None,
-                     tenant_id: uuid.UUID | None = None) -> ImportReport:
+                     progress: Progress | None = None, tenant_id: uuid.UUID | None = None,
+                     column_map: ColumnMapping | None = None) -> ImportReport:
         """Import a CSV file. With ``dry_run`` every check runs (duplicates included) and
-        the report says what would happen, but nothing is written."""
-        mode = parse_on_duplicate(on_duplicate)
-        region = _region(region)
-        reader, counter = self._open(source, encoding)
+        the report says what would happen, but nothing is written. ``column_map`` places
+        columns by their header name: a field, ``custom.<name>``, or None to ignore one."""
+        mode, region = parse_on_duplicate(on_duplicate), _region(region)
+        return self._import(principal, CsvRows(source, encoding, self.max_bytes), mode=mode,
+                            dry_run=dry_run, region=region, progress=progress,
+                            tenant_id=tenant_id, column_map=column_map)
+
+    def import_records(self, principal: Principal, header: Sequence[str],
+                       records: Iterable[Sequence[str]], *,
+                       on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
+                       dry_run: bool = False, region: str | None = None,
+                       progress: Progress | None = None, tenant_id: uuid.UUID | None = None,
+                       column_map: ColumnMapping | None = None) -> ImportReport:
+        """Import rows already split into cells, as ``import_leads`` imports a file's: the
+        header names the columns as a file's would (``email``, ``linkedin_url``,
+        ``custom.<name>``, ...), the records are numbered from 2 as if it were row 1."""
+        mode, region = parse_on_duplicate(on_duplicate), _region(region)
+        return self._import(principal, _Records(header, records), mode=mode, dry_run=dry_run,
+                            region=region, progress=progress, tenant_id=tenant_id,
+                            column_map=column_map)
+
+    def _import(self, principal: Principal, rows: _Rows, *, mode: OnDuplicate, dry_run: bool,
+                region: str | None, progress: Progress | None, tenant_id: uuid.UUID | None,
+                column_map: ColumnMapping | None) -> ImportReport:
         report = ImportReport(dry_run=dry_run)
         now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
             self.scope.require(uow, principal, LeadPermission.IMPORT)
             started = perf_counter()
-            header, row_no = _header(reader, encoding)
-            columns = map_header(header)
+            header, row_no = rows.header()
+            columns = map_header(header, column_map)
+            report.columns = [MappedColumn(column, field) for column, field in columns.mapped]
             report.ignored_columns = list(columns.ignored)
             check = RowCheck(columns, pipeline_of(uow), member_emails(uow), self.phones, region,
                              self.scope.ids)
@@ -140,8 +165,8 @@ class LeadImportService:
                                                      created_by=principal.user_id)
             report.timings["read"] += perf_counter() - started
             given = _Given()
-            batches = self._valid_batches(reader, row_no, encoding, check, report, given,
-                                          lambda: progress(counter.count, report.rows)
+            batches = self._valid_batches(rows, row_no, check, report, given,
+                                          lambda: progress(rows.consumed, report.rows)
                                           if progress is not None else None)
             if staging.on_own_thread:
                 writer = StagingWriter(lambda valid: staging.stage(valid, merge=merge))
@@ -181,15 +206,15 @@ class LeadImportService:
             report.timings["write"] += perf_counter() - started
         return report
 
-    def _valid_batches(self, reader: CsvReader, row_no: int, encoding: str, check: RowCheck,
-                       report: ImportReport, given: _Given, progress: Callable[[], None]
+    def _valid_batches(self, rows: _Rows, row_no: int, check: RowCheck, report: ImportReport,
+                       given: _Given, progress: Callable[[], None]
                        ) -> Iterator[list[ImportRow]]:
         """Read and check the rows batch by batch and yield the valid ones of each batch;
         ``given`` counts the rows yielded and the time spent making them."""
         timings = report.timings
         while True:
             t0 = perf_counter()
-            chunk = _next_chunk(reader, self.batch_rows, encoding)
+            chunk = rows.chunk(self.batch_rows)
             t1 = perf_counter()
             if not chunk:
                 given.checking += t1 - t0
@@ -214,63 +239,6 @@ class LeadImportService:
             if valid:
                 given.rows += len(valid)
                 yield valid
-
-    def _open(self, source: BinaryIO, encoding: str
-              ) -> tuple[CsvReader, _LimitedReader]:
-        try:
-            codec = codecs.lookup(encoding).name
-        except LookupError:
-            raise ValidationFailed.single("encoding", f"{encoding!r} is not an encoding") from None
-        counter = _LimitedReader(source, self.max_bytes)
-        try:
-            # utf-8-sig also reads files that start with a byte-order mark (Excel writes one).
-            text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16),
-                                    encoding="utf-8-sig" if codec == "utf-8" else codec,
-                                    errors="strict", newline="")
-        except LookupError:  # base64, rot13, ...: codecs, but not of bytes to text
-            raise ValidationFailed.single("encoding", f"{encoding!r} is not a text encoding"
-                                          ) from None
-        # strict: an unterminated quote is an error, not the rest of the file in one cell.
-        return csv.reader(text, strict=True), counter
-
-
-def _header(reader: CsvReader, encoding: str) -> tuple[list[str], int]:
-    """The first non-blank row, and its row number."""
-    row_no = 0
-    while True:
-        chunk = _next_chunk(reader, 1, encoding)
-        if not chunk:
-            raise ValidationFailed.single("file", "is empty: it has no header and no rows")
-        row_no += 1
-        if any(cell.strip() for cell in chunk[0]):
-            return chunk[0], row_no
-
-
-def _next_chunk(reader: CsvReader, size: int, encoding: str) -> list[list[str]]:
-    try:
-        chunk = list(islice(reader, size))
-        _ensure_text(chunk, reader.line_num)
-        return chunk
-    except UnicodeDecodeError:
-        raise ValidationFailed.single(
-            "file", f"is not valid {encoding} text (a bad byte after line {reader.line_num}); "
-            "save it as UTF-8 or give its encoding") from None
-    except csv.Error as error:
-        raise ValidationFailed.single(
-            "file", f"is not valid CSV at line {reader.line_num}: {error}") from None
-
-
-def _ensure_text(chunk: list[list[str]], line: int) -> None:
-    """Some codecs (utf-7, unicode_escape) decode to lone surrogates, which no text column
-    can store: the file is refused, as for a byte its encoding cannot decode. (NUL is a
-    rejected row: the row check names it.)"""
-    text = "\x1f".join("\x1f".join(row) for row in chunk)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationFailed.single(
-            "file", f"decodes to text that is not valid Unicode (at or before line {line})"
-        ) from None
 
 
 def _region(region: str | None) -> str | None:
