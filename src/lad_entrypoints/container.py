@@ -198,10 +198,14 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.worker_lease_seconds)
 
 
+#: Where an OpenAI-compatible model is reached when LAD_LLM_BASE_URL is unset.
+OPENAI_URL = "https://api.openai.com/v1"
+
+
 def _icp_extractor(settings: Settings) -> IcpExtractor:
     """The offline rules, or an OpenAI-compatible model; one not configured raises
     ModelError (NOT_CONFIGURED, naming the setting) when asked, not at start."""
-    return configured_extractor(settings.icp_model, settings.llm_base_url,
+    return configured_extractor(settings.icp_model, settings.llm_base_url or OPENAI_URL,
                                 settings.llm_api_key, settings.llm_model)
 
 
