@@ -7,6 +7,7 @@ is asked, Apollo not configured a 503 naming LAD_APOLLO_API_KEY; the CLI's exit 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,14 +16,10 @@ from dependency_injector import providers
 from fastapi.testclient import TestClient
 
 from lad_adapters.apollo import ConfiguredApollo
+from lad_adapters.catalog import default_catalog
 from lad_entrypoints.container import Container
-from tests.integration.icp.test_icp_http_cli import (
-    Capture,
-    Desk,
-    client,  # noqa: F401 (a fixture)
-    lad,  # noqa: F401 (a fixture)
-    open_desk,
-)
+from lad_entrypoints.http.app import create_app
+from tests.integration.icp.test_icp_http_cli import OPERATOR, Capture, Desk, open_desk
 from tests.integration.leads.test_leads_cli import lad as run_lad
 from tests.integration.tenancy.api import fields, problem
 
@@ -33,11 +30,23 @@ COMPANIES = {"organization_locations": ["germany"], "organization_num_employees_
 
 
 @pytest.fixture
-def desk(client: TestClient, lad: Container) -> Desk:  # noqa: F811 (the fixtures above)
+def lad(backend: str, lad: Container) -> Container:
+    lad.billing_plans().load_pricing(OPERATOR, default_catalog())
+    return lad
+
+
+@pytest.fixture
+def client(lad: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(lad), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def desk(client: TestClient, lad: Container) -> Desk:
     return open_desk(client, lad)
 
 
-def apollo_calls(lad: Container) -> int:  # noqa: F811
+def apollo_calls(lad: Container) -> int:
     """Requests the simulated Apollo received (none before it is first asked)."""
     apollo = lad.apollo()
     assert isinstance(apollo, ConfiguredApollo)
@@ -77,7 +86,7 @@ def test_a_company_search_is_billed_once_then_served_from_the_cache(desk: Desk) 
 
 
 def test_an_empty_wallet_is_a_402_before_apollo_is_asked(client: TestClient,
-                                                         lad: Container) -> None:  # noqa: F811
+                                                         lad: Container) -> None:
     desk = open_desk(client, lad, funded=False)
     desk.ok(f"{E}/people/search", {"filters": PEOPLE})  # free: no wallet needed
     before = apollo_calls(lad)
@@ -87,13 +96,13 @@ def test_an_empty_wallet_is_a_402_before_apollo_is_asked(client: TestClient,
 
 
 def test_apollo_not_configured_is_a_503_naming_the_key(desk: Desk,
-                                                       lad: Container) -> None:  # noqa: F811
+                                                       lad: Container) -> None:
     no_apollo(lad)
     body = problem(desk.post(f"{E}/people/search", {"filters": PEOPLE}), 503)
     assert "LAD_APOLLO_API_KEY" in body["detail"]
 
 
-def no_apollo(lad: Container) -> None:  # noqa: F811
+def no_apollo(lad: Container) -> None:
     """LAD_APOLLO_LOCAL=0 without LAD_APOLLO_API_KEY."""
     settings = lad.settings().model_copy(update={"apollo_local": False,
                                                  "apollo_api_key": None})
@@ -139,7 +148,7 @@ def test_the_cli_searches_enriches_and_imports(desk: Desk, capsys: Capture) -> N
     assert code == 0 and companies["cached"] is False, err
 
 
-def test_the_cli_exit_codes(client: TestClient, lad: Container,  # noqa: F811
+def test_the_cli_exit_codes(client: TestClient, lad: Container,
                             capsys: Capture) -> None:
     desk = open_desk(client, lad, funded=False)
     code, _, err = enrichment(desk, capsys, "companies", "--filters", json.dumps(COMPANIES))
