@@ -24,9 +24,9 @@ from tests.integration.leads.test_leads_cli import lad as run_lad
 from tests.integration.tenancy.api import fields, problem
 
 E = "/v1/enrichment"
-PEOPLE = {"person_titles": ["cto"], "person_locations": ["germany"]}
-COMPANIES = {"organization_locations": ["germany"], "organization_num_employees_ranges":
-             ["50,200"]}
+PEOPLE = {"person_titles": ["engineering manager"], "person_locations": ["united states"]}
+COMPANIES = {"organization_locations": ["united states"], "organization_num_employees_ranges":
+             ["50,5000"]}
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def no_apollo(lad: Container) -> None:
 
 
 def test_a_search_past_the_ceiling_is_planned_in_parts(desk: Desk) -> None:
-    plan = desk.ok(f"{E}/people/plan", {"filters": {"person_locations": ["germany"]}})
+    plan = desk.ok(f"{E}/people/plan", {"filters": {"person_locations": ["united states"]}})
     assert sum(s["total"] for s in plan["searches"]) + plan["uncovered"] >= plan["total"] > 0
     assert all(s["total"] <= 50_000 for s in plan["searches"]) or plan["uncovered"]
 

@@ -28,11 +28,11 @@ from tests.integration.tenancy.api import Account, fields, problem, sign_up
 
 OPERATOR = Principal.operator()
 ICP = "/v1/icp"
-FIRST = ("We sell to CTOs and VPs of Engineering at software companies with 50-200 "
-         "employees in Germany.")
-CORRECTION = "Actually, the people should be in France instead."
-PROFILE = {"titles": ["CTO"], "headcounts": [{"min": 50, "max": 200}],
-           "person_locations": ["Germany"], "industries": ["Computer Software"]}
+FIRST = ("We sell to engineering managers and directors at software companies with "
+         "50-5000 employees in the United Kingdom.")
+CORRECTION = "Actually, the people should be in the United States instead."
+PROFILE = {"titles": ["Engineering Manager"], "headcounts": [{"min": 50, "max": 5000}],
+           "person_locations": ["United States"]}
 
 EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
@@ -87,7 +87,7 @@ class Desk:
         return self.ok(f"{ICP}/conversations/{conversation}/messages", {"content": content},
                        201)
 
-    def profile(self, icp: dict[str, Any] | None = None, name: str = "DACH CTOs") -> str:
+    def profile(self, icp: dict[str, Any] | None = None, name: str = "US engineering managers") -> str:
         return str(self.ok(f"{ICP}/profiles", {"name": name, "icp": icp or PROFILE},
                            201)["id"])
 
@@ -114,11 +114,11 @@ def test_two_turns_build_the_icp_and_the_second_corrects_the_location(desk: Desk
     conversation = desk.conversation()
     first = desk.say(conversation, FIRST)
     assert {"titles", "headcounts", "person_locations"} <= set(first["changed"])
-    assert first["icp"]["headcounts"] == [{"min": 50, "max": 200}]
-    assert first["search_params"]["organization_num_employees_ranges"] == ["50,200"]
+    assert first["icp"]["headcounts"] == [{"min": 50, "max": 5000}]
+    assert first["search_params"]["organization_num_employees_ranges"] == ["50,5000"]
     second = desk.say(conversation, CORRECTION)
     assert second["changed"] == ["person_locations"]
-    assert second["icp"]["person_locations"] == ["France"]
+    assert second["icp"]["person_locations"] == ["United States"]
     assert second["icp"]["titles"] == first["icp"]["titles"]
     said = desk.get(f"{ICP}/conversations/{conversation}/messages").json()["items"]
     assert [(m["role"], m["content"]) for m in said[::2]] == [("user", FIRST),
@@ -130,11 +130,11 @@ def test_the_journey_from_a_conversation_to_leads(desk: Desk) -> None:
     conversation = desk.conversation()
     desk.say(conversation, FIRST)
     desk.say(conversation, CORRECTION)
-    saved = desk.ok(f"{ICP}/profiles", {"name": "France CTOs",
+    saved = desk.ok(f"{ICP}/profiles", {"name": "US engineering managers",
                                         "conversation_id": conversation}, 201)
-    assert saved["icp"]["person_locations"] == ["France"]
+    assert saved["icp"]["person_locations"] == ["United States"]
     preview = desk.ok(f"{ICP}/search/preview", {"profile_id": saved["id"], "per_page": 25})
-    assert preview["search_params"]["person_locations"] == ["France"]
+    assert preview["search_params"]["person_locations"] == ["United States"]
     people = preview["people"]
     assert len(people["items"]) == 25 and people["cached"] is False and people["cost"] == "0"
     ids = [p["apollo_id"] for p in people["items"][:20]]
@@ -225,7 +225,7 @@ def test_the_cli_talks_saves_and_previews(desk: Desk, capsys: Capture) -> None:
     assert code == 0, started
     code, turn, err = icp(desk, capsys, "conversations", "say", started["id"], FIRST)
     assert code == 0, err
-    assert turn["icp"]["headcounts"] == [{"min": 50, "max": 200}]
+    assert turn["icp"]["headcounts"] == [{"min": 50, "max": 5000}]
     code, saved, err = icp(desk, capsys, "profiles", "save", "--name", "CLI",
                            "--conversation", started["id"])
     assert code == 0, err
