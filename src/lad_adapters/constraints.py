@@ -81,6 +81,14 @@ CONSTRAINT_MESSAGES: dict[str, str] = {
     "voice_agent_numbers.base_number": "the tenant already has this number",
     "voice_call_analysis.tenant_id, voice_call_analysis.call_log_id":
         "this call already has an analysis",
+    "uq_ai_icp_profiles_name_live": "a profile with this name already exists",
+    "ai_icp_profiles.tenant_id, ai_icp_profiles.name": "a profile with this name already exists",
+    "uq_ai_keyword_expansions_keyword": "this keyword's expansion is already stored",
+    "uq_ai_keyword_expansions_global": "this keyword's expansion is already stored",
+    "ai_keyword_expansions.original_keyword, ai_keyword_expansions.context, "
+    "ai_keyword_expansions.organization_id": "this keyword's expansion is already stored",
+    "ai_keyword_expansions.original_keyword, ai_keyword_expansions.context":
+        "this keyword's expansion is already stored",
 }
 
 #: Constraints whose conflict a use case handles by itself, with their own error class.

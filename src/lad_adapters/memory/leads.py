@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -74,6 +74,17 @@ class InMemoryLeadRepository(_Keyed):
         found = self._select(lambda x: x.tenant_id == self.tenant_id and x.deleted_at is None
                              and x.email is not None and x.email.lower() == email.lower())
         return found[0] if found else None
+
+    def find_by_custom_field(self, key: str, values: Collection[str]
+                             ) -> dict[str, uuid.UUID]:
+        wanted = set(values)
+        found: dict[str, uuid.UUID] = {}
+        # Read in place (no copies): an import asks for thousands of values at once.
+        for lead in sorted(self._live(), key=lambda x: (x.created_at, x.id)):
+            value = lead.custom_fields.get(key)
+            if isinstance(value, str) and value in wanted:
+                found.setdefault(value, lead.id)
+        return found
 
     def list(self, filter: LeadFilter, page: PageRequest) -> Page[Lead]:
         found = self._select(lambda x: x.tenant_id == self.tenant_id and x.deleted_at is None

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from lad_adapters.memory import billing, campaigns, education, leads, outreach, tenancy, voice
+from lad_adapters.memory import (
+    billing,
+    campaigns,
+    education,
+    enrichment,
+    icp,
+    leads,
+    outreach,
+    tenancy,
+    voice,
+)
 from lad_adapters.memory.store import InMemoryStore, InMemoryUnitOfWorkBase
 from lad_domain.billing.posting import RepositoryUsagePostings
 
@@ -59,6 +69,13 @@ class InMemoryUnitOfWork(InMemoryUnitOfWorkBase):
         self.batch_entries = voice.InMemoryEntryRepository(tx, t)
         self.calls = voice.InMemoryCallRepository(tx, t)
         self.call_analyses = voice.InMemoryAnalysisRepository(tx, t)
+        self.conversations = icp.InMemoryConversationRepository(tx, t)
+        self.icp_messages = icp.InMemoryMessageRepository(tx, t)
+        self.icp_profiles = icp.InMemoryProfileRepository(tx, t)
+        self.keyword_expansions = icp.InMemoryKeywordExpansionRepository(tx, t)
+        self.search_cache = enrichment.InMemorySearchCache(tx, t)
+        self.people_cache = enrichment.InMemoryPeopleCache(tx, t)
+        self.company_cache = enrichment.InMemoryCompanyCache(tx, t)
 
     def _store_events(self) -> None:
         self.events.add_many(self.outbox.drain())

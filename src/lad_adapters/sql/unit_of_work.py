@@ -20,6 +20,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine, RootTransaction
 from lad_adapters.sql import campaigns as campaign_records
 from lad_adapters.sql import (
     education,
+    enrichment,
+    icp,
     outreach,
     tenancy,
     voice,
@@ -348,6 +350,34 @@ class SqlUnitOfWork:
     @cached_property
     def call_analyses(self) -> voice.SqlAnalysisRepository:
         return voice.SqlAnalysisRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def conversations(self) -> icp.SqlConversationRepository:
+        return icp.SqlConversationRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def icp_messages(self) -> icp.SqlMessageRepository:
+        return icp.SqlMessageRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def icp_profiles(self) -> icp.SqlProfileRepository:
+        return icp.SqlProfileRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def keyword_expansions(self) -> icp.SqlKeywordExpansionRepository:
+        return icp.SqlKeywordExpansionRepository(self.db, self.tenant_id)
+
+    @cached_property
+    def search_cache(self) -> enrichment.SqlSearchCache:
+        return enrichment.SqlSearchCache(self.db, self.tenant_id)
+
+    @cached_property
+    def people_cache(self) -> enrichment.SqlPeopleCache:
+        return enrichment.SqlPeopleCache(self.db, self.tenant_id)
+
+    @cached_property
+    def company_cache(self) -> enrichment.SqlCompanyCache:
+        return enrichment.SqlCompanyCache(self.db, self.tenant_id)
 
     @cached_property
     def wallets(self) -> billing_ledger.SqlWalletRepository:

@@ -4,7 +4,7 @@ explicit row <-> object mapping."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic
 
@@ -147,6 +147,10 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+#: Values per IN list of ``find_by_custom_field``.
+CUSTOM_FIELD_CHUNK = 1000
+
+
 class SqlLeadRepository(SqlRepository):
     def _mine(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
         return [leads.c.tenant_id == self.tenant_id, *where]
@@ -178,6 +182,24 @@ class SqlLeadRepository(SqlRepository):
         # Emails are stored lower-cased (a CHECK constraint), so the plain unique index serves.
         row = self._one(sa.select(leads).where(*self._live(leads.c.email == email.lower())))
         return row_to_lead(row) if row else None
+
+    def find_by_custom_field(self, key: str, values: Collection[str]
+                             ) -> dict[str, uuid.UUID]:
+        field = leads.c.custom_fields[key]
+        value = field.as_string().label("value")
+        # The value is read as text (a number too): only a JSON string matches.
+        where = self._live(sa.func.jsonb_typeof(field) == "string"
+                           if self._db.dialect == "postgresql"
+                           else sa.func.json_type(field) == "text")
+        found: dict[str, uuid.UUID] = {}
+        wanted = sorted(set(values))
+        for start in range(0, len(wanted), CUSTOM_FIELD_CHUNK):
+            rows = self._db.execute(sa.select(value, leads.c.id).where(
+                *where, value.in_(wanted[start:start + CUSTOM_FIELD_CHUNK]))
+                .order_by(leads.c.created_at, leads.c.id)).all()
+            for row in rows:
+                found.setdefault(row.value, row.id)
+        return found
 
     def _filtered(self, f: LeadFilter) -> list[sa.ColumnElement[bool]]:
         where = self._live()
