@@ -87,7 +87,7 @@ class Desk:
         return self.ok(f"{ICP}/conversations/{conversation}/messages", {"content": content},
                        201)
 
-    def profile(self, icp: dict[str, Any] | None = None, name: str = "US engineering managers") -> str:
+    def profile(self, icp: dict[str, Any] | None = None, name: str = "US managers") -> str:
         return str(self.ok(f"{ICP}/profiles", {"name": name, "icp": icp or PROFILE},
                            201)["id"])
 
