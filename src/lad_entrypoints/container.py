@@ -343,8 +343,11 @@ def close(container: Container) -> None:
     close_voice = getattr(voice, "close", None)
     if callable(close_voice):
         close_voice()
-    # Stops the simulated Apollo if one was started, and closes Apollo's client.
-    container.apollo().close()
+    # Stops the simulated Apollo if one was started, and closes Apollo's client (a test's
+    # stand-in may have nothing to close).
+    close_apollo = getattr(container.apollo(), "close", None)
+    if callable(close_apollo):
+        close_apollo()
     engine = container.engine()
     if engine is not None:
         engine.dispose()
