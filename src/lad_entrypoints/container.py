@@ -9,6 +9,8 @@ from typing import Any
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
+from lad_adapters.apollo import ConfiguredApollo
+from lad_adapters.llm import configured_extractor
 from lad_adapters.mail.imap import ImapMailboxReader
 from lad_adapters.mail.smtp import SmtpEmailChannel
 from lad_adapters.memory.campaigns import InMemoryDueWork
@@ -48,6 +50,10 @@ from lad_domain.campaigns.services.engine import SendEngine
 from lad_domain.campaigns.services.inbound import InboundService
 from lad_domain.campaigns.services.reconcile import SendReconciliation
 from lad_domain.education.services import EducationService, release_counsellor
+from lad_domain.enrichment.services.search import EnrichmentService
+from lad_domain.icp.ports import IcpExtractor
+from lad_domain.icp.services.assistant import IcpAssistant
+from lad_domain.icp.services.profiles import IcpProfiles
 from lad_domain.leads.services.activity import ActivityService
 from lad_domain.leads.services.exporting import LeadExportService
 from lad_domain.leads.services.importing import DEFAULT_MAX_IMPORT_BYTES, LeadImportService
@@ -192,6 +198,28 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.worker_lease_seconds)
 
 
+#: Where an OpenAI-compatible model is reached when LAD_LLM_BASE_URL is unset.
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+def _icp_extractor(settings: Settings) -> IcpExtractor:
+    """The offline rules, or an OpenAI-compatible model; one not configured raises
+    ModelError (NOT_CONFIGURED, naming the setting) when asked, not at start."""
+    return configured_extractor(settings.icp_model, settings.llm_base_url or OPENAI_URL,
+                                settings.llm_api_key, settings.llm_model)
+
+
+def _apollo(settings: Settings) -> ConfiguredApollo:
+    """Apollo with a key; without one, the simulated Apollo on loopback when allowed (it
+    starts on first use); else every search answers 503 naming LAD_APOLLO_API_KEY."""
+    return ConfiguredApollo(settings.apollo_api_key, settings.apollo_url,
+                            local=settings.apollo_local)
+
+
+def _enrichment_ttl(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.enrichment_cache_ttl_hours)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -280,6 +308,16 @@ class Container(containers.DeclarativeContainer):
                                  providers=voice_providers, phones=phone_plan,
                                  events=call_events, limits=providers.Callable(_limits, settings))
 
+    # The ICP assistant and enrichment (Apollo).
+    icp_extractor = providers.Singleton(_icp_extractor, settings)
+    apollo = providers.Singleton(_apollo, settings)
+    icp_assistant = providers.Singleton(IcpAssistant, scope=tenant_scope,
+                                        extractor=icp_extractor)
+    icp_profiles = providers.Singleton(IcpProfiles, scope=tenant_scope)
+    enrichment = providers.Singleton(EnrichmentService, scope=tenant_scope, apollo=apollo,
+                                     leads=lead_import, phones=phone_numbers,
+                                     ttl=providers.Callable(_enrichment_ttl, settings))
+
 
 def build_container(settings: Settings | None = None, **overrides: Any) -> Container:
     """A container for the given settings (default: from the environment). Keyword
@@ -305,6 +343,11 @@ def close(container: Container) -> None:
     close_voice = getattr(voice, "close", None)
     if callable(close_voice):
         close_voice()
+    # Stops the simulated Apollo if one was started, and closes Apollo's client (a test's
+    # stand-in may have nothing to close).
+    close_apollo = getattr(container.apollo(), "close", None)
+    if callable(close_apollo):
+        close_apollo()
     engine = container.engine()
     if engine is not None:
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,6 +104,32 @@ class Settings(BaseSettings):
     voice_total_concurrency: int = Field(default=20, ge=1, le=10_000, description="Calls "
                                          "in flight at once in all: keep it below the "
                                          "providers' own limits, past which they drop calls")
+    icp_model: Literal["rules", "openai"] = Field(
+        default="rules", description="What reads the ICP assistant's messages: rules (the "
+        "offline extractor: free, no network) or openai (an OpenAI-compatible chat model at "
+        "LAD_LLM_BASE_URL, with LAD_LLM_API_KEY)")
+    llm_base_url: str | None = Field(default=None, description="The OpenAI-compatible API "
+                                     "the assistant's model is reached at; unset: "
+                                     "https://api.openai.com/v1")
+    llm_api_key: str | None = Field(default=None, repr=False, description="The model's "
+                                    "API key; unset with LAD_ICP_MODEL=openai: the assistant "
+                                    "answers 503 naming this setting")
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200,
+                           description="The chat model's name (its tokens are priced by "
+                           "provider and model from the price list)")
+    apollo_url: str = Field(default="https://api.apollo.io/api/v1", description="Apollo's "
+                            "API")
+    apollo_api_key: str | None = Field(default=None, repr=False, description="Apollo's API "
+                                       "key; unset: the simulated Apollo when "
+                                       "LAD_APOLLO_LOCAL is on, else enrichment answers 503 "
+                                       "naming this setting")
+    apollo_local: bool = Field(default=True, description="Without an Apollo key, serve "
+                               "searches from a simulated Apollo started on loopback "
+                               "(fictional people and companies)")
+    enrichment_cache_ttl_hours: int = Field(default=168, ge=1, le=8760, description="How "
+                                            "long a search page, a person or a company "
+                                            "Apollo returned is served from the cache "
+                                            "(free) before Apollo is asked again")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

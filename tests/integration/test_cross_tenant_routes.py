@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,6 +51,7 @@ SLOTS = {
     "activity_id": "activity", "voice_id": "voice", "agent_id": "agent",
     "default_agent_id": "agent", "number_id": "number", "default_number_id": "number",
     "permission_id": "permission", "batch_id": "batch", "call_id": "call",
+    "conversation_id": "conversation", "profile_id": "profile", "person_ids": "person",
 }
 #: Ids naming a catalog entry (the same in every tenant) or a provider's object, not a
 #: tenant's object.
@@ -72,6 +74,9 @@ NOT_EXERCISED = {
     ("POST", "/v1/voice/voices"): "provider_voice_id names the provider's voice, not a "
     "tenant's object: B adds a voice of its own (another tenant's voice: tests/integration/"
     "voice/test_setup_http)",
+    ("POST", "/v1/icp/search/preview"): "takes a profile_id or a conversation_id, one of "
+    "the two: the minimal example sends both (a 422 before any lookup); each alone of "
+    "another tenant's is a 404 in tests/integration/icp/test_icp_http_cli",
     ("POST", "/v1/webhooks/voice/{provider}"): "provider names a call provider, not a "
     "tenant's object; no bearer: the signature authenticates, and each event is applied in "
     "its call's own tenant (tests/integration/voice/test_calling_http)",
@@ -83,6 +88,8 @@ _FILTER = "a filter: A's id matches nothing in B, as an unknown id matches nothi
 _MEMBER = "names no member of B: 422 naming the field, as for an unknown id"
 _NOT_OURS = "a body id naming no voice, agent, number or member of B's: 422 naming the " \
     "field, as for an unknown id"
+_NOT_SEARCHED = "person_ids name people of B's own recent searches: A's search results are " \
+    "not in B's cache, a 422 naming the field, as for ids nobody has"
 _NO_STAGE = "move_to names no key of B's pipeline: 422 naming the field, as an unknown key"
 #: Answers other than 404, by route, then by who: an actor, the one id of A's sent among
 #: B's own (see _variants) or "*" (always). Each is also the answer for ids nobody has,
@@ -123,6 +130,8 @@ REFUSALS: dict[tuple[str, str], dict[str, tuple[int, str]]] = {
                                              "default_number_id": (422, _NOT_OURS)},
     ("GET", "/v1/voice/permissions"): {"*": (200, _FILTER)},
     ("POST", "/v1/voice/permissions"): {"*": (422, _NOT_OURS)},
+    ("POST", "/v1/icp/import"): {"*": (422, _NOT_SEARCHED)},
+    ("POST", "/v1/enrichment/people/import"): {"*": (422, _NOT_SEARCHED)},
 }
 ACTORS = ("owner", "api_key")
 
@@ -175,12 +184,50 @@ def test_every_route_that_takes_an_id_is_exercised_or_listed(container: Containe
 def test_tenant_b_reaches_nothing_of_tenant_a_by_id(app: FastAPI, client: TestClient,
                                                     lad: Container, actor: str) -> None:
     a, b = build_worlds(client, lad, "alpha", "beta")
-    before = snapshot(client, lad, a)
+    for page, world in enumerate((a, b), start=1):
+        _icp_world(client, world, page)
+    before = _snapshot(client, lad, a)
     exercised = [op for op in operations(app) if op.takes_ids and op.route not in NOT_EXERCISED
                  and (voice_stored(lad) or not op.path.startswith("/v1/voice/"))]
     problems = [p for op in exercised for p in _probe(client, op, a, b, actor)]
     assert not problems, "\n".join(problems)
-    assert snapshot(client, lad, a) == before
+    assert _snapshot(client, lad, a) == before
+
+
+def _icp_world(client: TestClient, world: TenantWorld, page: int) -> None:
+    """A conversation of one turn, a profile saved from it, and a person found by a people
+    search (over the simulated Apollo; each world its own page, so that no person is in
+    both tenants' caches): the ICP and enrichment objects routes name by id."""
+    auth, name = world.owner.auth, world.ids["stage"].removesuffix("_only")
+    conversation = client.post("/v1/icp/conversations", headers=auth,
+                               json={"title": f"{name} conversation"}).json()["id"]
+    said = client.post(f"/v1/icp/conversations/{conversation}/messages", headers=auth,
+                       json={"content": "CTOs at software companies with 50-200 employees "
+                             "in Germany"})
+    assert said.status_code == 201, said.text
+    profile = client.post("/v1/icp/profiles", headers=auth, json={
+        "name": f"{name} profile", "conversation_id": conversation})
+    assert profile.status_code == 201, profile.text
+    found = client.post("/v1/enrichment/people/search", headers=auth, json={
+        "filters": {"person_titles": ["cto"]}, "page": page, "per_page": 1})
+    assert found.status_code == 200, found.text
+    world.ids.update(conversation=conversation, profile=profile.json()["id"],
+                     person=found.json()["items"][0]["apollo_id"])
+
+
+#: What the owner reads of the ICP assistant and enrichment, beside tenant_world's READS.
+ICP_READS = ("/v1/icp/conversations", "/v1/icp/conversations/{conversation}",
+             "/v1/icp/conversations/{conversation}/messages", "/v1/icp/profiles",
+             "/v1/icp/profiles/{profile}", "/v1/icp/keywords/stats")
+
+
+def _snapshot(client: TestClient, lad: Container, world: TenantWorld) -> list[Any]:
+    reads = []
+    for path in ICP_READS:
+        response = client.get(path.format(**world.ids), headers=world.owner.auth)
+        assert response.status_code == 200, f"{path}: {response.text}"
+        reads.append((path, response.content))
+    return [*snapshot(client, lad, world), *reads]
 
 
 def _probe(client: TestClient, op: Operation, a: TenantWorld, b: TenantWorld, actor: str
@@ -201,8 +248,11 @@ def _probe(client: TestClient, op: Operation, a: TenantWorld, b: TenantWorld, ac
         where = f"{actor} {variant} {op.method} {call.url}"
         if foreign.status_code != status:
             yield f"{where}: {foreign.status_code} (want {status}: {why}) {foreign.text}"
+        # A's whole-number ids are masked in both answers: a count ("1 of them ...") is no
+        # id, and the two answers still have to agree everywhere else.
+        numbers = {value: kind for value, kind in hidden.items() if value.isdigit()}
         if _mask(foreign.text, hidden) != _mask(unknown.text, {
-                stranger[value]: kind for value, kind in hidden.items()}):
+                stranger[value]: kind for value, kind in hidden.items()} | numbers):
             yield f"{where}: A's ids answered unlike unknown ones: {foreign.text} | " \
                 f"{unknown.text}"
         # A whole-number id (an agent's) is in any text: its name and prompt are the marks.

@@ -27,6 +27,8 @@ from lad_entrypoints.cli import (
     campaigns,
     db,
     education,
+    enrichment,
+    icp,
     leads,
     outreach,
     tenancy,
@@ -164,6 +166,8 @@ def create_cli(container_factory: Callable[[], Container], *,
     cli.add_typer(campaigns.app, name="campaigns")
     cli.add_typer(outreach.app, name="outreach")
     cli.add_typer(voice.app, name="voice")
+    cli.add_typer(icp.app, name="icp")
+    cli.add_typer(enrichment.app, name="enrichment")
     return cli
 
 

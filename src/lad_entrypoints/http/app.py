@@ -9,8 +9,10 @@ from lad_entrypoints.http import (
     billing,
     campaigns,
     education,
+    enrichment,
     errors,
     health,
+    icp,
     lead_activity,
     leads,
     outreach,
@@ -52,6 +54,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(outreach.router)
     app.include_router(voice.router)
     app.include_router(voice_calls.router)
+    app.include_router(icp.router)
+    app.include_router(enrichment.router)
     app.include_router(public.router)
     app.include_router(webhooks.router)
     return app
