@@ -54,20 +54,20 @@ a repeat of this one (a repeated disconnection is harmless, a lost one is not).
 
 from __future__ import annotations
 
-import email.utils
 import hmac
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import tenacity
 
+from lad_adapters.http_client import ClosesItsClient
+from lad_adapters.http_client import retry_after as seconds_to_wait
 from lad_domain.outreach.channels import (
     AccountState,
     Delivery,
@@ -110,7 +110,7 @@ class _NotReached(Exception):
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class UnipileClient:
+class UnipileClient(ClosesItsClient[httpx.Client]):
     """The LinkedIn channel over Unipile. One ``httpx.Client`` (a connection pool) per
     instance; ``close()`` it, or use it as a context manager."""
 
@@ -125,19 +125,6 @@ class UnipileClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
             headers={"X-API-KEY": api_key, "Accept": "application/json"})
-
-    def __repr__(self) -> str:
-        return f"UnipileClient(base_url={str(self._http.base_url)!r})"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> UnipileClient:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     # -- LinkedInChannel ---------------------------------------------------------------
 
@@ -379,19 +366,8 @@ def retry_after(value: str | None, *, now: Callable[[], datetime] | None = None
                 ) -> timedelta | None:
     """A Retry-After header (seconds, or an HTTP date) as a duration; None when absent
     or unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    wait = when - (now() if now else datetime.now(UTC))
-    return max(wait, timedelta(0))
+    seconds = seconds_to_wait(value, now() if now else datetime.now(UTC))
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def profile_identifier(profile: str) -> str | None:

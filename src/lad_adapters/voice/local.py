@@ -63,9 +63,9 @@ from urllib.parse import quote
 import attrs
 import httpx
 
+from lad_adapters.http_client import ClosesItsClient
 from lad_adapters.loopback import LoopbackServer
 from lad_adapters.unipile import retry_after
-from lad_adapters.voice.normalise import ClosesItsClient
 from lad_domain.shared.clock import Clock, SystemClock
 from lad_domain.shared.errors import AuthenticationFailed, ValidationFailed
 from lad_domain.voice.model import Analysis, CallEvent, CallStatus, CostLine, EventKind
