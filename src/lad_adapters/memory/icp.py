@@ -11,7 +11,7 @@ import attrs
 
 from lad_adapters.memory.store import (
     InMemoryRepository,
-    InMemoryTenantRepository,
+    InMemoryTenantKeyedRepository,
     conflict_message,
 )
 from lad_domain.icp.model import (
@@ -27,7 +27,7 @@ from lad_domain.shared.pagination import Page, PageRequest
 CONVERSATIONS = "ai_conversations"
 
 
-class InMemoryConversationRepository(InMemoryTenantRepository):
+class InMemoryConversationRepository(InMemoryTenantKeyedRepository):
     table_name = CONVERSATIONS
 
     def add(self, conversation: Conversation) -> None:
@@ -47,7 +47,7 @@ class InMemoryConversationRepository(InMemoryTenantRepository):
                               lambda c: (c.created_at, c.id), within=user_id)
 
 
-class InMemoryMessageRepository(InMemoryTenantRepository):
+class InMemoryMessageRepository(InMemoryTenantKeyedRepository):
     table_name = "ai_messages"
 
     def add(self, message: Message) -> None:
@@ -69,7 +69,7 @@ class InMemoryMessageRepository(InMemoryTenantRepository):
                       key=lambda m: (m.created_at, m.id))
 
 
-class InMemoryProfileRepository(InMemoryTenantRepository):
+class InMemoryProfileRepository(InMemoryTenantKeyedRepository):
     table_name = "ai_icp_profiles"
 
     def add(self, profile: IcpProfile) -> None:

@@ -155,7 +155,7 @@ class InMemoryRepository(TenantScoped):
             raise conflict(constraint)
 
 
-class InMemoryTenantRepository(InMemoryRepository):
+class InMemoryTenantKeyedRepository(InMemoryRepository):
     """Base of in-memory repositories whose rows are keyed by (tenant, id)."""
 
     def _mine(self, predicate: Callable[[Any], bool] = lambda _: True) -> list[Any]:

@@ -14,7 +14,7 @@ from typing import TypeVar
 from lad_adapters.memory.store import (
     InMemoryRepository,
     InMemoryStore,
-    InMemoryTenantRepository,
+    InMemoryTenantKeyedRepository,
     conflict_message,
 )
 from lad_domain.shared.errors import Conflict, ValidationFailed
@@ -82,7 +82,7 @@ class InMemoryVoiceCatalog(InMemoryRepository):
         return self._paginate(found, page, lambda v: (v.created_at, v.id), within=provider)
 
 
-class InMemoryAgentRepository(InMemoryTenantRepository):
+class InMemoryAgentRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_agents"
 
     def add(self, agent: Agent) -> None:
@@ -104,7 +104,7 @@ class InMemoryAgentRepository(InMemoryTenantRepository):
                               lambda a: (a.created_at, uuid.UUID(int=a.id)))
 
 
-class InMemoryNumberRepository(InMemoryTenantRepository):
+class InMemoryNumberRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_agent_numbers"
 
     def add(self, number: Number) -> None:
@@ -128,7 +128,7 @@ class InMemoryNumberRepository(InMemoryTenantRepository):
                               lambda n: (n.created_at, n.id))
 
 
-class InMemoryUserProfileRepository(InMemoryTenantRepository):
+class InMemoryUserProfileRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_user_profiles"
 
     def get(self, user_id: uuid.UUID) -> UserProfile | None:
@@ -140,7 +140,7 @@ class InMemoryUserProfileRepository(InMemoryTenantRepository):
         self._put((self.tenant_id, profile.user_id), profile)
 
 
-class InMemoryPermissionRepository(InMemoryTenantRepository):
+class InMemoryPermissionRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_permissions"
 
     def add(self, permission: Permission) -> None:
@@ -163,7 +163,7 @@ class InMemoryPermissionRepository(InMemoryTenantRepository):
                               lambda p: (p.created_at, p.id), within=user_id)
 
 
-class InMemoryBatchRepository(InMemoryTenantRepository):
+class InMemoryBatchRepository(InMemoryTenantKeyedRepository):
     table_name = BATCHES
 
     def add(self, batch: Batch) -> None:
@@ -188,7 +188,7 @@ class InMemoryBatchRepository(InMemoryTenantRepository):
         return found[-1] if found else None
 
 
-class InMemoryEntryRepository(InMemoryTenantRepository):
+class InMemoryEntryRepository(InMemoryTenantKeyedRepository):
     table_name = ENTRIES
 
     def add_many(self, entries: Sequence[BatchEntry]) -> None:
@@ -230,7 +230,7 @@ class InMemoryEntryRepository(InMemoryTenantRepository):
         return cancelled
 
 
-class InMemoryCallRepository(InMemoryTenantRepository):
+class InMemoryCallRepository(InMemoryTenantKeyedRepository):
     table_name = CALLS
 
     def add(self, call: Call) -> None:
@@ -267,7 +267,7 @@ class InMemoryCallRepository(InMemoryTenantRepository):
         return sorted(found, key=lambda c: (c.created_at, c.id))[:limit]
 
 
-class InMemoryAnalysisRepository(InMemoryTenantRepository):
+class InMemoryAnalysisRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_call_analysis"
 
     def put(self, analysis: CallAnalysis) -> None:
