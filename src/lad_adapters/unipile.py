@@ -66,7 +66,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import tenacity
 
-from lad_adapters.http_client import ClosesItsClient
+from lad_adapters.http_client import ClosesItsClient, answer_object
 from lad_adapters.http_client import retry_after as seconds_to_wait
 from lad_domain.outreach.channels import (
     AccountState,
@@ -188,7 +188,7 @@ class UnipileClient(ClosesItsClient[httpx.Client]):
         if isinstance(answer, str):
             raise UnipileUnavailable(f"the state of account {account_id} is unknown: {answer}")
         if answer.is_success:
-            sources = _json(answer).get("sources")
+            sources = answer_object(answer).get("sources")
             statuses = [str(s.get("status", "")).upper() for s in sources
                         if isinstance(s, dict)] if isinstance(sources, list) else []
             if statuses and all(status == "OK" for status in statuses):
@@ -334,7 +334,7 @@ class _Problem:
 
     @classmethod
     def of(cls, response: httpx.Response) -> _Problem:
-        return cls(_json(response))
+        return cls(answer_object(response))
 
     def mentions(self, markers: tuple[str, ...]) -> bool:
         words = " ".join(part.lower() for part in (self.type, self.title, self.detail)
@@ -350,16 +350,8 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        document = response.json()
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
 def _field(response: httpx.Response, name: str) -> str | None:
-    return _text(_json(response).get(name))
+    return _text(answer_object(response).get(name))
 
 
 def retry_after(value: str | None, *, now: Callable[[], datetime] | None = None

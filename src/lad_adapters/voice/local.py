@@ -63,7 +63,7 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-from lad_adapters.http_client import ClosesItsClient
+from lad_adapters.http_client import ClosesItsClient, answer_object
 from lad_adapters.loopback import LoopbackServer
 from lad_adapters.unipile import retry_after
 from lad_domain.shared.clock import Clock, SystemClock
@@ -659,7 +659,7 @@ class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
         if "scenario" in request.metadata:
             body["scenario"] = request.metadata["scenario"]
         answer = self._send("POST", "/calls", "placing the call", json=body)
-        document = _document(answer) if answer is not None else {}
+        document = answer_object(answer) if answer is not None else {}
         call_id = _text(document.get("id"))
         if call_id is None:
             raise ProviderError(ProviderErrorKind.TIMEOUT, "the local provider accepted the "
@@ -680,7 +680,7 @@ class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
                             missing_ok=True)
         if answer is None:
             return None
-        call = _document(answer)
+        call = answer_object(answer)
         status = _status(call)
         kind = EventKind.ENDED if status.is_final else EventKind.STATUS
         return _event(call, kind, status, occurred_at=None)
@@ -745,7 +745,7 @@ class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
             return answer
         if status == 404 and missing_ok:
             return None
-        detail = _text(_document(answer).get("error")) or answer.reason_phrase
+        detail = _text(answer_object(answer).get("error")) or answer.reason_phrase
         message = f"the local provider answered {status} {what}: {detail}"
         if status == 429:
             wait = retry_after(answer.headers.get("Retry-After"))
@@ -845,9 +845,3 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _document(answer: httpx.Response) -> dict[str, Any]:
-    try:
-        document = answer.json()
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
