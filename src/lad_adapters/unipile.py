@@ -54,20 +54,20 @@ a repeat of this one (a repeated disconnection is harmless, a lost one is not).
 
 from __future__ import annotations
 
-import email.utils
 import hmac
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import tenacity
 
+from lad_adapters.http_client import ClosesItsClient, answer_object
+from lad_adapters.http_client import retry_after as seconds_to_wait
 from lad_domain.outreach.channels import (
     AccountState,
     Delivery,
@@ -110,7 +110,7 @@ class _NotReached(Exception):
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class UnipileClient:
+class UnipileClient(ClosesItsClient[httpx.Client]):
     """The LinkedIn channel over Unipile. One ``httpx.Client`` (a connection pool) per
     instance; ``close()`` it, or use it as a context manager."""
 
@@ -125,19 +125,6 @@ class UnipileClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
             headers={"X-API-KEY": api_key, "Accept": "application/json"})
-
-    def __repr__(self) -> str:
-        return f"UnipileClient(base_url={str(self._http.base_url)!r})"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> UnipileClient:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     # -- LinkedInChannel ---------------------------------------------------------------
 
@@ -201,7 +188,7 @@ class UnipileClient:
         if isinstance(answer, str):
             raise UnipileUnavailable(f"the state of account {account_id} is unknown: {answer}")
         if answer.is_success:
-            sources = _json(answer).get("sources")
+            sources = answer_object(answer).get("sources")
             statuses = [str(s.get("status", "")).upper() for s in sources
                         if isinstance(s, dict)] if isinstance(sources, list) else []
             if statuses and all(status == "OK" for status in statuses):
@@ -347,7 +334,7 @@ class _Problem:
 
     @classmethod
     def of(cls, response: httpx.Response) -> _Problem:
-        return cls(_json(response))
+        return cls(answer_object(response))
 
     def mentions(self, markers: tuple[str, ...]) -> bool:
         words = " ".join(part.lower() for part in (self.type, self.title, self.detail)
@@ -363,35 +350,16 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        document = response.json()
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
 def _field(response: httpx.Response, name: str) -> str | None:
-    return _text(_json(response).get(name))
+    return _text(answer_object(response).get(name))
 
 
 def retry_after(value: str | None, *, now: Callable[[], datetime] | None = None
                 ) -> timedelta | None:
     """A Retry-After header (seconds, or an HTTP date) as a duration; None when absent
     or unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    wait = when - (now() if now else datetime.now(UTC))
-    return max(wait, timedelta(0))
+    seconds = seconds_to_wait(value, now() if now else datetime.now(UTC))
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def profile_identifier(profile: str) -> str | None:

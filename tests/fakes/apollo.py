@@ -202,14 +202,18 @@ class FakeApollo:
         if failure is not None:
             raise failure
 
+    def _searched(self, method: str, page: int, per_page: int) -> None:
+        """A search called: a page past Apollo's last record is refused, as Apollo does."""
+        self._called(method)
+        if page * per_page > MAX_RECORDS:
+            raise ApolloError(ApolloErrorKind.REJECTED,
+                              f"only the first {MAX_RECORDS} records can be paged")
+
     # --- the port ---------------------------------------------------------------------------
 
     def search_people(self, filters: PeopleFilters, page: int, per_page: int
                       ) -> ProviderPage[Person]:
-        self._called("search_people")
-        if page * per_page > MAX_RECORDS:
-            raise ApolloError(ApolloErrorKind.REJECTED,
-                              f"only the first {MAX_RECORDS} records can be paged")
+        self._searched("search_people", page, per_page)
         found = [p for p in self.people if _person_matches(p, filters)]
         total = len(found) * self.weight
         start = (page - 1) * per_page
@@ -219,10 +223,7 @@ class FakeApollo:
 
     def search_organizations(self, filters: CompanyFilters, page: int, per_page: int
                              ) -> ProviderPage[Organization]:
-        self._called("search_organizations")
-        if page * per_page > MAX_RECORDS:
-            raise ApolloError(ApolloErrorKind.REJECTED,
-                              f"only the first {MAX_RECORDS} records can be paged")
+        self._searched("search_organizations", page, per_page)
         found = [o for o in self.orgs if _org_matches(o, filters)]
         start = (page - 1) * per_page
         return ProviderPage(tuple(found[start:start + per_page]), page, per_page, len(found))

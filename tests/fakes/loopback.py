@@ -1,15 +1,19 @@
-"""What every fake HTTP service of the tests shares: a threaded server on 127.0.0.1 (an
-ephemeral port), started and stopped (also as a context manager), its URL; and the two
-records every fake keeps: the requests it received, and the answers scripted in place of
-its normal ones."""
+"""What every fake HTTP service of the tests shares: the loopback server's life
+(``LoopbackServer``), the two records every fake keeps (the requests it received, and the
+answers scripted in place of its normal ones), and the handler reading a request and
+writing the fake's JSON answer."""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from lad_adapters.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -44,46 +48,117 @@ class Scripted:
                 and (self.path is None or path == self.path or path.startswith(self.path)))
 
 
-class LoopbackFake:
-    """A fake's life: ``handler()`` is the request handler class serving it."""
+class Answer(Exception):
+    """What a fake answers: a status, a JSON body (None: no body) and headers. Raised, it
+    ends serving the request."""
+
+    def __init__(self, status: int, body: dict[str, Any] | None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class LoopbackFake(LoopbackServer):
+    """A fake's life, its log and its script: ``serve(request)`` answers each request (on
+    the server's threads), ``handler()`` reads it and writes the answer."""
 
     name = "service"
-    _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    thread_name = "lad-fake"
+    poll_seconds = 0.02
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self._requests: list[RecordedRequest] = []
+        self._script: list[Scripted] = []
+        self._lock = threading.Lock()
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(JsonHandler):
+            owner = fake
+
+        return Handler
+
+    def serve(self, request: RecordedRequest) -> Answer:
         raise NotImplementedError
 
-    def start(self) -> Self:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        server.daemon_threads = True
-        # Keep-alive connections and hanging answers must not hold stop() up.
-        server.block_on_close = False
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.02,),
-                                        name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
     @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError(f"the fake {self.name} is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        """The requests of this method whose path is ``path`` or starts with it."""
+        return [r for r in self.requests
+                if r.method == method and (r.path == path or r.path.startswith(path))]
+
+    def reset(self) -> None:
+        """Forget the requests and the script (the state stays)."""
+        with self._lock:
+            self._requests.clear()
+            self._script.clear()
+
+    def _record(self, request: RecordedRequest) -> Scripted | None:
+        """Logs the request; the first scripted answer for it, counted (None: none)."""
+        with self._lock:
+            self._requests.append(request)
+            for scripted in self._script:
+                if scripted.matches(request.method, request.path):
+                    scripted.times -= 1
+                    if scripted.times <= 0:
+                        self._script.remove(scripted)
+                    return scripted
+        return None
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Reads each GET and POST (a JSON body), lets its fake answer, writes the answer."""
+
+    owner: LoopbackFake
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the fake's log is ``requests``."""
+
+    def received(self, body: bytes) -> RecordedRequest:
+        try:
+            document = json.loads(body) if body else None
+        except ValueError:
+            document = None
+        return RecordedRequest(self.command, urlsplit(self.path).path,
+                               {k.lower(): v for k, v in self.headers.items()}, body,
+                               document)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        answer = self.owner.serve(self.received(self.rfile.read(length) if length else b""))
+        payload = json.dumps(answer.body).encode() if answer.body is not None else b""
+        try:
+            self.send_response(answer.status)
+            if answer.body is not None:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout): as on a real server
+
+    do_GET = _handle
+    do_POST = _handle
+
+
+FakeT = TypeVar("FakeT", bound=LoopbackFake)
+
+
+def running(fake: FakeT) -> Iterator[FakeT]:
+    """A started fake, stopped afterwards (the body of a pytest fixture)."""
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

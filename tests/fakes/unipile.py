@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,7 +37,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
-from tests.fakes.loopback import LoopbackFake, RecordedRequest, Scripted
+from tests.fakes.loopback import (
+    Answer,
+    JsonHandler,
+    LoopbackFake,
+    RecordedRequest,
+    Scripted,
+)
+from tests.fakes.loopback import running as running_fake
 
 _DEFAULT_TYPES = {
     400: "errors/invalid_parameters",
@@ -84,18 +90,9 @@ class FakeChat:
     messages: list[tuple[str, str]] = field(default_factory=list)  # (message id, text)
 
 
-class _Answer(Exception):
-    def __init__(self, status: int, body: dict[str, Any],
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-def problem(status: int, error_type: str | None = None, detail: str = "") -> _Answer:
+def problem(status: int, error_type: str | None = None, detail: str = "") -> Answer:
     kind = error_type or _DEFAULT_TYPES.get(status, f"errors/http_{status}")
-    return _Answer(status, {"object": "Error", "status": status, "type": kind,
+    return Answer(status, {"object": "Error", "status": status, "type": kind,
                             "title": kind.rsplit("/", 1)[-1].replace("_", " ").capitalize(),
                             "detail": detail or kind})
 
@@ -109,17 +106,14 @@ class FakeUnipile(LoopbackFake):
     ``requests``, ``script(...)``; the state is in ``accounts``, ``users``,
     ``invitations``, ``chats``."""
 
-    name = "Unipile"
+    name = "fake Unipile"
 
     def __init__(self, api_key: str = "fake-unipile-key") -> None:
-        self.api_key = api_key
+        super().__init__(api_key)
         self.accounts: dict[str, FakeAccount] = {}
         self.users: dict[str, FakeUser] = {}  # by provider id
         self.invitations: list[FakeInvitation] = []
         self.chats: dict[str, FakeChat] = {}
-        self._requests: list[RecordedRequest] = []
-        self._script: list[Scripted] = []
-        self._lock = threading.Lock()
 
     # -- life --------------------------------------------------------------------------
 
@@ -174,36 +168,9 @@ class FakeUnipile(LoopbackFake):
                                          retry_after=retry_after, delay=delay, body=body,
                                          method=method, path=path, times=times))
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
-        """The requests of this method whose path is ``path`` or starts with it."""
-        return [r for r in self.requests
-                if r.method == method and (r.path == path or r.path.startswith(path))]
-
-    def reset(self) -> None:
-        """Forget the requests and the script (the state stays)."""
-        with self._lock:
-            self._requests.clear()
-            self._script.clear()
-
     # -- serving (called on the server's threads) --------------------------------------
 
-    def _record(self, request: RecordedRequest) -> Scripted | None:
-        with self._lock:
-            self._requests.append(request)
-            for scripted in self._script:
-                if scripted.matches(request.method, request.path):
-                    scripted.times -= 1
-                    if scripted.times <= 0:
-                        self._script.remove(scripted)
-                    return scripted
-        return None
-
-    def _answer(self, request: RecordedRequest) -> _Answer:
+    def serve(self, request: RecordedRequest) -> Answer:
         scripted = self._record(request)
         if scripted is not None:
             if scripted.delay:
@@ -211,7 +178,7 @@ class FakeUnipile(LoopbackFake):
             if scripted.status is not None:
                 headers = {"Retry-After": scripted.retry_after} if scripted.retry_after else {}
                 if scripted.body is not None:
-                    return _Answer(scripted.status, scripted.body, headers)
+                    return Answer(scripted.status, scripted.body, headers)
                 answer = problem(scripted.status, scripted.error_type)
                 answer.headers.update(headers)
                 return answer
@@ -220,10 +187,10 @@ class FakeUnipile(LoopbackFake):
         try:
             with self._lock:
                 return self._route(request)
-        except _Answer as answer:
+        except Answer as answer:
             return answer
 
-    def _route(self, request: RecordedRequest) -> _Answer:
+    def _route(self, request: RecordedRequest) -> Answer:
         parts = [unquote(p) for p in request.path.split("/") if p]
         if parts[:2] != ["api", "v1"]:
             raise problem(404, detail=f"no route {request.path}")
@@ -250,11 +217,11 @@ class FakeUnipile(LoopbackFake):
                           "The account appears to be disconnected from the provider service.")
         return account
 
-    def _get_account(self, account_id: str) -> _Answer:
+    def _get_account(self, account_id: str) -> Answer:
         account = self.accounts.get(account_id)
         if account is None:
             raise problem(404, detail=f"no account {account_id!r}")
-        return _Answer(200, {
+        return Answer(200, {
             "object": "Account", "id": account.id, "type": "LINKEDIN", "name": account.id,
             "created_at": "2026-01-01T00:00:00.000Z",
             "connection_params": {"im": {"id": account.user_provider_id}},
@@ -268,16 +235,16 @@ class FakeUnipile(LoopbackFake):
             raise problem(422, "errors/invalid_recipient", "Recipient cannot be reached.")
         return user
 
-    def _get_user(self, identifier: str, request: RecordedRequest) -> _Answer:
+    def _get_user(self, identifier: str, request: RecordedRequest) -> Answer:
         self._connected(_first(request.query.get("account_id")))
         user = self._find_user(identifier)
-        return _Answer(200, {
+        return Answer(200, {
             "object": "UserProfile", "provider": "LINKEDIN", "provider_id": user.provider_id,
             "public_identifier": user.public_identifier, "first_name": user.first_name,
             "last_name": user.last_name,
         })
 
-    def _invite(self, request: RecordedRequest) -> _Answer:
+    def _invite(self, request: RecordedRequest) -> Answer:
         body = request.json if isinstance(request.json, dict) else {}
         account = self._connected(body.get("account_id"))
         user = self._find_user(str(body.get("provider_id", "")))
@@ -293,9 +260,9 @@ class FakeUnipile(LoopbackFake):
                                     user.provider_id, message if isinstance(message, str)
                                     else None)
         self.invitations.append(invitation)
-        return _Answer(201, {"object": "UserInvitationSent", "invitation_id": invitation.id})
+        return Answer(201, {"object": "UserInvitationSent", "invitation_id": invitation.id})
 
-    def _start_chat(self, request: RecordedRequest) -> _Answer:
+    def _start_chat(self, request: RecordedRequest) -> Answer:
         account = self._connected(_first(request.form.get("account_id")))
         attendees = request.form.get("attendees_ids") or []
         if not attendees:
@@ -306,17 +273,17 @@ class FakeUnipile(LoopbackFake):
         message_id = uuid.uuid4().hex[:22]
         chat.messages.append((message_id, _first(request.form.get("text")) or ""))
         self.chats[chat.id] = chat
-        return _Answer(201, {"object": "ChatStarted", "chat_id": chat.id,
+        return Answer(201, {"object": "ChatStarted", "chat_id": chat.id,
                              "message_id": message_id})
 
-    def _send_message(self, chat_id: str, request: RecordedRequest) -> _Answer:
+    def _send_message(self, chat_id: str, request: RecordedRequest) -> Answer:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise problem(404, detail=f"no chat {chat_id!r}")
         self._connected(chat.account_id)
         message_id = uuid.uuid4().hex[:22]
         chat.messages.append((message_id, _first(request.form.get("text")) or ""))
-        return _Answer(201, {"object": "MessageSent", "message_id": message_id})
+        return Answer(201, {"object": "MessageSent", "message_id": message_id})
 
 
 def _first(values: list[str] | None) -> str | None:
@@ -339,16 +306,10 @@ def _form(content_type: str, body: bytes) -> dict[str, list[str]]:
     return form
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     owner: FakeUnipile
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the fake's log is ``requests``."""
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+    def received(self, body: bytes) -> RecordedRequest:
         parts = urlsplit(self.path)
         content_type = self.headers.get("Content-Type", "")
         document: Any = None
@@ -357,25 +318,10 @@ class _Handler(BaseHTTPRequestHandler):
                 document = json.loads(body)
             except ValueError:
                 document = None
-        request = RecordedRequest(
+        return RecordedRequest(
             method=self.command, path=parts.path, query=parse_qs(parts.query),
             headers={k.lower(): v for k, v in self.headers.items()}, body=body,
             json=document, form=_form(content_type, body))
-        answer = self.owner._answer(request)
-        payload = json.dumps(answer.body).encode()
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout): as on a real server
-
-    do_GET = _handle
-    do_POST = _handle
 
 
 def refused_port() -> int:
@@ -409,8 +355,4 @@ class RefusingFirst(httpx.BaseTransport):
 
 def running() -> Iterator[FakeUnipile]:
     """A started fake, stopped afterwards (the body of a pytest fixture)."""
-    fake = FakeUnipile().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from running_fake(FakeUnipile())

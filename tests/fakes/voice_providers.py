@@ -22,50 +22,28 @@ Both require ``Authorization: Bearer <api_key>`` (the control URL requires nothi
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
-from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import unquote
 
 from lad_adapters.voice.normalise import hmac_sha256_hex
-from tests.fakes.loopback import LoopbackFake, RecordedRequest, Scripted
+from tests.fakes.loopback import Answer, LoopbackFake, RecordedRequest, Scripted, running
 
 __all__ = ["FakeRetell", "FakeVapi", "RecordedRequest", "retell_event", "retell_webhook",
            "running", "vapi_message", "vapi_secret_webhook", "vapi_webhook"]
 
 
-class Answer(Exception):
-    def __init__(self, status: int, body: dict[str, Any] | None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
 class FakeProvider(LoopbackFake):
     """What both fakes share: life, the script, the log, the calls (by provider id)."""
 
-    name = "provider"
+    name = "fake provider"
 
     def __init__(self, api_key: str = "fake-voice-key") -> None:
-        self.api_key = api_key
+        super().__init__(api_key)
         self.calls: dict[str, dict[str, Any]] = {}
-        self._requests: list[RecordedRequest] = []
-        self._script: list[Scripted] = []
-        self._lock = threading.Lock()
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        fake: FakeProvider = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        return Handler
 
     def script(self, *, status: int | None = None, retry_after: str | None = None,
                delay: float = 0.0, body: dict[str, Any] | None = None, times: int = 1,
@@ -84,20 +62,6 @@ class FakeProvider(LoopbackFake):
             call.update(fields)
             return dict(call)
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
-        return [r for r in self.requests
-                if r.method == method and (r.path == path or r.path.startswith(path))]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._script.clear()
-
     # -- serving (on the server's threads) ---------------------------------------------
 
     def _new_call(self, call_id: str) -> dict[str, Any]:
@@ -113,15 +77,8 @@ class FakeProvider(LoopbackFake):
         """Whether this route needs no API key."""
         return False
 
-    def _answer(self, request: RecordedRequest) -> Answer:
-        with self._lock:
-            self._requests.append(request)
-            scripted = next((s for s in self._script
-                             if s.matches(request.method, request.path)), None)
-            if scripted is not None:
-                scripted.times -= 1
-                if scripted.times <= 0:
-                    self._script.remove(scripted)
+    def serve(self, request: RecordedRequest) -> Answer:
+        scripted = self._record(request)
         if scripted is not None:
             if scripted.delay:
                 time.sleep(scripted.delay)
@@ -143,7 +100,7 @@ class FakeProvider(LoopbackFake):
 
 
 class FakeVapi(FakeProvider):
-    name = "vapi"
+    name = "fake Vapi"
 
     def _new_call(self, call_id: str) -> dict[str, Any]:
         now = _iso(datetime.now(UTC))
@@ -195,7 +152,7 @@ class FakeVapi(FakeProvider):
 
 
 class FakeRetell(FakeProvider):
-    name = "retell"
+    name = "fake Retell"
 
     def _new_call(self, call_id: str) -> dict[str, Any]:
         return {"call_id": call_id, "call_type": "phone_call", "agent_id": "agent_fake",
@@ -238,55 +195,8 @@ class FakeRetell(FakeProvider):
         return Answer(201, call)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeProvider
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the fake's log is ``requests``."""
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            document = json.loads(body) if body else None
-        except ValueError:
-            document = None
-        request = RecordedRequest(self.command, urlsplit(self.path).path,
-                                  {k.lower(): v for k, v in self.headers.items()}, body,
-                                  document)
-        answer = self.owner._answer(request)
-        payload = json.dumps(answer.body).encode() if answer.body is not None else b""
-        try:
-            self.send_response(answer.status)
-            if payload:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout)
-
-    do_GET = _handle
-    do_POST = _handle
-
-
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
-
-FakeT = TypeVar("FakeT", bound=FakeProvider)
-
-
-def running(fake: FakeT) -> Iterator[FakeT]:
-    """A started fake, stopped afterwards (the body of a pytest fixture)."""
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")

@@ -39,8 +39,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from lad_adapters.http_client import ClosesItsClient, error_message
 from lad_adapters.unipile import retry_after
-from lad_adapters.voice.normalise import ClosesItsClient, error_message, mapping, text
+from lad_adapters.voice.normalise import mapping, text
 from lad_domain.enrichment.model import CompanyFilters, Organization, PeopleFilters, Person
 from lad_domain.enrichment.ports import (
     MATCH_BATCH,

@@ -38,13 +38,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Final, Self, TypeVar
 
 import attrs
 
 from lad_adapters.apollo.population import Org, PersonRecord, Population
+from lad_adapters.loopback import LoopbackServer
 from lad_domain.enrichment.model import (
     MAX_PER_PAGE,
     MAX_RECORDS,
@@ -90,10 +90,13 @@ class _Scripted:
     body: bytes | None
 
 
-class LocalApollo:
+class LocalApollo(LoopbackServer):
     """``LocalApollo(key).start()`` (or ``with``), give its ``url`` to ``ApolloClient``,
     ``stop()`` it. The population is drawn at ``start()`` (a fifth of a second for the
     default 2,000 organisations and their ~115,000 people)."""
+
+    name = "local Apollo"
+    thread_name = "lad-local-apollo"
 
     def __init__(self, api_key: str, *, seed: int = 7, organizations: int = 2000,
                  host: str = "127.0.0.1", port: int = 0) -> None:
@@ -107,8 +110,6 @@ class LocalApollo:
         self._address = (host, port)
         self._scripted: deque[_Scripted] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._serving: threading.Thread | None = None
 
     @property
     def population(self) -> Population:
@@ -116,38 +117,12 @@ class LocalApollo:
             self._population = Population(seed=self.seed, organizations=self._organizations)
         return self._population
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the local Apollo is not started")
-        return f"http://{self._address[0]}:{self._server.server_address[1]}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def start(self) -> Self:
         _ = self.population  # drawn now, not at the first request
-        server = ThreadingHTTPServer(self._address, _handler(self))
-        server.daemon_threads = True
-        server.block_on_close = False  # kept-alive connections must not hold stop() up
-        self._server = server
-        self._serving = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                         name="lad-local-apollo", daemon=True)
-        self._serving.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._serving is not None:
-            self._serving.join(timeout=5)
-            self._serving = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
+        return super().start()
 
     # -- chaos and the log -----------------------------------------------------------------
 

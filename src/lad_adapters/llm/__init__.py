@@ -35,16 +35,8 @@ class UnconfiguredExtractor:
         if not settings:
             raise ValueError("name the missing setting")
         self.settings = settings
-        self._provider = provider
-        self._model = model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    @property
-    def model(self) -> str:
-        return self._model
+        self.provider = provider
+        self.model = model
 
     @property
     def message(self) -> str:

@@ -33,12 +33,12 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 import tenacity
 
+from lad_adapters.http_client import ClosesItsClient, answer_object, error_message, retry_after
 from lad_adapters.llm.schema import (
     EXPANSION_SCHEMA,
     EXPANSION_SCHEMA_NAME,
@@ -47,7 +47,6 @@ from lad_adapters.llm.schema import (
     problems,
     update_of,
 )
-from lad_adapters.voice.normalise import error_message, retry_after
 from lad_domain.icp.model import (
     HISTORY_TURNS,
     MAX_ITEM_LENGTH,
@@ -101,7 +100,7 @@ class _Retry(Exception):
         self.kind, self.message, self.wait = kind, message, wait
 
 
-class OpenAICompatibleExtractor:
+class OpenAICompatibleExtractor(ClosesItsClient[httpx.Client]):
     """An ``IcpExtractor`` over chat completions. One connection pool per instance;
     ``close()`` it (or ``with``). ``sleep`` is how it waits (tests pass one that only
     records)."""
@@ -133,16 +132,6 @@ class OpenAICompatibleExtractor:
     @property
     def model(self) -> str:
         return self._model
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(base_url={str(self._http.base_url)!r}, "
@@ -244,7 +233,7 @@ class OpenAICompatibleExtractor:
         except ValidationFailed as failed:
             raise _Retry(ModelErrorKind.MALFORMED, str(failed)) from None
 
-    def _post(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def _post(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The answer of a 2xx; 429, 5xx and transport errors retried (see the module
         docstring)."""
         retrying = tenacity.Retrying(
@@ -257,11 +246,7 @@ class OpenAICompatibleExtractor:
             raise ModelError(last.kind, f"{last.message} after {self._retries + 1} attempts",
                              retry_after=None if last.wait is None else math.ceil(last.wait)
                              ) from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        return answer if isinstance(answer, dict) else {}
+        return answer_object(response)
 
     def _attempt(self, payload: Mapping[str, Any]) -> httpx.Response:
         try:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
-from lad_adapters.memory.store import InMemoryRepository, conflict_message
+from lad_adapters.memory.store import (
+    InMemoryRepository,
+    InMemoryTenantKeyedRepository,
+    conflict_message,
+)
 from lad_domain.icp.model import (
     Conversation,
     ExpansionStats,
@@ -19,23 +22,12 @@ from lad_domain.icp.model import (
     Message,
 )
 from lad_domain.shared.errors import Conflict
-from lad_domain.shared.pagination import Cursor, Page, PageRequest
+from lad_domain.shared.pagination import Page, PageRequest
 
 CONVERSATIONS = "ai_conversations"
 
 
-class _Scoped(InMemoryRepository):
-    """Rows keyed by (tenant, id)."""
-
-    def _mine(self, predicate: Callable[[Any], bool]) -> list[Any]:
-        return [copy.deepcopy(v) for k, v in self.rows.items()
-                if k[0] == self.tenant_id and predicate(v)]
-
-    def _own(self, id_: uuid.UUID) -> Any:
-        return self._get((self.tenant_id, id_))
-
-
-class InMemoryConversationRepository(_Scoped):
+class InMemoryConversationRepository(InMemoryTenantKeyedRepository):
     table_name = CONVERSATIONS
 
     def add(self, conversation: Conversation) -> None:
@@ -55,7 +47,7 @@ class InMemoryConversationRepository(_Scoped):
                               lambda c: (c.created_at, c.id), within=user_id)
 
 
-class InMemoryMessageRepository(_Scoped):
+class InMemoryMessageRepository(InMemoryTenantKeyedRepository):
     table_name = "ai_messages"
 
     def add(self, message: Message) -> None:
@@ -64,18 +56,9 @@ class InMemoryMessageRepository(_Scoped):
 
     def list(self, conversation_id: uuid.UUID, page: PageRequest) -> Page[Message]:
         """Oldest first, as the SQL adapter pages them."""
-        found: Sequence[Message] = self._ordered(conversation_id)
-        cursors = self._tx.cursors
-        kind = f"{self.table_name}\0{conversation_id}"
-        after = cursors.after(kind, page)
-        if after is not None:
-            found = [m for m in found if (m.created_at, m.id) > (after.created_at, after.id)]
-        chosen = found[:page.limit]
-        next_cursor = None
-        if len(found) > page.limit:
-            next_cursor = cursors.seal(kind, Cursor(created_at=chosen[-1].created_at,
-                                                    id=chosen[-1].id))
-        return Page(items=chosen, next_cursor=next_cursor)
+        return self._paginate(self._mine(lambda m: m.conversation_id == conversation_id),
+                              page, lambda m: (m.created_at, m.id), within=conversation_id,
+                              oldest_first=True)
 
     def recent(self, conversation_id: uuid.UUID, limit: int) -> Sequence[Message]:
         found = self._ordered(conversation_id)
@@ -86,7 +69,7 @@ class InMemoryMessageRepository(_Scoped):
                       key=lambda m: (m.created_at, m.id))
 
 
-class InMemoryProfileRepository(_Scoped):
+class InMemoryProfileRepository(InMemoryTenantKeyedRepository):
     table_name = "ai_icp_profiles"
 
     def add(self, profile: IcpProfile) -> None:

@@ -129,16 +129,19 @@ class InMemoryRepository(TenantScoped):
 
     def _paginate(self, items: list[T], page: PageRequest,
                   key: Callable[[T], tuple[Any, uuid.UUID]], *,
-                  within: object = None) -> Page[T]:
-        """Newest first by (created_at, id), like the SQL adapters. Cursors are sealed for
-        this list: the repository's table, ``within`` (the list's filter: the lead whose
-        notes these are, a lead filter, ...) and the unit of work's tenant."""
+                  within: object = None, oldest_first: bool = False) -> Page[T]:
+        """Newest first by (created_at, id) (oldest first when asked), like the SQL
+        adapters. Cursors are sealed for this list: the repository's table, ``within`` (the
+        list's filter: the lead whose notes these are, a lead filter, ...) and the unit of
+        work's tenant."""
         cursors = self._tx.cursors
         kind = self.table_name if within is None else f"{self.table_name}\0{within!r}"
-        ordered = sorted(items, key=key, reverse=True)
+        ordered = sorted(items, key=key, reverse=not oldest_first)
         after = cursors.after(kind, page)
         if after is not None:
-            ordered = [item for item in ordered if key(item) < (after.created_at, after.id)]
+            mark = (after.created_at, after.id)
+            ordered = [item for item in ordered
+                       if (key(item) > mark if oldest_first else key(item) < mark)]
         chosen = ordered[: page.limit]
         next_cursor = None
         if len(ordered) > page.limit:
@@ -150,6 +153,18 @@ class InMemoryRepository(TenantScoped):
     def _unique(items: Iterable[Any], predicate: Callable[[Any], bool], constraint: str) -> None:
         if any(predicate(item) for item in items):
             raise conflict(constraint)
+
+
+class InMemoryTenantKeyedRepository(InMemoryRepository):
+    """Base of in-memory repositories whose rows are keyed by (tenant, id)."""
+
+    def _mine(self, predicate: Callable[[Any], bool] = lambda _: True) -> list[Any]:
+        """Copies of the scope's rows that ``predicate`` keeps."""
+        return [copy.deepcopy(v) for k, v in self.rows.items()
+                if k[0] == self.tenant_id and predicate(v)]
+
+    def _own(self, id_: object) -> Any:
+        return self._get((self.tenant_id, id_))
 
 
 def conflict_message(constraint: str) -> str:

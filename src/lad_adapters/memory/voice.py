@@ -7,13 +7,18 @@ from __future__ import annotations
 import copy
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from lad_adapters.memory.store import InMemoryRepository, InMemoryStore, conflict_message
+from lad_adapters.memory.store import (
+    InMemoryRepository,
+    InMemoryStore,
+    InMemoryTenantKeyedRepository,
+    conflict_message,
+)
 from lad_domain.shared.errors import Conflict, ValidationFailed
-from lad_domain.shared.pagination import Cursor, Page, PageRequest
+from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.voice.model import (
     Agent,
     Batch,
@@ -34,17 +39,6 @@ T = TypeVar("T")
 ENTRIES = "voice_call_batch_entries"
 BATCHES = "voice_call_batches"
 CALLS = "voice_call_logs"
-
-
-class _Scoped(InMemoryRepository):
-    """Rows keyed by (tenant, id)."""
-
-    def _mine(self, predicate: Callable[[Any], bool] = lambda _: True) -> list[Any]:
-        return [copy.deepcopy(v) for k, v in self.rows.items()
-                if k[0] == self.tenant_id and predicate(v)]
-
-    def _own(self, id_: object) -> Any:
-        return self._get((self.tenant_id, id_))
 
 
 class InMemoryVoiceCatalog(InMemoryRepository):
@@ -88,7 +82,7 @@ class InMemoryVoiceCatalog(InMemoryRepository):
         return self._paginate(found, page, lambda v: (v.created_at, v.id), within=provider)
 
 
-class InMemoryAgentRepository(_Scoped):
+class InMemoryAgentRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_agents"
 
     def add(self, agent: Agent) -> None:
@@ -110,7 +104,7 @@ class InMemoryAgentRepository(_Scoped):
                               lambda a: (a.created_at, uuid.UUID(int=a.id)))
 
 
-class InMemoryNumberRepository(_Scoped):
+class InMemoryNumberRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_agent_numbers"
 
     def add(self, number: Number) -> None:
@@ -134,7 +128,7 @@ class InMemoryNumberRepository(_Scoped):
                               lambda n: (n.created_at, n.id))
 
 
-class InMemoryUserProfileRepository(_Scoped):
+class InMemoryUserProfileRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_user_profiles"
 
     def get(self, user_id: uuid.UUID) -> UserProfile | None:
@@ -146,7 +140,7 @@ class InMemoryUserProfileRepository(_Scoped):
         self._put((self.tenant_id, profile.user_id), profile)
 
 
-class InMemoryPermissionRepository(_Scoped):
+class InMemoryPermissionRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_permissions"
 
     def add(self, permission: Permission) -> None:
@@ -169,7 +163,7 @@ class InMemoryPermissionRepository(_Scoped):
                               lambda p: (p.created_at, p.id), within=user_id)
 
 
-class InMemoryBatchRepository(_Scoped):
+class InMemoryBatchRepository(InMemoryTenantKeyedRepository):
     table_name = BATCHES
 
     def add(self, batch: Batch) -> None:
@@ -194,7 +188,7 @@ class InMemoryBatchRepository(_Scoped):
         return found[-1] if found else None
 
 
-class InMemoryEntryRepository(_Scoped):
+class InMemoryEntryRepository(InMemoryTenantKeyedRepository):
     table_name = ENTRIES
 
     def add_many(self, entries: Sequence[BatchEntry]) -> None:
@@ -211,20 +205,10 @@ class InMemoryEntryRepository(_Scoped):
 
     def list(self, batch_id: uuid.UUID, status: EntryStatus | None, page: PageRequest
              ) -> Page[BatchEntry]:
-        found = sorted(self._mine(lambda e: e.batch_id == batch_id
-                                  and status in (None, e.status)),
-                       key=lambda e: (e.created_at, e.id))
-        cursors = self._tx.cursors
-        kind = f"{self.table_name}\0{batch_id}\0{status}"
-        after = cursors.after(kind, page)
-        if after is not None:
-            found = [e for e in found if (e.created_at, e.id) > (after.created_at, after.id)]
-        chosen = found[:page.limit]
-        next_cursor = None
-        if len(found) > page.limit:
-            next_cursor = cursors.seal(kind, Cursor(created_at=chosen[-1].created_at,
-                                                    id=chosen[-1].id))
-        return Page(items=chosen, next_cursor=next_cursor)
+        return self._paginate(self._mine(lambda e: e.batch_id == batch_id
+                                         and status in (None, e.status)),
+                              page, lambda e: (e.created_at, e.id), within=(batch_id, status),
+                              oldest_first=True)
 
     def counts(self, batch_id: uuid.UUID) -> dict[EntryStatus, int]:
         found = Counter(e.status for k, e in self.rows.items()
@@ -246,7 +230,7 @@ class InMemoryEntryRepository(_Scoped):
         return cancelled
 
 
-class InMemoryCallRepository(_Scoped):
+class InMemoryCallRepository(InMemoryTenantKeyedRepository):
     table_name = CALLS
 
     def add(self, call: Call) -> None:
@@ -283,7 +267,7 @@ class InMemoryCallRepository(_Scoped):
         return sorted(found, key=lambda c: (c.created_at, c.id))[:limit]
 
 
-class InMemoryAnalysisRepository(_Scoped):
+class InMemoryAnalysisRepository(InMemoryTenantKeyedRepository):
     table_name = "voice_call_analysis"
 
     def put(self, analysis: CallAnalysis) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lad_adapters.sql.outreach import OutreachRepository
-from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.pagination import keyset, paginate
 from lad_adapters.sql.tables.icp import (
     ai_conversations,
     ai_icp_profiles,
@@ -29,7 +29,7 @@ from lad_domain.icp.model import (
     Role,
     search_params,
 )
-from lad_domain.shared.pagination import Cursor, Page, PageRequest
+from lad_domain.shared.pagination import Page, PageRequest
 
 c = ai_conversations
 m = ai_messages
@@ -97,23 +97,11 @@ class SqlMessageRepository(OutreachRepository):
     def list(self, conversation_id: uuid.UUID, page: PageRequest) -> Page[Message]:
         """Oldest first by (created_at, id), with the unit of work's sealed cursors for
         this conversation's list (``paginate`` pages newest first)."""
-        kind = f"{m.name}\0{conversation_id}"
         query = sa.select(m).where(m.c.tenant_id == self.tenant_id,
                                    m.c.conversation_id == conversation_id)
-        after = self._db.cursors.after(kind, page)
-        if after is not None:
-            query = query.where(sa.tuple_(m.c.created_at, m.c.id) > sa.tuple_(
-                sa.literal(after.created_at, m.c.created_at.type),
-                sa.literal(after.id, m.c.id.type)))
-        rows = self._db.execute(query.order_by(m.c.created_at, m.c.id)
-                                .limit(page.limit + 1)).all()
-        items = [_row_to_message(row) for row in rows[:page.limit]]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            next_cursor = self._db.cursors.seal(kind, Cursor(created_at=last.created_at,
-                                                             id=last.id))
-        return Page(items=items, next_cursor=next_cursor)
+        return keyset(self._db, query, kind=f"{m.name}\0{conversation_id}",
+                      created_at=m.c.created_at, id_column=m.c.id, page=page,
+                      to_item=_row_to_message, oldest_first=True)
 
     def recent(self, conversation_id: uuid.UUID, limit: int) -> Sequence[Message]:
         rows = self._db.execute(sa.select(m).where(

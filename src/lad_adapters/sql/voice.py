@@ -4,16 +4,15 @@ defaults and permissions, call batches and their entries, calls and their analys
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from lad_adapters.constraints import conflict
-from lad_adapters.sql.database import Db
 from lad_adapters.sql.outreach import OutreachRepository
-from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.pagination import keyset, paginate
 from lad_adapters.sql.tables.voice import (
     voice_agent_numbers,
     voice_agent_voices,
@@ -25,7 +24,7 @@ from lad_adapters.sql.tables.voice import (
     voice_permissions,
     voice_user_profiles,
 )
-from lad_domain.shared.pagination import Cursor, Page, PageRequest
+from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.voice.model import (
     LIVE_CALL_STATUSES,
     Agent,
@@ -58,32 +57,6 @@ b = voice_call_batches
 e = voice_call_batch_entries
 cl = voice_call_logs
 an = voice_call_analysis
-
-
-def _keyset(db: Db, query: sa.Select[Any], *, kind: str,
-            created_at: sa.Column[Any], id_column: sa.Column[Any], page: PageRequest,
-            to_item: Callable[[sa.Row[Any]], T], oldest_first: bool = False,
-            id_of: Callable[[Any], uuid.UUID] = lambda value: value,
-            id_from: Callable[[uuid.UUID], Any] = lambda value: value) -> Page[T]:
-    """Keyset pages over (created_at, id) with the unit of work's sealed cursors, for the
-    lists ``paginate`` does not serve: oldest first, or keyed by a BIGINT (held in the
-    cursor as the UUID of that number). ``kind`` names the list and its filters."""
-    after = db.cursors.after(kind, page)
-    if after is not None:
-        position = sa.tuple_(created_at, id_column)
-        bound = sa.tuple_(sa.literal(after.created_at, created_at.type),
-                          sa.literal(id_from(after.id), id_column.type))
-        query = query.where(position > bound if oldest_first else position < bound)
-    order = (created_at.asc(), id_column.asc()) if oldest_first else (
-        created_at.desc(), id_column.desc())
-    rows = db.execute(query.order_by(*order).limit(page.limit + 1)).all()
-    items = [to_item(row) for row in rows[:page.limit]]
-    next_cursor = None
-    if len(rows) > page.limit:
-        last = rows[page.limit - 1]._mapping
-        next_cursor = db.cursors.seal(kind, Cursor(created_at=last[created_at],
-                                                   id=id_of(last[id_column])))
-    return Page(items=items, next_cursor=next_cursor)
 
 
 # --- the catalog --------------------------------------------------------------------------
@@ -195,7 +168,7 @@ class SqlAgentRepository(OutreachRepository):
                                            ag.c.id == agent.id).values(self._values(agent)))
 
     def list(self, page: PageRequest) -> Page[Agent]:
-        return _keyset(self._db, sa.select(ag).where(*self._live()), kind=ag.name,
+        return keyset(self._db, sa.select(ag).where(*self._live()), kind=ag.name,
                        created_at=ag.c.created_at, id_column=ag.c.id, page=page,
                        to_item=_row_to_agent, id_of=lambda i: uuid.UUID(int=i),
                        id_from=lambda u: u.int)
@@ -422,7 +395,7 @@ class SqlEntryRepository(OutreachRepository):
         where = [e.c.tenant_id == self.tenant_id, e.c.batch_id == batch_id]
         if status is not None:
             where.append(e.c.status == str(status))
-        return _keyset(self._db, sa.select(e).where(*where), kind=f"{e.name}\0{batch_id}\0{status}",
+        return keyset(self._db, sa.select(e).where(*where), kind=f"{e.name}\0{batch_id}\0{status}",
                        created_at=e.c.created_at, id_column=e.c.id, page=page,
                        to_item=_row_to_entry, oldest_first=True)
 

@@ -56,16 +56,16 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Final
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Final, Self
 from urllib.parse import quote
 
 import attrs
 import httpx
 
+from lad_adapters.http_client import ClosesItsClient, answer_object
+from lad_adapters.loopback import LoopbackServer
 from lad_adapters.unipile import retry_after
-from lad_adapters.voice.normalise import ClosesItsClient
 from lad_domain.shared.clock import Clock, SystemClock
 from lad_domain.shared.errors import AuthenticationFailed, ValidationFailed
 from lad_domain.voice.model import Analysis, CallEvent, CallStatus, CostLine, EventKind
@@ -248,10 +248,13 @@ class _Timers:
                 log.exception("local calls: a scheduled step failed")
 
 
-class LocalCallService:
+class LocalCallService(LoopbackServer):
     """The simulated provider: ``start()`` it (or use it as a context manager), give its
     ``url`` to ``LocalVoiceProvider``, ``stop()`` it. ``deliveries`` lists every webhook
     attempt made."""
+
+    name = "local call service"
+    thread_name = "lad-local-calls-http"
 
     def __init__(self, webhook_url: str | None, secret: str, *, host: str = "127.0.0.1",
                  port: int = 0, speed: float = 1.0, clock: Clock | None = None,
@@ -276,40 +279,21 @@ class LocalCallService:
         self._timers = _Timers()
         self._senders = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lad-webhooks")
         self._http = httpx.Client(timeout=delivery_timeout)
-        self._server: ThreadingHTTPServer | None = None
-        self._serving: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the local call service is not started")
-        return f"http://{self._address[0]}:{self._server.server_address[1]}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
-    def start(self) -> LocalCallService:
-        self._server = ThreadingHTTPServer(self._address, _handler(self))
-        self._server.daemon_threads = True
-        # A short poll: stop() waits for the loop to notice (tests start many services).
-        self._serving = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                         name="lad-local-calls-http", daemon=True)
-        self._serving.start()
+    def start(self) -> Self:
+        super().start()
         self._timers.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
         self._timers.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().stop()
         self._senders.shutdown(wait=True, cancel_futures=True)
         self._http.close()
-
-    def __enter__(self) -> LocalCallService:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -675,7 +659,7 @@ class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
         if "scenario" in request.metadata:
             body["scenario"] = request.metadata["scenario"]
         answer = self._send("POST", "/calls", "placing the call", json=body)
-        document = _document(answer) if answer is not None else {}
+        document = answer_object(answer) if answer is not None else {}
         call_id = _text(document.get("id"))
         if call_id is None:
             raise ProviderError(ProviderErrorKind.TIMEOUT, "the local provider accepted the "
@@ -696,7 +680,7 @@ class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
                             missing_ok=True)
         if answer is None:
             return None
-        call = _document(answer)
+        call = answer_object(answer)
         status = _status(call)
         kind = EventKind.ENDED if status.is_final else EventKind.STATUS
         return _event(call, kind, status, occurred_at=None)
@@ -761,7 +745,7 @@ class LocalVoiceProvider(ClosesItsClient[httpx.Client]):
             return answer
         if status == 404 and missing_ok:
             return None
-        detail = _text(_document(answer).get("error")) or answer.reason_phrase
+        detail = _text(answer_object(answer).get("error")) or answer.reason_phrase
         message = f"the local provider answered {status} {what}: {detail}"
         if status == 429:
             wait = retry_after(answer.headers.get("Retry-After"))
@@ -861,9 +845,3 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _document(answer: httpx.Response) -> dict[str, Any]:
-    try:
-        document = answer.json()
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}

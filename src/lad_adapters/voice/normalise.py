@@ -16,7 +16,6 @@ sent is TIMEOUT (it may have been placed), and neither is tried again.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import hmac
 import json
@@ -26,12 +25,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
-from typing import Any, Final, Generic, Protocol, Self, TypeVar
+from typing import Any, Final
 
 import httpx
 import tenacity
 
+from lad_adapters.http_client import answer_object, error_message, retry_after
 from lad_domain.shared.errors import AuthenticationFailed, ValidationFailed
 from lad_domain.voice.model import SENTIMENTS, CallStatus, CostLine
 from lad_domain.voice.ports import PlacedCall, ProviderError, ProviderErrorKind
@@ -216,35 +215,6 @@ class _Retryable(Exception):
         self.response = response
 
 
-class _Client(Protocol):
-    @property
-    def base_url(self) -> Any: ...
-    def close(self) -> None: ...
-
-
-C = TypeVar("C", bound=_Client)
-
-
-class ClosesItsClient(Generic[C]):
-    """What every HTTP provider shares: its client is closed with it, also as a context
-    manager, and its repr names where it calls (never its key)."""
-
-    _http: C
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={str(self._http.base_url)!r})"
-
-
 class ProviderHttp:
     """One provider's HTTP API: ``post`` (sent once) and ``get`` (retried), both answering
     the response of a non-5xx status or raising ``ProviderError``."""
@@ -327,7 +297,7 @@ class ProviderHttp:
         response = self.post(url, json=body)
         if not response.is_success:
             raise self.refused(response, f"the call to {to}")
-        call = answer(response)
+        call = answer_object(response)
         provider_call_id = text(call.get(id_key))
         if provider_call_id is None:
             raise ProviderError(ProviderErrorKind.TIMEOUT,
@@ -344,7 +314,7 @@ class ProviderHttp:
             return None
         if not response.is_success:
             raise self.refused(response, f"to show call {provider_call_id}")
-        return answer(response)
+        return answer_object(response)
 
     def refused(self, response: httpx.Response, what: str) -> ProviderError:
         return ProviderError(ProviderErrorKind.REJECTED,
@@ -361,44 +331,3 @@ class ProviderHttp:
         error = state.outcome.exception() if state.outcome else None
         log.info("%s: retrying a GET after %s (attempt %d)", self.provider,
                  type(error).__name__, state.attempt_number)
-
-
-def error_message(response: httpx.Response) -> str:
-    """The provider's message in an error answer: ``message`` (a text or a list of
-    texts), ``error_message``, ``error`` or ``detail``; else the body's start."""
-    try:
-        document = response.json()
-    except ValueError:
-        return response.text.strip()[:300]
-    if not isinstance(document, dict):
-        return ""
-    value = next((document[k] for k in ("message", "error_message", "detail", "error")
-                  if document.get(k)), "")
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return str(value)
-
-
-def answer(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        document = response.json()
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """A Retry-After header (seconds, or an HTTP date) in seconds; None when absent or
-    unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)

@@ -55,11 +55,11 @@ from urllib.parse import quote
 
 import httpx
 
+from lad_adapters.http_client import ClosesItsClient
 from lad_adapters.voice.normalise import (
     CALL_ID_KEY,
     TENANT_ID_KEY,
     Clock,
-    ClosesItsClient,
     ProviderHttp,
     cents,
     do_not_call,

@@ -59,11 +59,11 @@ from urllib.parse import quote
 
 import httpx
 
+from lad_adapters.http_client import ClosesItsClient
 from lad_adapters.voice.normalise import (
     CALL_ID_KEY,
     TENANT_ID_KEY,
     Clock,
-    ClosesItsClient,
     ProviderHttp,
     do_not_call,
     first_text,

@@ -5,38 +5,17 @@ replaced when fetched again, per tenant; and the leads an import finds by their 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from lad_domain.enrichment.model import Organization, Person
 from lad_domain.enrichment.ports import CachedSearch
 from lad_domain.leads.model import Lead
-from lad_entrypoints.container import Container
+from tests.integration.repositories import run
 from tests.unit.leads.workspace import Workspace
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def ws(backend: str, lad: Container) -> Workspace:
-    return Workspace.sign_up(lad)
-
-
-@pytest.fixture
-def other(ws: Workspace) -> Workspace:
-    return Workspace.sign_up(ws.lad, "Other")
-
-
-def run(ws: Workspace, work: Callable[[Any], Any]) -> Any:
-    """``work`` in a unit of work of the workspace's tenant, committed."""
-    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
-        result = work(uow)
-        uow.commit()
-    return result
 
 
 def person(k: int, **fields: Any) -> Person:

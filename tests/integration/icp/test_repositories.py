@@ -5,9 +5,7 @@ cache, every field round-tripped, and another tenant's rows out of sight."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import attrs
 import pytest
@@ -27,7 +25,7 @@ from lad_domain.icp.model import (
 )
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.pagination import PageRequest
-from lad_entrypoints.container import Container
+from tests.integration.repositories import pages, run
 from tests.unit.leads.workspace import Workspace
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -40,35 +38,6 @@ DOCUMENT = IcpDocument(titles=("CTO", "VP Engineering"), seniorities=("c_suite",
 
 def at(minutes: float) -> datetime:
     return NOW + timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def ws(backend: str, lad: Container) -> Workspace:
-    return Workspace.sign_up(lad)
-
-
-@pytest.fixture
-def other(ws: Workspace) -> Workspace:
-    return Workspace.sign_up(ws.lad, "Other")
-
-
-def run(ws: Workspace, work: Callable[[Any], Any]) -> Any:
-    """``work`` in a unit of work of the workspace's tenant, committed."""
-    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
-        result = work(uow)
-        uow.commit()
-    return result
-
-
-def pages(list_page: Callable[[PageRequest], Any], limit: int = 2) -> list[list[Any]]:
-    """Every page of a list, following its cursors."""
-    found, cursor = [], None
-    while True:
-        page = list_page(PageRequest(limit=limit, cursor=cursor))
-        found.append(list(page.items))
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 def conversation(ws: Workspace, *, minute: int = 0, user_id: uuid.UUID | None = None

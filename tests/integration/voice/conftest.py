@@ -22,14 +22,13 @@ from lad_domain.billing.model import LedgerEntry, UsageEvent
 from lad_domain.leads.model import Lead
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.pagination import MAX_LIMIT, PageRequest
-from lad_domain.shared.principal import Principal
 from lad_domain.voice.model import Agent, BatchEntry, Call, Number
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
 from lad_entrypoints.worker import Worker
 from tests.unit.leads.workspace import Workspace
+from tests.worlds import OPERATOR, TenantWorld, open_tenant
 
-OPERATOR = Principal.operator()
 SECRET = "whsec-voice-e2e"
 #: Simulated seconds per real second: the longest call here (2 minutes) takes 0.12 s.
 SPEED = 1000.0
@@ -67,7 +66,7 @@ class AppServer:
 
 
 @attrs.define
-class Switchboard:
+class Switchboard(TenantWorld):
     """The container, the call service it places calls with, and a tenant ready to call:
     the ``voice`` feature, the price list, a funded wallet, an agent on the local provider
     and the number it answers on."""
@@ -79,21 +78,6 @@ class Switchboard:
     ws: Workspace
     agent: Agent
     number: Number
-
-    @property
-    def owner(self) -> Principal:
-        return self.ws.owner
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        return self.ws.tenant_id
-
-    def fund(self, amount: str) -> None:
-        self.lad.billing().top_up(OPERATOR, self.tenant_id, amount,
-                                  idempotency_key_=f"fund-{uuid.uuid4()}")
-
-    def wallet(self) -> Any:
-        return self.lad.billing().wallet(OPERATOR, tenant_id=self.tenant_id)
 
     def lead(self, phone: str, **fields: Any) -> Lead:
         return self.ws.lead(phone=phone, **fields)
@@ -161,8 +145,7 @@ def switchboard(lad: Container, clock: FixedClock) -> Iterator[Switchboard]:
     app.start(lad)
     try:
         lad.billing_plans().load_pricing(OPERATOR, default_catalog())
-        ws = Workspace.sign_up(lad)
-        lad.team().set_feature(OPERATOR, "voice", True, tenant_id=ws.tenant_id)
+        ws = open_tenant(lad, "voice")
         agent = lad.voice_setup().create_agent(ws.owner, {
             "name": "Ava", "first_message": "Hi, this is Ava.",
             "config": {"provider": "local", "max_duration_seconds": 120}})

@@ -17,7 +17,8 @@ from lad_adapters.sql import partitions
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_domain.shared.pagination import PageRequest
 from lad_entrypoints.container import Container
-from tests.integration.voice.test_repositories import call, run
+from tests.integration.repositories import run
+from tests.integration.voice.test_repositories import call
 from tests.unit.leads.workspace import Workspace
 
 FEBRUARY, MARCH = datetime(2034, 2, 1, tzinfo=UTC), datetime(2034, 3, 1, tzinfo=UTC)

@@ -28,6 +28,7 @@ from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
 from tests.fakes.voice import OneProvider, ScriptedProvider
 from tests.integration.tenancy.api import Account, problem, sign_up
+from tests.worlds import fund
 
 V = "/v1/voice"
 #: A Tuesday, 15:00 UTC: 10:00 in New York, 07:00 in Los Angeles (outside calling hours).
@@ -115,8 +116,7 @@ class Desk:
 
 def open_desk(client: TestClient, lad: Container) -> Desk:
     owner = sign_up(client)
-    lad.billing().top_up(Principal.operator(), uuid.UUID(owner.tenant_id), "50",
-                         idempotency_key_=f"fund-{uuid.uuid4()}")
+    fund(lad, uuid.UUID(owner.tenant_id), "50")
     agent = client.post(f"{V}/agents", headers=owner.auth, json={"name": "Ava"}).json()["id"]
     number = client.post(f"{V}/numbers", headers=owner.auth, json={
         "phone": "+12127363100", "provider": "twilio", "agent_id": agent}).json()["id"]

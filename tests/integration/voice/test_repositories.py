@@ -5,7 +5,6 @@ round-tripped, and another tenant's rows out of sight."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -39,7 +38,7 @@ from lad_domain.voice.model import (
     UserProfile,
     Voice,
 )
-from lad_entrypoints.container import Container
+from tests.integration.repositories import pages, run
 from tests.unit.leads.workspace import Workspace
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -47,26 +46,6 @@ NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 def at(minutes: float) -> datetime:
     return NOW + timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def ws(backend: str, lad: Container) -> Workspace:
-    return Workspace.sign_up(lad)
-
-
-@pytest.fixture
-def other(ws: Workspace) -> Workspace:
-    return Workspace.sign_up(ws.lad, "Other")
-
-
-def run(ws: Workspace | None, work: Callable[[Any], Any], lad: Container | None = None) -> Any:
-    """``work`` in a unit of work of the workspace's tenant (None: no tenant), committed."""
-    container = lad or (ws.lad if ws else None)
-    assert container is not None
-    with container.unit_of_work()(ws.tenant_id if ws else None) as uow:
-        result = work(uow)
-        uow.commit()
-    return result
 
 
 def voice(tenant_id: uuid.UUID | None, voice_id: str = "rachel", *, minute: int = 0) -> Voice:
@@ -138,17 +117,6 @@ def call(ws: Workspace, *, minute: float = 0, lead_id: uuid.UUID | None = None,
                 lead_id=lead_id, batch_id=batch_id, initiated_by_user_id=ws.owner.user_id,
                 provider="vapi", provider_call_id=provider_call_id,
                 metadata={"max_duration_seconds": 300})
-
-
-def pages(list_page: Callable[[PageRequest], Any], limit: int = 2) -> list[list[Any]]:
-    """Every page of a list, following its cursors."""
-    found, cursor = [], None
-    while True:
-        page = list_page(PageRequest(limit=limit, cursor=cursor))
-        found.append(list(page.items))
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 # --- the catalog --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -42,8 +43,8 @@ from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container
 from tests.fakes.channels import RecordingEmail, RecordingLinkedIn
 from tests.unit.leads.workspace import Workspace
+from tests.worlds import OPERATOR, TenantWorld, open_tenant
 
-OPERATOR = Principal.operator()
 PUBLIC_URL = "https://lad.example"
 _serial = itertools.count(1)
 #: A step sequence's usual first email, and its follow-up in the same thread.
@@ -96,7 +97,7 @@ class Mailboxes:
 
 
 @attrs.define
-class World:
+class World(TenantWorld):
     lad: Container
     clock: FixedClock
     ws: Workspace
@@ -117,8 +118,7 @@ class World:
         lad.mailbox_reader.override(providers.Object(mailboxes))
         lad.billing_plans().load_pricing(OPERATOR, default_catalog())
         lad.send_engine().rng = random.Random(7)
-        ws = Workspace.sign_up(lad)
-        lad.team().set_feature(OPERATOR, "campaigns", True, tenant_id=ws.tenant_id)
+        ws = open_tenant(lad, "campaigns")
         world = cls(lad, clock, ws, email, linkedin, mailboxes)
         if funds is not None:
             world.fund(funds)
@@ -148,22 +148,10 @@ class World:
         ws = Workspace(lad, founding.tenant_id, founding.owner)
         return cls(lad, clock, ws, email, linkedin, mailboxes, templated=founding.templated)
 
-    @property
-    def owner(self) -> Principal:
-        return self.ws.owner
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        return self.ws.tenant_id
-
     # --- money ----------------------------------------------------------------------------
 
-    def fund(self, amount: str) -> None:
-        self.lad.billing().top_up(OPERATOR, self.tenant_id, amount,
-                                  idempotency_key_=f"fund-{next(_serial)}")
-
-    def balance(self) -> Any:
-        return self.lad.billing().wallet(OPERATOR, tenant_id=self.tenant_id).current_balance
+    def balance(self) -> Decimal:
+        return self.wallet().current_balance
 
     # --- senders, templates, leads --------------------------------------------------------
 

@@ -7,7 +7,6 @@ same world serves the ICP tests and the enrichment tests."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +15,7 @@ from typing import Any
 import attrs
 
 from lad_adapters.catalog import default_catalog
-from lad_domain.billing.model import LedgerType, UsageEvent, Wallet
+from lad_domain.billing.model import LedgerType, UsageEvent
 from lad_domain.billing.ports import UsageLine
 from lad_domain.enrichment.services.search import EnrichmentService
 from lad_domain.icp.services.assistant import IcpAssistant
@@ -29,8 +28,8 @@ from lad_entrypoints.container import Container
 from tests.fakes.apollo import FakeApollo, FakeApolloConnection
 from tests.fakes.icp import ScriptedExtractor
 from tests.unit.leads.workspace import Workspace
+from tests.worlds import OPERATOR, TenantWorld, open_tenant
 
-OPERATOR = Principal.operator()
 FEATURES = ("icp", "enrichment", "leads")
 START = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 #: Every posted usage event lies between these.
@@ -38,7 +37,7 @@ _EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 @attrs.define
-class Tenant:
+class Tenant(TenantWorld):
     """A tenant of the world: its owner, a member, an admin."""
 
     lad: Container
@@ -48,29 +47,11 @@ class Tenant:
 
     @classmethod
     def open(cls, lad: Container, *, funds: str | None = "50", name: str = "Acme") -> Tenant:
-        ws = Workspace.sign_up(lad, name)
-        for feature in FEATURES:
-            lad.team().set_feature(OPERATOR, feature, True, tenant_id=ws.tenant_id)
+        ws = open_tenant(lad, *FEATURES, name=name)
         tenant = cls(lad, ws, ws.member(Role.MEMBER), ws.member(Role.ADMIN))
         if funds is not None:
             tenant.fund(funds)
         return tenant
-
-    @property
-    def owner(self) -> Principal:
-        return self.ws.owner
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        return self.ws.tenant_id
-
-    def fund(self, amount: str) -> None:
-        self.lad.billing().top_up(OPERATOR, self.tenant_id, amount,
-                                  idempotency_key_=f"fund-{uuid.uuid4()}")
-
-    def wallet(self) -> Wallet:
-        wallet: Wallet = self.lad.billing().wallet(OPERATOR, tenant_id=self.tenant_id)
-        return wallet
 
     def ledger(self) -> Counter[str]:
         """How many rows of each type the tenant's ledger has."""

@@ -17,7 +17,6 @@ from lad_adapters.catalog import default_catalog
 from lad_domain.leads.model import Lead
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.pagination import PageRequest
-from lad_domain.shared.principal import Principal
 from lad_domain.voice.model import (
     Agent,
     AgentSettings,
@@ -33,8 +32,8 @@ from lad_domain.voice.services.events import CallEvents
 from lad_entrypoints.container import Container
 from tests.fakes.voice import OneProvider, ScriptedProvider, TablePhonePlan
 from tests.unit.leads.workspace import Workspace
+from tests.worlds import OPERATOR, TenantWorld, open_tenant
 
-OPERATOR = Principal.operator()
 _serial = itertools.count(1)
 #: The zones the world's leads live in, by area code.
 ZONES = {"America/New_York": "212", "America/Chicago": "312", "America/Denver": "303",
@@ -42,7 +41,7 @@ ZONES = {"America/New_York": "212", "America/Chicago": "312", "America/Denver": 
 
 
 @attrs.define
-class CallWorld:
+class CallWorld(TenantWorld):
     lad: Container
     clock: FixedClock
     ws: Workspace
@@ -57,9 +56,8 @@ class CallWorld:
     def open(cls, lad: Container, clock: FixedClock, *, funds: str | None = "50",
              limits: Limits | None = None, **agent_settings: Any) -> CallWorld:
         lad.billing_plans().load_pricing(OPERATOR, default_catalog())
-        ws = Workspace.sign_up(lad)
-        lad.team().set_feature(OPERATOR, "voice", True, tenant_id=ws.tenant_id)
-        return cls.join(lad, clock, ws, funds=funds, limits=limits, **agent_settings)
+        return cls.join(lad, clock, open_tenant(lad, "voice"), funds=funds, limits=limits,
+                        **agent_settings)
 
     @classmethod
     def join(cls, lad: Container, clock: FixedClock, ws: Workspace, *,
@@ -89,21 +87,6 @@ class CallWorld:
         if funds is not None:
             world.fund(funds)
         return world
-
-    @property
-    def owner(self) -> Principal:
-        return self.ws.owner
-
-    @property
-    def tenant_id(self) -> uuid.UUID:
-        return self.ws.tenant_id
-
-    def fund(self, amount: str) -> None:
-        self.lad.billing().top_up(OPERATOR, self.tenant_id, amount,
-                                  idempotency_key_=f"fund-{uuid.uuid4()}")
-
-    def wallet(self) -> Any:
-        return self.lad.billing().wallet(OPERATOR, tenant_id=self.tenant_id)
 
     def lead(self, zone: str = "America/New_York", *, phone: str | None = None,
              **fields: Any) -> Lead:

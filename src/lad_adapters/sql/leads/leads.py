@@ -11,7 +11,7 @@ from typing import Any, Generic
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from lad_adapters.sql.pagination import paginate
+from lad_adapters.sql.pagination import page_of, paginate
 from lad_adapters.sql.repository import SqlRepository
 from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
 from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
@@ -96,6 +96,12 @@ def driver_row_to_lead(row: Sequence[Any]) -> Lead:
     *fields, created_at, updated_at, deleted_at = row
     return row_to_lead((*fields, created_at.astimezone(UTC), updated_at.astimezone(UTC),
                         _utc(deleted_at)))
+
+
+def _position(row: Sequence[Any]) -> Cursor:
+    """Where a page of leads that ends at this row stops."""
+    lead = driver_row_to_lead(row)
+    return Cursor(created_at=lead.created_at, id=lead.id)
 
 
 #: The filters of a page of leads, in the order of a list's shape: which are given (their
@@ -245,14 +251,8 @@ class SqlLeadRepository(SqlRepository):
             query = _PAGES.get((shape, True)) or _PAGES.setdefault(
                 (shape, True), _PageQuery(shape, True, self._db.connection.dialect))
             params["after_at"], params["after_id"] = after.created_at, after.id
-        rows = self._db.driver_rows(query.sql, params)
-        items = [driver_row_to_lead(row) for row in rows[: page.limit]]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            next_cursor = self._db.cursors.seal(kind, Cursor(created_at=last.created_at,
-                                                             id=last.id))
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(self._db, kind, page, self._db.driver_rows(query.sql, params),
+                       driver_row_to_lead, _position)
 
     def count_live(self, *, stage: str | None = None, status: str | None = None) -> int:
         where = self._live()
