@@ -129,7 +129,7 @@ def test_replacing_the_catalog_keeps_history(books: Books, clock: FixedClock) ->
     clock.advance(timedelta(hours=1))
     load = books.lad.billing_plans().load_pricing(
         OPERATOR, [{"category": "email_send", "unit_price": "0.003"}], mode="replace")
-    assert (load.added, load.closed) == (1, 27)
+    assert (load.added, load.closed) == (1, 29)
     books.fund("1")
     assert books.use(occurred_at=before).total_cost == Decimal("0.001")
     assert books.use().total_cost == Decimal("0.003")

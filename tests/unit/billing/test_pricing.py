@@ -43,7 +43,7 @@ def test_a_price_ended_before_the_event_is_not_used() -> None:
 def test_loading_the_same_catalog_twice_changes_nothing(lad: object) -> None:
     plans = lad.billing_plans()  # type: ignore[attr-defined]
     load = plans.load_pricing(OPERATOR, default_catalog())
-    assert (load.added, load.closed, load.unchanged) == (0, 0, 27)
+    assert (load.added, load.closed, load.unchanged) == (0, 0, 29)
 
 
 def test_a_new_price_closes_the_one_it_supersedes(books: Books, clock: FixedClock) -> None:
@@ -84,4 +84,4 @@ def test_only_the_operator_loads_prices(books: Books) -> None:
 
 def test_any_member_sees_the_prices(books: Books) -> None:
     prices = books.lad.billing_plans().pricing(books.org.member(Role.VIEWER))
-    assert len(prices) == 27
+    assert len(prices) == 29
