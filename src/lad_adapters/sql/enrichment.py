@@ -72,11 +72,12 @@ class _RecordCache(OutreachRepository):
         return found
 
     def _put_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:  # a search that found nobody keeps its (empty) page, no records
+            return
         insert = self._insert(self.table)
         # The first fetch's created_at stays; everything else is the latest fetch's.
         kept = {"tenant_id", self.id_column, "created_at"}
-        update = {name: insert.excluded[name] for name in rows[0] if name not in kept} \
-            if rows else {}
+        update = {name: insert.excluded[name] for name in rows[0] if name not in kept}
         statement = insert.on_conflict_do_update(
             index_elements=["tenant_id", self.id_column], set_=update)
         for chunk in _chunks(rows):

@@ -54,6 +54,15 @@ def test_a_search_page_fetched_again_replaces_the_first(ws: Workspace, other: Wo
     assert run(other, lambda uow: uow.search_cache.get("k1", NOW + 2 * DAY)) is None
 
 
+def test_a_search_that_found_nobody_is_kept_and_read_back_empty(ws: Workspace) -> None:
+    empty = search(ids=())
+    run(ws, lambda uow: [uow.search_cache.put(empty), uow.people_cache.put_many([], NOW, NOW),
+                         uow.company_cache.put_many([], NOW, NOW)])
+    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
+        assert uow.search_cache.get("k1", NOW) == empty
+        assert uow.people_cache.get_many([], NOW) == {}
+
+
 # --- people and organisations -------------------------------------------------------------
 
 

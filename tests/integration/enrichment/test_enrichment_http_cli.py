@@ -117,6 +117,16 @@ def test_a_search_past_the_ceiling_is_planned_in_parts(desk: Desk) -> None:
     assert all(s["total"] <= 50_000 for s in plan["searches"]) or plan["uncovered"]
 
 
+def test_searches_that_find_nobody_answer_an_empty_page_then_from_the_cache(
+        desk: Desk) -> None:
+    nobody = {"q_organization_domains_list": ["nobody-works-here.example"]}
+    first = desk.ok(f"{E}/people/search", {"filters": nobody})
+    assert (first["items"], first["total"], first["cached"]) == ([], 0, False)
+    assert desk.ok(f"{E}/people/search", {"filters": nobody})["cached"] is True
+    companies = desk.ok(f"{E}/companies/search", {"filters": nobody})
+    assert (companies["items"], companies["total"]) == ([], 0)
+
+
 def test_bad_filters_and_pages_are_named(desk: Desk) -> None:
     assert fields(desk.post(f"{E}/people/search", {"filters": {"colour": ["red"]}})) == [
         "filters.colour"]

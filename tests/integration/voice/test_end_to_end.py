@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from lad_adapters.phones import LibPhoneNumberPlan
-from lad_adapters.voice.local import Chaos, Scenario, scenario_for
+from lad_adapters.voice.local import Chaos, Delivery, Scenario, scenario_for
 from lad_domain.billing.model import ReservationStatus
 from lad_domain.leads.model import Lead
 from lad_domain.outreach.model import Channel
@@ -214,8 +214,16 @@ def test_webhooks_in_any_order_bill_each_call_once(backend: str, switchboard: Sw
     assert switchboard.wallet().reserved_balance == 0 and switchboard.reconciles()
     with switchboard.lad.tenant_scope().uow(switchboard.tenant_id) as uow:
         assert uow.suppressions.find(Channel.VOICE, MIXED[4]) is not None
-    assert all(d.status is not None and 200 <= d.status < 300
-               for d in switchboard.service.deliveries)
+    assert_every_event_accepted(switchboard.service.deliveries)
+
+
+def assert_every_event_accepted(deliveries: Sequence[Delivery]) -> None:
+    """No delivery was answered with an error, and every event was accepted in the end.
+    An attempt with no answer (the server slower than the delivery timeout on a loaded
+    machine) is retried by the call service, as a provider retries."""
+    assert [d for d in deliveries if d.status is not None and not 200 <= d.status < 300] == []
+    accepted = {d.event_id for d in deliveries if d.status is not None}
+    assert {d.event_id for d in deliveries} == accepted
 
 
 def test_dropped_final_webhooks_are_fetched_and_settled_by_the_sweep(
