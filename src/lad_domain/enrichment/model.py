@@ -293,15 +293,21 @@ class Person:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Person:
-        fields = {f.name: _str(document, f.name) for f in attrs.fields(cls)
-                  if f.name != "apollo_id"}
-        return cls(apollo_id=str(document["apollo_id"]), **fields)
+        """From ``to_json`` (the cache reads thousands at once: positional, one pass)."""
+        get = document.get
+        texts = [get(name) for name in _PERSON_TEXTS]
+        return cls(str(document["apollo_id"]),
+                   *[v if isinstance(v, str) and v else None for v in texts])
 
     def merged(self, found: Person) -> Person:
         """This person with the blanks a match filled."""
         changes = {f.name: getattr(found, f.name) for f in attrs.fields(Person)
                    if getattr(self, f.name) is None and getattr(found, f.name) is not None}
         return attrs.evolve(self, **changes)
+
+
+#: Person's text fields after the id, in the order of its attributes.
+_PERSON_TEXTS = tuple(f.name for f in attrs.fields(Person))[1:]
 
 
 @attrs.frozen
