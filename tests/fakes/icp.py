@@ -100,6 +100,14 @@ class ScriptedExtractor:
             raise answer
         return Expansion(tuple(answer), self.usage)
 
+    #: What ``worst_case`` answers (None: the usage of one call); a ModelError is raised.
+    budget: Usage | ModelError | None = None
+
+    def worst_case(self, input_tokens: int) -> Usage:
+        if isinstance(self.budget, ModelError):
+            raise self.budget
+        return self.budget or self.usage
+
     def calls(self) -> dict[str, Any]:
         """How often each method was called."""
         return {"extract": len(self.extract_calls), "expand": len(self.expand_calls)}

@@ -16,6 +16,7 @@ from lad_domain.icp.ports import (
     ModelError,
     ModelErrorKind,
     Turn,
+    Usage,
 )
 
 __all__ = ["OpenAICompatibleExtractor", "RulesExtractor", "UnconfiguredExtractor",
@@ -47,6 +48,9 @@ class UnconfiguredExtractor:
         raise ModelError(ModelErrorKind.NOT_CONFIGURED, self.message)
 
     def expand(self, keyword: str, context: str) -> Expansion:
+        raise ModelError(ModelErrorKind.NOT_CONFIGURED, self.message)
+
+    def worst_case(self, input_tokens: int) -> Usage:
         raise ModelError(ModelErrorKind.NOT_CONFIGURED, self.message)
 
 

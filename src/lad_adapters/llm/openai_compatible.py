@@ -167,6 +167,14 @@ class OpenAICompatibleExtractor(ClosesItsClient[httpx.Client]):
                                       keywords)
         return Expansion(found, usage)
 
+    def worst_case(self, input_tokens: int) -> Usage:
+        """Every attempt the retry policy allows (the malformed answers asked again, and
+        one answer cut off asked again with twice the tokens), each sending the prompt
+        and answering at most twice ``max_tokens``."""
+        attempts = self._retries + 2
+        return Usage(self._provider, self._model, input_tokens * attempts,
+                     2 * self._max_tokens * attempts)
+
     def _update(self, answer: Mapping[str, Any]) -> IcpUpdate:
         return update_of(answer, source=self._model)
 
@@ -179,12 +187,21 @@ class OpenAICompatibleExtractor(ClosesItsClient[httpx.Client]):
         truncated = False
         malformed = 0
         spent = [0, 0]
+        def failed(kind: ModelErrorKind, text: str, retry_after: int | None = None
+                   ) -> ModelError:
+            spent_so_far = Usage(self._provider, self._model, spent[0], spent[1])
+            return ModelError(kind, text, retry_after=retry_after,
+                              usage=spent_so_far if any(spent) else None)
+
         while True:
             payload = {"model": self._model, "messages": messages, "max_tokens": max_tokens,
                        "temperature": 0,
                        "response_format": {"type": "json_schema", "json_schema": {
                            "name": name, "strict": True, "schema": schema}}}
-            answer = self._post(payload)
+            try:
+                answer = self._post(payload)
+            except ModelError as error:
+                raise failed(error.kind, error.message, error.retry_after) from None
             found = answer.get("usage")
             usage: Mapping[str, Any] = found if isinstance(found, dict) else {}
             spent[0] += _tokens(usage, "prompt_tokens")
@@ -195,12 +212,12 @@ class OpenAICompatibleExtractor(ClosesItsClient[httpx.Client]):
             message = message if isinstance(message, dict) else {}
             refusal = message.get("refusal")
             if isinstance(refusal, str) and refusal:
-                raise ModelError(ModelErrorKind.REFUSED, f"the model declined: {refusal}")
+                raise failed(ModelErrorKind.REFUSED, f"the model declined: {refusal}")
             if isinstance(choice, dict) and choice.get("finish_reason") == "length":
                 if truncated:
-                    raise ModelError(ModelErrorKind.TRUNCATED,
-                                     f"the model's answer was cut off twice (max_tokens "
-                                     f"{max_tokens // 2}, then {max_tokens})")
+                    raise failed(ModelErrorKind.TRUNCATED,
+                                 f"the model's answer was cut off twice (max_tokens "
+                                 f"{max_tokens // 2}, then {max_tokens})")
                 truncated, max_tokens = True, max_tokens * 2
                 continue
             try:
@@ -208,9 +225,9 @@ class OpenAICompatibleExtractor(ClosesItsClient[httpx.Client]):
             except _Retry as wrong:
                 malformed += 1
                 if malformed > self._retries:
-                    raise ModelError(ModelErrorKind.MALFORMED,
-                                     f"the model's answer did not fit the schema "
-                                     f"{malformed} times: {wrong.message}") from None
+                    raise failed(ModelErrorKind.MALFORMED,
+                                 f"the model's answer did not fit the schema "
+                                 f"{malformed} times: {wrong.message}") from None
                 log.info("%s: asking again after an answer that did not fit (%s)",
                          self._provider, wrong.message)
                 continue

@@ -270,6 +270,10 @@ class RulesExtractor:
         return Extraction(update, Usage(PROVIDER, MODEL, estimated_tokens(message, *said),
                                         answer_tokens(update)))
 
+    def worst_case(self, input_tokens: int) -> Usage:
+        """One pass, and no answer longer than the longest document (free in any case)."""
+        return Usage(PROVIDER, MODEL, input_tokens, 4000)
+
     def read(self, message: str, current: IcpDocument | None = None) -> IcpUpdate:
         reading = self._reading(tokenize(message))
         reading.sizes.extend(headcount_ranges(message))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -30,7 +31,12 @@ FIELDS = (*LIST_FIELDS, "headcounts", "include_similar_titles")
 MAX_ITEMS = 50
 MAX_ITEM_LENGTH = 100
 MAX_HEADCOUNT = 10_000_000
+#: A whole number as a range may spell it: ASCII digits ("²" is a digit to str.isdigit),
+#: few enough that int() reads them.
+_DIGITS = re.compile(r"[0-9]{1,12}")
 MAX_MESSAGE = 8000
+#: Industries and keywords together, as Apollo's ``q_keywords`` carries them.
+MAX_KEYWORD_TEXT = 500
 #: The turns of history an extractor is shown (the document carries what came before).
 HISTORY_TURNS = 12
 
@@ -72,7 +78,7 @@ class HeadcountRange:
 
 
 def _count(value: object, field: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed.single(field, "must give whole numbers of employees")
@@ -118,6 +124,20 @@ class IcpDocument:
         if not self.industries and not self.keywords and not self.domains:
             needs.append("the industry or what their companies do")
         return needs
+
+    def limit_problem(self) -> FieldError | None:
+        """What makes this document too big to keep or to search with, if anything."""
+        for field in LIST_FIELDS:
+            if len(getattr(self, field)) > MAX_ITEMS:
+                return FieldError(field, f"must have at most {MAX_ITEMS} items")
+        if len(self.headcounts) > MAX_ITEMS:
+            return FieldError("headcounts", f"must have at most {MAX_ITEMS} ranges")
+        words = len(" ".join((*self.industries, *self.keywords)))
+        if words > MAX_KEYWORD_TEXT:
+            return FieldError("keywords", f"industries and keywords together must be at most "
+                              f"{MAX_KEYWORD_TEXT} characters (a search's keywords); these "
+                              f"are {words}")
+        return None
 
     def apply(self, update: IcpUpdate) -> IcpDocument:
         """This document after one turn: lists accumulate (new values join the old), a
@@ -180,8 +200,12 @@ class IcpDocument:
         if errors:
             raise ValidationFailed(errors)
         stated = document.get("source")
-        return cls(**values, include_similar_titles=bool(similar),
-                   source=stated if isinstance(stated, str) and stated else source)
+        built = cls(**values, include_similar_titles=bool(similar),
+                    source=stated if isinstance(stated, str) and stated else source)
+        too_big = built.limit_problem()
+        if too_big is not None:
+            raise ValidationFailed.single(f"{field}.{too_big.field}", too_big.message)
+        return built
 
 
 def headcounts(value: object, *, field: str = "headcounts") -> tuple[HeadcountRange, ...]:

@@ -131,12 +131,16 @@ class ModelErrorKind(enum.StrEnum):
 
 
 class ModelError(Exception):
+    """``usage``: the tokens the failed call spent before it gave up (answers that were
+    refused, cut off or malformed are paid for all the same)."""
+
     def __init__(self, kind: ModelErrorKind, message: str, *,
-                 retry_after: int | None = None) -> None:
+                 retry_after: int | None = None, usage: Usage | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.retry_after = retry_after
+        self.usage = usage
 
 
 class IcpExtractor(Protocol):
@@ -154,3 +158,9 @@ class IcpExtractor(Protocol):
                 ) -> Extraction: ...
 
     def expand(self, keyword: str, context: str) -> Expansion: ...
+
+    def worst_case(self, input_tokens: int) -> Usage:
+        """The most one ``extract`` or ``expand`` may use when its prompt is about
+        ``input_tokens``, every retry included: what is held from the wallet before the
+        call. ModelError(NOT_CONFIGURED) when the model cannot be called at all."""
+        ...

@@ -22,6 +22,7 @@ from lad_entrypoints.cli.common import (
     TenantOption,
     container,
     page,
+    read_text_file,
     tenant_id,
 )
 from lad_entrypoints.cli.output import console, emit, emit_one
@@ -41,7 +42,7 @@ LinkedInOption = Annotated[list[uuid.UUID] | None, typer.Option(
 
 def read_json(value: str, option: str) -> Any:
     """JSON given inline or, as ``@path``, in a file."""
-    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    text = read_text_file(Path(value[1:]), option) if value.startswith("@") else value
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from lad_domain.shared.errors import ValidationFailed
 from lad_domain.shared.pagination import PageRequest
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.container import Container
@@ -46,3 +48,15 @@ def tenant_id(ctx: typer.Context, slug_or_id: str) -> uuid.UUID:
 
 def page(limit: int, cursor: str | None) -> PageRequest:
     return PageRequest.parse(limit=limit, cursor=cursor)
+
+
+def read_text_file(path: Path, option: str) -> str:
+    """A text file named on the command line (``--file``, ``@FILE``), as UTF-8: another
+    encoding is an error naming the option, not a traceback; an unreadable file is the
+    OSError the CLI reports with exit code 74."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValidationFailed.single(
+            option, f"{path} is not UTF-8 text (a bad byte at offset {error.start}); save it "
+            "as UTF-8") from None

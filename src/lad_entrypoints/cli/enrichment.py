@@ -15,7 +15,14 @@ from lad_domain.enrichment.services.search import DEFAULT_PER_PAGE, PeopleImport
 from lad_domain.leads.model import OnDuplicate
 from lad_domain.shared.errors import ValidationFailed
 from lad_entrypoints.cli.campaigns import read_json
-from lad_entrypoints.cli.common import OPERATOR, JsonOption, TenantOption, container, tenant_id
+from lad_entrypoints.cli.common import (
+    OPERATOR,
+    JsonOption,
+    TenantOption,
+    container,
+    read_text_file,
+    tenant_id,
+)
 from lad_entrypoints.cli.output import emit, emit_one
 
 app = typer.Typer(help="Enrichment (Apollo): people, plan, companies, enrich, import.",
@@ -141,7 +148,7 @@ DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Report; write not
 def person_ids(given: list[str] | None, file: Path | None) -> list[str]:
     ids = list(given or ())
     if file is not None:
-        for line in file.read_text(encoding="utf-8").splitlines():
+        for line in read_text_file(file, "--file").splitlines():
             text = line.split("#", 1)[0].strip()
             if text:
                 ids.append(text)

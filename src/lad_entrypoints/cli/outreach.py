@@ -28,6 +28,7 @@ from lad_entrypoints.cli.common import (
     TenantOption,
     container,
     page,
+    read_text_file,
     tenant_id,
 )
 from lad_entrypoints.cli.output import console, emit, emit_one
@@ -55,7 +56,7 @@ ChannelFilter = Annotated[str | None, typer.Option(
 
 def _text(value: str) -> str:
     """Text given inline or, as ``@path``, in a file."""
-    return Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    return read_text_file(Path(value[1:]), "@FILE") if value.startswith("@") else value
 
 
 def _today(ctx: typer.Context) -> date:

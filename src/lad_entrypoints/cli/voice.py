@@ -30,6 +30,7 @@ from lad_entrypoints.cli.common import (
     TenantOption,
     container,
     page,
+    read_text_file,
     tenant_id,
 )
 from lad_entrypoints.cli.output import emit, emit_one
@@ -176,7 +177,7 @@ FirstMessage = Annotated[str | None, typer.Option(help="What the agent says firs
 
 def _text(value: str | None) -> str | None:
     if value is not None and value.startswith("@"):
-        return Path(value[1:]).read_text(encoding="utf-8")
+        return read_text_file(Path(value[1:]), "@FILE")
     return value
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,7 +160,7 @@ def test_the_cli_searches_enriches_and_imports(desk: Desk, capsys: Capture) -> N
 
 
 def test_the_cli_exit_codes(client: TestClient, lad: Container,
-                            capsys: Capture) -> None:
+                            capsys: Capture, tmp_path: Path) -> None:
     desk = open_desk(client, lad, funded=False)
     code, _, err = enrichment(desk, capsys, "companies", "--filters", json.dumps(COMPANIES))
     assert code == 8 and err.startswith("error: ")
@@ -167,6 +168,15 @@ def test_the_cli_exit_codes(client: TestClient, lad: Container,
     assert code == 2 and "--filters" in err
     code, _, err = enrichment(desk, capsys, "enrich", "00000000-0000-4000-8000-000000000000")
     assert code == 3
+    utf16 = tmp_path / "ids.txt"
+    utf16.write_text("p1\np2\n", encoding="utf-16")
+    code, _, err = enrichment(desk, capsys, "import", "--file", str(utf16))
+    assert code == 2 and "--file" in err and "UTF-8" in err and "Traceback" not in err
+    code, _, err = enrichment(desk, capsys, "people", "--filters", f"@{utf16}")
+    assert code == 2 and "--filters" in err
+    code, _, err = enrichment(desk, capsys, "people", "--filters",
+                              json.dumps({"organization_num_employees_ranges": ["1,\u00b2"]}))
+    assert code == 2 and "organization_num_employees_ranges" in err
     no_apollo(lad)
     code, _, err = enrichment(desk, capsys, "people", "--filters", json.dumps(PEOPLE))
     assert code == 69 and "LAD_APOLLO_API_KEY" in err and "Traceback" not in err

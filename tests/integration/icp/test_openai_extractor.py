@@ -149,6 +149,27 @@ def test_answers_malformed_past_the_retries_are_malformed(
     assert len(fake.requests) == 3
 
 
+def test_a_failed_call_reports_the_tokens_it_spent(
+        fake: FakeChatModel, model: OpenAICompatibleExtractor) -> None:
+    """Every attempt was answered, and is paid to the provider: the error carries their
+    sum, for the assistant to bill."""
+    fake.truncate(times=2)
+
+    error = failure(model)
+
+    assert error.kind is ModelErrorKind.TRUNCATED
+    assert error.usage is not None
+    assert (error.usage.input_tokens, error.usage.output_tokens) == (20, 10)
+    assert (error.usage.provider, error.usage.model) == ("openai", MODEL)
+
+
+def test_the_worst_case_covers_every_attempt_the_retries_allow(
+        model: OpenAICompatibleExtractor) -> None:
+    # max_retries=2: three malformed answers and one truncated, each up to 2 x 1,024.
+    worst = model.worst_case(1000)
+    assert (worst.input_tokens, worst.output_tokens) == (4000, 4 * 2048)
+
+
 def test_values_the_domain_refuses_are_malformed(fake: FakeChatModel,
                                                  model: OpenAICompatibleExtractor) -> None:
     fake.answer(json.dumps(_answer(headcounts=[{"min": 500, "max": 50}])), times=3)

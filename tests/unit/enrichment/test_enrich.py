@@ -88,6 +88,21 @@ def test_a_person_whose_email_is_cached_costs_nothing(world: World) -> None:
     assert world.apollo.calls["match_people"] == 1
 
 
+def test_a_search_after_a_match_keeps_what_was_paid_for(world: World) -> None:
+    """A later search lists the person again without contact details: the email the match
+    paid for stays in the cache, so enriching another lead of theirs costs nothing."""
+    person = world.apollo.person(KNOWN)
+    world.enrichment.enrich_lead(world.member, _typed_lead(world, person).id)
+    world.enrichment.search_people(world.member, {"person_locations": ["France"]},
+                                   per_page=100)
+    world.lad.leads().delete_lead(world.owner, world.tenant.leads()[0].id)
+    second = world.tenant.lead(first_name="Radia", custom_fields={"apollo_person_id": KNOWN})
+    enriched = world.enrichment.enrich_lead(world.member, second.id)
+    assert (enriched.cached, enriched.cost, enriched.lead.email) == (
+        True, Decimal(0), person.email)
+    assert world.apollo.calls["match_people"] == 1
+
+
 def test_a_cached_person_without_contact_details_is_matched(world: World) -> None:
     """A search caches people without emails: enriching still asks Apollo (and pays)."""
     found = world.enrichment.search_people(world.member, {"person_locations": ["France"]})

@@ -12,8 +12,7 @@ import pytest
 from lad_adapters.llm.rules import RulesExtractor
 from lad_domain.billing.errors import InsufficientFunds
 from lad_domain.icp.model import ConversationStatus, Role
-from lad_domain.icp.ports import ModelError
-from lad_domain.icp.services.assistant import MAX_ANSWER_TOKENS
+from lad_domain.icp.ports import ModelError, ModelErrorKind, Usage
 from lad_domain.shared.clock import FixedClock
 from lad_domain.shared.errors import (
     Conflict,
@@ -125,7 +124,7 @@ def test_a_message_that_cannot_be_read_stores_nothing(world: World, content: obj
 
 # --- the model failing ------------------------------------------------------------------------
 
-def test_a_refusal_names_the_message_stores_nothing_and_bills_nothing(world: World) -> None:
+def test_a_refusal_names_the_message_and_stores_nothing(world: World) -> None:
     world.extractor.script(refused("I cannot help with that request"))
     conversation = world.assistant.start(world.member)
     with pytest.raises(ValidationFailed) as failed:
@@ -209,18 +208,74 @@ def test_every_turn_posts_one_usage_event_priced_by_provider_and_model(world: Wo
     assert wallet.reserved_balance == 0
 
 
-def test_the_hold_covers_the_largest_answer(world: World) -> None:
-    """What is held before the call: the message's estimated input and the whole answer
-    budget; given back in full when the answer is stored."""
+def test_the_hold_covers_the_worst_case_of_the_models_retries(world: World) -> None:
+    """What is held before the call is what the extractor says its retries may use at
+    most; given back in full when the answer is stored."""
     seen: list[Decimal] = []
+    world.extractor.budget = Usage("openai", "gpt-4o-mini", 5000, 10_000)
     world.extractor.on_extract = lambda: seen.append(world.tenant.wallet().reserved_balance)
     conversation = world.assistant.start(world.member)
     world.assistant.say(world.member, conversation.id, "CTOs")
-    # Each item's cost at the ledger's six places: 1,001 tokens in, the whole answer out.
-    estimate = amount((1000 + len("CTOs") // 3) * INPUT_PRICE) + amount(
-        MAX_ANSWER_TOKENS * OUTPUT_PRICE)
-    assert seen == [estimate] == [Decimal("0.00135")]
+    estimate = amount(5000 * INPUT_PRICE) + amount(10_000 * OUTPUT_PRICE)
+    assert seen == [estimate] == [Decimal("0.00675")]
     assert world.tenant.wallet().reserved_balance == 0
+
+
+def test_a_model_not_configured_is_unavailable_before_the_wallet_is_asked(
+        lad: Container, clock: FixedClock) -> None:
+    """An empty wallet and no model: the answer names the missing setting (503), not the
+    missing money (402)."""
+    world = World.open(lad, clock, funds=None)
+    world.extractor.budget = not_configured()
+    conversation = world.assistant.start(world.member)
+    with pytest.raises(Unavailable) as failed:
+        world.assistant.say(world.member, conversation.id, "CTOs in Germany")
+    assert "LAD_LLM_API_KEY" in str(failed.value)
+    with pytest.raises(Unavailable):
+        world.assistant.expand(world.member, "fintech")
+    assert world.extractor.calls() == {"extract": 0, "expand": 0}
+
+
+def test_the_tokens_a_failed_call_spent_are_billed(world: World) -> None:
+    """Answers that were malformed until the model gave up are paid to the model: the
+    tokens are billed, the hold given back, nothing of the turn stored."""
+    spent = Usage("openai", "gpt-4o-mini", 4000, 3000)
+    world.extractor.script(ModelError(ModelErrorKind.MALFORMED, "not JSON three times",
+                                      usage=spent))
+    conversation = world.assistant.start(world.member)
+    with pytest.raises(Unavailable):
+        world.assistant.say(world.member, conversation.id, "CTOs in Germany")
+    [line] = world.tenant.usage()
+    assert sorted((c, q) for c, q, _ in line.items) == [
+        ("llm_input_tokens", Decimal(4000)), ("llm_output_tokens", Decimal(3000))]
+    wallet = world.tenant.wallet()
+    assert wallet.current_balance == Decimal(50) - 4000 * INPUT_PRICE - 3000 * OUTPUT_PRICE
+    assert wallet.reserved_balance == 0
+    assert _messages(world, conversation.id) == []
+
+
+def test_a_turn_that_would_overfill_the_icp_is_refused_and_its_tokens_billed(
+        world: World) -> None:
+    conversation = world.assistant.start(world.member)
+    world.assistant.set_icp(world.member, conversation.id,
+                            {"titles": [f"Title {i}" for i in range(50)]})
+    world.extractor.script(update(titles=["CTO", "VP of Sales"]))
+    with pytest.raises(ValidationFailed) as failed:
+        world.assistant.say(world.member, conversation.id, "and CTOs and VPs of Sales")
+    assert _field(failed) == "content" and "titles" in failed.value.errors[0].message
+    stored = world.assistant.get(world.member, conversation.id)
+    assert len(stored.icp.titles) == 50, "the ICP stays as it was, readable"
+    assert len(world.tenant.usage()) == 1 and world.tenant.wallet().reserved_balance == 0
+    assert world.assistant.list(world.member, PageRequest()).items
+
+
+def test_an_expansion_the_wallet_cannot_pay_is_refused_before_the_model_is_asked(
+        lad: Container, clock: FixedClock) -> None:
+    world = World.open(lad, clock, funds=None)
+    with pytest.raises(InsufficientFunds):
+        world.assistant.expand(world.member, "fintech")
+    assert world.extractor.calls()["expand"] == 0
+    assert world.assistant.expansion_stats(world.member).entries == 0
 
 
 def test_the_offline_extractor_posts_a_free_event(world: World) -> None:

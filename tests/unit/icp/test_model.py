@@ -122,6 +122,9 @@ def test_every_error_of_a_document_is_named_at_once() -> None:
     ({"headcounts": [{"min": 1, "max": 20_000_000}]}, "icp.headcounts[0]"),
     ({"headcounts": [{"min": True, "max": 5}]}, "icp.headcounts[0]"),
     ({"headcounts": "50,200"}, "icp.headcounts"),
+    ({"headcounts": [{"min": "\u00b2", "max": 3}]}, "icp.headcounts[0]"),
+    ({"headcounts": ["1," + "1" * 5000]}, "icp.headcounts[0]"),
+    ({"keywords": [f"{i:02d}" + "k" * 90 for i in range(8)]}, "icp.keywords"),
 ])
 def test_malformed_documents_name_the_field(document: object, field: str) -> None:
     with pytest.raises(ValidationFailed) as failed:

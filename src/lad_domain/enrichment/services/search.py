@@ -218,7 +218,12 @@ class EnrichmentService:
         found = self._call(lambda: apollo.search_people(filters, page, per_page))
         with self.scope.open(principal, tenant_id) as uow:
             search = self._keep(uow, key, "people", filters.to_params(), found)
-            uow.people_cache.put_many(found.items, search.fetched_at, search.expires_at)
+            # A search gives no emails or phones: what a paid match found for these
+            # people stays, so a later enrichment finds it and is not billed again.
+            known = uow.people_cache.get_many([p.apollo_id for p in found.items], now)
+            uow.people_cache.put_many(
+                [p.merged(known[p.apollo_id]) if p.apollo_id in known else p
+                 for p in found.items], search.fetched_at, search.expires_at)
             uow.commit()
         return _result(search, found.items, cached=False, cost=Decimal(0))
 
@@ -240,6 +245,8 @@ class EnrichmentService:
                 if hit is not None:
                     search, organizations = hit
                     return _result(search, organizations, cached=True, cost=Decimal(0))
+            # Apollo not configured is a 503 before anything is held.
+            apollo = self.apollo.get()
             context = self._context(principal, now)
             # One key per call to Apollo, for its hold and its usage event: every page
             # fetched is a credit, two fetches in the same instant included.
@@ -248,7 +255,6 @@ class EnrichmentService:
                                  client_key=call)
             uow.commit()
         try:
-            apollo = self.apollo.get()
             found = self._call(lambda: apollo.search_organizations(wanted, number, size))
         except BaseException:
             self._settle(principal, tenant_id, hold, 0, "")
@@ -287,6 +293,7 @@ class EnrichmentService:
                                                         apollo_id=cached.apollo_id))
                 uow.commit()
                 return EnrichedLead(lead, from_cache, True, True, Decimal(0))
+            apollo = self.apollo.get()  # not configured: a 503 before anything is held
             call = f"apollo-match:{self.scope.ids.new_id()}"
             hold = hold_estimate(uow, self._context(principal, now), feature=FEATURE,
                                  items=lookup_items(1), client_key=call)
@@ -296,7 +303,6 @@ class EnrichmentService:
                                organization_name=lead.company,
                                linkedin_url=_custom(lead, "linkedin_url"))
         try:
-            apollo = self.apollo.get()
             (match,) = self._call(lambda: apollo.match_people([request]))
         except BaseException:
             self._settle(principal, tenant_id, hold, 0, "")
@@ -376,6 +382,7 @@ class EnrichmentService:
         if not wanting:
             return people, 0, Decimal(0)
         now = self.scope.clock.now()
+        apollo = self.apollo.get()  # not configured: a 503 before anything is held
         with self.scope.open(principal, tenant_id) as uow:
             context = self._context(principal, now)
             call = f"apollo-match:{self.scope.ids.new_id()}"
@@ -385,7 +392,6 @@ class EnrichmentService:
         found: dict[str, Person] = {}
         failure: BaseException | None = None
         try:
-            apollo = self.apollo.get()
             for batch in _chunks(wanting, MATCH_BATCH):
                 requests = [MatchRequest(apollo_id=p.apollo_id) for p in batch]
                 try:

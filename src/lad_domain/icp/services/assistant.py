@@ -11,8 +11,10 @@ failed one leaves nothing half-written."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import attrs
 
@@ -45,6 +47,7 @@ from lad_domain.icp.ports import (
 )
 from lad_domain.shared.errors import (
     Conflict,
+    InsufficientFunds,
     NotFound,
     PermissionDenied,
     Unavailable,
@@ -57,8 +60,9 @@ from lad_domain.shared.scope import TenantScope, tenant_of
 from lad_domain.shared.validation import choice, normalise_email, plain_text
 
 ACTOR = "system:icp"
-#: The most an answer may use, for the hold taken before the model is called.
-MAX_ANSWER_TOKENS = 2000
+T = TypeVar("T")
+#: About what the instructions of a keyword expansion take, for its hold.
+EXPAND_PROMPT_TOKENS = 300
 #: Related keywords shown per keyword in an answer.
 SHOWN_RELATED = 5
 CONTEXTS = ("keyword", "industry", "title", "location")
@@ -112,9 +116,9 @@ def model_failure(error: ModelError, *, field: str = "content") -> Exception:
                        retry_after=error.retry_after)
 
 
-def token_items(usage: Usage, *, output_budget: int | None = None) -> tuple[UsageItem, ...]:
-    """The usage of one model call (or, with ``output_budget``, the most it may use)."""
-    output = usage.output_tokens if output_budget is None else output_budget
+def token_items(usage: Usage) -> tuple[UsageItem, ...]:
+    """The tokens of a model call, priced by its provider and model."""
+    output = usage.output_tokens
     items = []
     if usage.input_tokens:
         items.append(UsageItem(category="llm_input_tokens", quantity=Decimal(usage.input_tokens),
@@ -266,23 +270,11 @@ class IcpAssistant:
                                "active to continue it, or start another")
             history = [Turn(m.role.value, m.content)
                        for m in uow.icp_messages.recent(conversation_id, HISTORY_TURNS)]
-            context = PostingContext(actor=ACTOR, now=now, ids=self.scope.ids,
-                                     user_id=principal.user_id)
-            estimate = Usage(self.extractor.provider, self.extractor.model,
-                             _estimate_tokens(text, history), MAX_ANSWER_TOKENS)
-            hold = hold_estimate(uow, context, feature=FEATURE, items=token_items(estimate),
-                                 client_key=hold_key)
+            hold = self._hold(uow, principal, now, _estimate_tokens(text, history), hold_key)
             uow.commit()
             current = conversation.icp
-        try:
-            extraction = self.extractor.extract(text, history, current)
-        except BaseException as error:
-            # Whatever ended the call (a model's error, a bug, a cancelled request), the
-            # hold goes back now rather than when the sweep finds it.
-            self._release(principal, tenant_id, hold)
-            if isinstance(error, ModelError):
-                raise model_failure(error) from None
-            raise
+        extraction = self._call_model(principal, tenant_id, hold,
+                                      lambda: self.extractor.extract(text, history, current))
         new_keywords = sorted(set(extraction.update.document.keywords) - set(current.keywords))
         related = {k: self._related(principal, tenant_id, k, "keyword") for k in new_keywords}
         return self._write_turn(principal, tenant_id, conversation_id, text, extraction,
@@ -298,6 +290,18 @@ class IcpAssistant:
             conversation = _conversation(uow, conversation_id, lock=True)
             before = conversation.icp
             after = before.apply(extraction.update)
+            context = PostingContext(actor=ACTOR, now=now, ids=self.scope.ids,
+                                     user_id=principal.user_id)
+            too_big = after.limit_problem()
+            if too_big is not None:
+                # The model was asked and is paid for; the ICP stays as it was.
+                settle(uow, context, hold, feature=FEATURE, items=token_items(usage),
+                       key=f"icp-turn:{self.scope.ids.new_id()}",
+                       payload={"refused": too_big.message, "model": usage.model})
+                uow.commit()
+                raise ValidationFailed.single(
+                    "content", f"this would make the ICP's {too_big.field} too big "
+                    f"({too_big.message}): remove some first, or correct the field")
             changed = changed_fields(before, after)
             question = Message(id=self.scope.ids.new_id(), conversation_id=conversation.id,
                                role=Role.USER, content=text, created_at=now,
@@ -317,8 +321,6 @@ class IcpAssistant:
             if conversation.title is None:
                 conversation.title = _title(text)
             uow.conversations.update(conversation)
-            context = PostingContext(actor=ACTOR, now=now, ids=self.scope.ids,
-                                     user_id=principal.user_id)
             settle(uow, context, hold, feature=FEATURE, items=token_items(usage),
                    key=f"icp-turn:{answer.id}",
                    payload={"message": str(answer.id), "input": usage.input_tokens,
@@ -329,15 +331,41 @@ class IcpAssistant:
         return AssistantTurn(conversation=conversation, question=question, answer=answer,
                              changed=changed, missing=tuple(after.missing()), related=related)
 
-    def _release(self, principal: Principal, tenant_id: uuid.UUID | None,
-                 hold: uuid.UUID | None) -> None:
-        if hold is None:
-            return
-        with self.scope.open(principal, tenant_id) as uow:
-            context = PostingContext(actor=ACTOR, now=self.scope.clock.now(),
-                                     ids=self.scope.ids, user_id=principal.user_id)
-            settle(uow, context, hold, feature=FEATURE, items=(), key="", payload={})
-            uow.commit()
+    def _hold(self, uow: IcpUnitOfWork, principal: Principal, now: datetime,
+              input_tokens: int, key: str) -> uuid.UUID | None:
+        """Hold the most the model call may cost, retries included (402 when the wallet
+        cannot pay it); a model that is not configured is a 503 before anything is held."""
+        try:
+            budget = self.extractor.worst_case(input_tokens)
+        except ModelError as error:
+            raise model_failure(error) from None
+        context = PostingContext(actor=ACTOR, now=now, ids=self.scope.ids,
+                                 user_id=principal.user_id)
+        return hold_estimate(uow, context, feature=FEATURE, items=token_items(budget),
+                             client_key=key)
+
+    def _call_model(self, principal: Principal, tenant_id: uuid.UUID | None,
+                    hold: uuid.UUID | None, call: Callable[[], T]) -> T:
+        """The model asked outside any transaction. Whatever ends the call (a model's
+        error, a bug, a cancelled request), the hold goes back now, and the tokens a failed
+        call spent are billed."""
+        try:
+            return call()
+        except BaseException as error:
+            spent = error.usage if isinstance(error, ModelError) else None
+            with self.scope.open(principal, tenant_id) as uow:
+                context = PostingContext(actor=ACTOR, now=self.scope.clock.now(),
+                                         ids=self.scope.ids, user_id=principal.user_id)
+                settle(uow, context, hold, feature=FEATURE,
+                       items=token_items(spent) if spent is not None else (),
+                       key=f"icp-failed:{self.scope.ids.new_id()}",
+                       payload={"model": spent.model if spent else "",
+                                "input": spent.input_tokens if spent else 0,
+                                "output": spent.output_tokens if spent else 0})
+                uow.commit()
+            if isinstance(error, ModelError):
+                raise model_failure(error) from None
+            raise
 
     # --- keyword expansion ----------------------------------------------------------------
 
@@ -362,23 +390,25 @@ class IcpAssistant:
                  about: str) -> tuple[str, ...]:
         try:
             return self._expansion(principal, tenant_id, normalise_keyword(word), about)[0]
-        except (ValidationFailed, Unavailable):
+        except (ValidationFailed, Unavailable, InsufficientFunds):
             return ()  # related terms are a suggestion: a turn does not fail without them
 
     def _expansion(self, principal: Principal, tenant_id: uuid.UUID | None, word: str,
                    about: str) -> tuple[tuple[str, ...], bool]:
         now = self.scope.clock.now()
+        key = f"icp-expand:{self.scope.ids.new_id()}"
         with self.scope.open(principal, tenant_id) as uow:
             found = uow.keyword_expansions.find(word, about)
             if found is not None:
                 uow.keyword_expansions.record_hit(found.id, now)
                 uow.commit()
                 return found.expanded, True
-        try:
-            expansion = self.extractor.expand(word, about)
-        except ModelError as error:
-            raise model_failure(error, field="keyword") from None
+            hold = self._hold(uow, principal, now, EXPAND_PROMPT_TOKENS, key)
+            uow.commit()
+        expansion = self._call_model(principal, tenant_id, hold,
+                                     lambda: self.extractor.expand(word, about))
         usage = expansion.usage
+        now = self.scope.clock.now()
         with self.scope.open(principal, tenant_id) as uow:
             # The offline extractor's answer is the same for everyone: a global row any
             # tenant may reuse. A model's answer was paid for by this tenant: its own row.
@@ -389,8 +419,7 @@ class IcpAssistant:
                 tenant_id=None if shared else tenant_of(uow), model=usage.model))
             context = PostingContext(actor=ACTOR, now=now, ids=self.scope.ids,
                                      user_id=principal.user_id)
-            settle(uow, context, None, feature=FEATURE, items=token_items(usage),
-                   key=f"icp-expand:{self.scope.ids.new_id()}",
+            settle(uow, context, hold, feature=FEATURE, items=token_items(usage), key=key,
                    payload={"keyword": word, "context": about, "model": usage.model})
             uow.commit()
         return expansion.keywords, False
