@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from lad_adapters.sql.outreach import OutreachRepository
+from lad_adapters.sql.repository import one_of
 from lad_adapters.sql.tables.enrichment import (
     company_search_cache,
     employees_cache,
@@ -20,8 +21,8 @@ from lad_domain.enrichment.ports import CachedSearch
 
 T = TypeVar("T")
 sp = enrichment_search_pages
-#: Ids per IN list, and rows per executemany: bounded statements and memory whatever the size
-#: of an import (10,000 people is ten of each).
+#: Rows per executemany: bounded statements and memory whatever the size
+#: of an import (10,000 people is ten statements).
 CHUNK = 1000
 
 
@@ -66,8 +67,8 @@ class _RecordCache(OutreachRepository):
                           ).where(self.table.c.tenant_id == self.tenant_id,
                                   self.table.c.expires_at > now)
         found: dict[str, T] = {}
-        for chunk in _chunks(sorted(set(apollo_ids))):
-            rows = self._db.execute(query.where(key.in_(chunk))).all()
+        for matching in one_of(key, sorted(set(apollo_ids)), self._db.dialect):
+            rows = self._db.execute(query.where(matching)).all()
             found.update((row.apollo_id, to_item(row.data)) for row in rows)
         return found
 

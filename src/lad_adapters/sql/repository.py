@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from lad_adapters.scope import TenantScoped
 from lad_adapters.sql.database import Db
+
+#: Values per IN list where a list of values is spelled out (SQLite).
+IN_LIST = 1000
+
+
+def one_of(column: sa.ColumnElement[str], values: Sequence[str], dialect: str
+           ) -> Iterator[sa.ColumnElement[bool]]:
+    """Conditions that together match the rows whose ``column`` is one of ``values`` (text),
+    each for one statement: on PostgreSQL one array parameter (``= ANY``: one statement
+    and no placeholder per value, whatever their number), elsewhere IN lists of at most
+    IN_LIST values."""
+    if not values:
+        return
+    if dialect == "postgresql":
+        yield column == sa.any_(sa.bindparam(None, list(values),
+                                             type_=postgresql.ARRAY(sa.String())))
+        return
+    for start in range(0, len(values), IN_LIST):
+        yield column.in_(values[start:start + IN_LIST])
 
 
 class SqlRepository(TenantScoped):

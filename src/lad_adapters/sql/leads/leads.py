@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from lad_adapters.sql.pagination import page_of, paginate
-from lad_adapters.sql.repository import SqlRepository
+from lad_adapters.sql.repository import SqlRepository, one_of
 from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
 from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
 from lad_domain.leads.ports import Entry
@@ -153,10 +153,6 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-#: Values per IN list of ``find_by_custom_field``.
-CUSTOM_FIELD_CHUNK = 1000
-
-
 class SqlLeadRepository(SqlRepository):
     def _mine(self, *where: sa.ColumnElement[bool]) -> list[sa.ColumnElement[bool]]:
         return [leads.c.tenant_id == self.tenant_id, *where]
@@ -198,11 +194,9 @@ class SqlLeadRepository(SqlRepository):
                            if self._db.dialect == "postgresql"
                            else sa.func.json_type(field) == "text")
         found: dict[str, uuid.UUID] = {}
-        wanted = sorted(set(values))
-        for start in range(0, len(wanted), CUSTOM_FIELD_CHUNK):
-            rows = self._db.execute(sa.select(value, leads.c.id).where(
-                *where, value.in_(wanted[start:start + CUSTOM_FIELD_CHUNK]))
-                .order_by(leads.c.created_at, leads.c.id)).all()
+        for matching in one_of(value, sorted(set(values)), self._db.dialect):
+            rows = self._db.execute(sa.select(value, leads.c.id).where(*where, matching)
+                                    .order_by(leads.c.created_at, leads.c.id)).all()
             for row in rows:
                 found.setdefault(row.value, row.id)
         return found
