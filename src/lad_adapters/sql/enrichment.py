@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from lad_adapters.sql.outreach import OutreachRepository
-from lad_adapters.sql.repository import one_of
+from lad_adapters.sql.repository import among
 from lad_adapters.sql.tables.enrichment import (
     company_search_cache,
     employees_cache,
@@ -67,7 +67,7 @@ class _RecordCache(OutreachRepository):
                           ).where(self.table.c.tenant_id == self.tenant_id,
                                   self.table.c.expires_at > now)
         found: dict[str, T] = {}
-        for matching in one_of(key, sorted(set(apollo_ids)), self._db.dialect):
+        for matching in among(key, sorted(set(apollo_ids)), self._db.dialect):
             rows = self._db.execute(query.where(matching)).all()
             found.update((row.apollo_id, to_item(row.data)) for row in rows)
         return found

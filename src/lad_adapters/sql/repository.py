@@ -16,7 +16,7 @@ from lad_adapters.sql.database import Db
 IN_LIST = 1000
 
 
-def one_of(column: sa.ColumnElement[str], values: Sequence[str], dialect: str
+def among(column: sa.ColumnElement[str], values: Sequence[str], dialect: str
            ) -> Iterator[sa.ColumnElement[bool]]:
     """Conditions that together match the rows whose ``column`` is one of ``values`` (text),
     each for one statement: on PostgreSQL one array parameter (``= ANY``: one statement

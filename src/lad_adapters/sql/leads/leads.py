@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from lad_adapters.sql.pagination import page_of, paginate
-from lad_adapters.sql.repository import SqlRepository, one_of
+from lad_adapters.sql.repository import SqlRepository, among
 from lad_adapters.sql.tables.leads import lead_stage_history, lead_stages, lead_statuses, leads
 from lad_domain.leads.model import Lead, LeadFilter, Stage, StageChange, Status
 from lad_domain.leads.ports import Entry
@@ -194,7 +194,7 @@ class SqlLeadRepository(SqlRepository):
                            if self._db.dialect == "postgresql"
                            else sa.func.json_type(field) == "text")
         found: dict[str, uuid.UUID] = {}
-        for matching in one_of(value, sorted(set(values)), self._db.dialect):
+        for matching in among(value, sorted(set(values)), self._db.dialect):
             rows = self._db.execute(sa.select(value, leads.c.id).where(*where, matching)
                                     .order_by(leads.c.created_at, leads.c.id)).all()
             for row in rows:
