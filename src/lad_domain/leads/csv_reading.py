@@ -7,7 +7,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from lad_domain.shared.errors import ValidationFailed
@@ -68,8 +68,10 @@ class CsvRows:
             raise ValidationFailed.single("encoding", f"{encoding!r} is not a text encoding"
                                           ) from None
         self._encoding = encoding
-        # strict: an unterminated quote is an error, not the rest of the file in one cell.
-        self._reader: CsvReader = csv.reader(text, strict=True)
+        self._codec = "utf-8-sig" if codec == "utf-8" else codec
+        self._source = source
+        self._text = text
+        self._reader: CsvReader | None = None
 
     @property
     def consumed(self) -> int:
@@ -86,15 +88,25 @@ class CsvRows:
             if any(cell.strip() for cell in chunk[0]):
                 return chunk[0], row_no
 
+    def _rows(self) -> CsvReader:
+        """The CSV reader, made on the first read: its delimiter is the header line's."""
+        if self._reader is None:
+            try:
+                first = self._text.readline()
+            except UnicodeDecodeError:
+                raise self._undecodable(0) from None
+            # strict: an unterminated quote is an error, not the rest of the file in one cell.
+            self._reader = csv.reader(chain([first], self._text), strict=True,
+                                      delimiter=delimiter_of(first))
+        return self._reader
+
     def chunk(self, size: int) -> list[list[str]]:
         """The next ``size`` rows (fewer at the end of the file, none after it)."""
-        reader = self._reader
+        reader = self._rows()
         try:
             chunk = list(islice(reader, size))
         except UnicodeDecodeError:
-            raise ValidationFailed.single(
-                "file", f"is not valid {self._encoding} text (a bad byte after line "
-                f"{reader.line_num}); save it as UTF-8 or give its encoding") from None
+            raise self._undecodable(reader.line_num) from None
         except csv.Error as error:
             raise ValidationFailed.single(
                 "file", f"is not valid CSV at line {reader.line_num}: {error}") from None
@@ -103,6 +115,56 @@ class CsvRows:
                 "file", "decodes to text that is not valid Unicode (at or before line "
                 f"{reader.line_num})")
         return chunk
+
+
+    def _undecodable(self, read: int) -> ValidationFailed:
+        """The error for a byte the encoding cannot decode, naming its line: text is decoded
+        in blocks ahead of the rows, so the line is found by reading the file again from its
+        start, line by line (when it can be; else: somewhere after the last row read)."""
+        where = f"after line {read}"
+        line = self._bad_line()
+        if line is not None:
+            where = f"at line {line}"
+        return ValidationFailed.single(
+            "file", f"is not valid {self._encoding} text (a bad byte {where}); save it as "
+            "UTF-8 or give its encoding")
+
+    def _bad_line(self) -> int | None:
+        source = self._source
+        try:
+            if not source.seekable():
+                return None
+            source.seek(0)
+        except (OSError, ValueError):
+            return None
+        decoder = codecs.getincrementaldecoder(self._codec)("strict")
+        line, scanned = 1, 0
+        # In pieces of at most 1 MiB (a line may be longer), no further than was read.
+        while scanned <= self._counter.count:
+            piece = source.readline(1 << 20)
+            if not piece:
+                return None
+            scanned += len(piece)
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError:
+                return line
+            line += piece.endswith(b"\n")
+        return None
+
+
+#: What separates the cells of a file: comma, or what Excel writes where the comma is the
+#: decimal mark (semicolon), or tab.
+DELIMITERS = (",", ";", "\t")
+
+
+def delimiter_of(header: str) -> str:
+    """The delimiter a header line uses: the one of DELIMITERS it holds most often outside
+    quotes (a comma when it holds none)."""
+    outside = "".join(header.split('"')[::2])
+    counts = [(outside.count(d), -i, d) for i, d in enumerate(DELIMITERS)]
+    best = max(counts)
+    return best[2] if best[0] > 0 else ","
 
 
 def storable(chunk: list[list[str]]) -> bool:

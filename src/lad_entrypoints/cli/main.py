@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -90,6 +91,20 @@ def uvicorn_server(app: FastAPI, serving: Serving) -> None:
                     workers=serving.workers, **options)
 
 
+def installed_version() -> str:
+    """The installed distribution's version (its metadata; the source tree's pyproject)."""
+    try:
+        return importlib.metadata.version("lad")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"lad {installed_version()}")
+        raise typer.Exit(0)
+
+
 def create_cli(container_factory: Callable[[], Container], *,
                server: Server = uvicorn_server) -> typer.Typer:
     cli = typer.Typer(name="lad", help="LAD: the sales-outreach backend.",
@@ -97,7 +112,11 @@ def create_cli(container_factory: Callable[[], Container], *,
                       add_completion=False)
 
     @cli.callback()
-    def root(ctx: typer.Context) -> None:
+    def root(ctx: typer.Context,
+             version: Annotated[bool, typer.Option(
+                 "--version", is_eager=True, callback=_print_version,
+                 help="Print LAD's version and exit.")] = False,
+             ) -> None:
         ctx.obj = CliState(container_factory)
 
     @cli.command()

@@ -3,6 +3,7 @@ with the exit codes of ``cli/main.py``; and the database commands."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,15 @@ def test_a_usage_error_exits_2_without_a_container(capsys: pytest.CaptureFixture
 
     assert run(create_cli(no_container), ["members", "add", "x@acme.test"]) == 2
     assert "--tenant" in capsys.readouterr().err
+
+
+def test_version_prints_the_installed_version_without_a_container(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def no_container() -> Container:
+        raise AssertionError("--version needs no container")
+
+    assert run(create_cli(no_container), ["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"lad {importlib.metadata.version('lad')}"
 
 
 def test_the_cli_works_on_every_backend(backend: str, container: Container,

@@ -129,7 +129,7 @@ def test_an_import_records_one_event(ws: Workspace) -> None:
     (b"ada@example.com,Ada\n", "no header row"),
     (b"colour,size\nred,XL\n", "none of its columns is known"),
     (b"email,E-mail\na@x.io,b@x.io\n", "both mean email"),
-    (b"email,name\na@x.io,Zo\xeb\n", "is not valid utf-8 text"),
+    (b"email,name\na@x.io,Zo\xeb\n", "is not valid utf-8 text .a bad byte at line 2."),
     (b"\xff\xfee\x00m\x00", "is not valid utf-8 text"),
     (b'First Name,E-mail\n"Ada,a@x.io\n', "is not valid CSV"),
 ])
@@ -139,12 +139,29 @@ def test_a_bad_file_is_refused_whole(ws: Workspace, content: bytes, message: str
     assert _emails(ws) == []
 
 
-def test_an_encoding_error_late_in_the_file_writes_nothing(ws: Workspace) -> None:
+def test_an_encoding_error_late_in_the_file_names_its_line_and_writes_nothing(
+        ws: Workspace) -> None:
+    """The text is decoded in blocks ahead of the rows: the line is found all the same (a
+    cp1252 file read as UTF-8 used to be reported at "line 0")."""
     rows = "".join(f"p{i}@x.io\n" for i in range(50)).encode()
     service = LeadImportService(ws.lad.tenant_scope(), ws.lad.phone_numbers(), batch_rows=10)
-    with pytest.raises(ValidationFailed, match="utf-8"):
+    with pytest.raises(ValidationFailed, match="a bad byte at line 52"):
         service.import_leads(ws.owner, io.BytesIO(b"email\n" + rows + b"bad\xff@x.io\n"))
     assert _emails(ws) == []
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_a_semicolon_or_tab_separated_file_is_read_as_such(ws: Workspace,
+                                                           delimiter: str) -> None:
+    """Excel writes semicolons where the comma is the decimal mark (most of Europe)."""
+    text = delimiter.join(["First Name", "E-mail", "Company"]) + "\n" + delimiter.join(
+        ["Zoë", "zoe@x.io", '"Müller; Söhne, GmbH"']) + "\n"
+    report = _import(ws, text.encode("cp1252"), encoding="cp1252")
+    assert (report.created, report.rejected) == (1, [])
+    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
+        lead = uow.leads.find_live_by_email("zoe@x.io")
+    assert lead is not None
+    assert (lead.first_name, lead.company) == ("Zoë", "Müller; Söhne, GmbH")
 
 
 def test_a_file_over_the_size_limit_is_refused(ws: Workspace) -> None:
