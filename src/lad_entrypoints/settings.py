@@ -17,23 +17,23 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAD_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///var/lad.sqlite3",
+        default="sqlite:///var/lad.sqlite3", repr=False,
         description="sqlite:///PATH, postgresql+psycopg://..., or memory:// for the in-memory "
         "adapters",
     )
     migration_database_url: str | None = Field(
-        default=None,
+        default=None, repr=False,
         description="The table owner's URL for migrations on PostgreSQL (the application "
         "role must not own the tables, or row-level security would not apply to it)",
     )
     state_dir: Path = Field(default=Path("var"), description="Local files: the SQLite "
                             "database, the generated JWT secret, attachments")
-    jwt_secret: str | None = Field(default=None, description="HS256 secret, 32+ bytes; "
+    jwt_secret: str | None = Field(default=None, repr=False, description="HS256 secret, 32+ bytes; "
                                    "generated into state_dir when unset")
-    cursor_secret: str | None = Field(default=None, description="Signs pagination "
+    cursor_secret: str | None = Field(default=None, repr=False, description="Signs pagination "
                                       "cursors, 32+ bytes; unset: derived from the JWT secret")
     token_ttl_minutes: int = Field(default=720, ge=1)
-    operator_token: str | None = Field(default=None, description="Bearer token of the "
+    operator_token: str | None = Field(default=None, repr=False, description="Bearer token of the "
                                        "platform operator on HTTP; unset: no operator on HTTP")
     allow_rls_bypass: bool = Field(
         default=False,

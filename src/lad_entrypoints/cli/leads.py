@@ -30,6 +30,8 @@ StageOption = Annotated[str | None, typer.Option("--stage", help="Only this stag
 StatusOption = Annotated[str | None, typer.Option("--status", help="Only this status key.")]
 TextOption = Annotated[str | None, typer.Option("--q", help="Text in name, email or company.")]
 SHOWN_REJECTIONS = 50
+#: sysexits' EX_DATAERR: the input had rows that could not be used (--fail-on-rejects).
+EXIT_REJECTS = 65
 
 
 @app.command("import")
@@ -49,6 +51,9 @@ def import_leads(
     column_map: Annotated[list[str] | None, typer.Option(
         "--column-map", help="Place a column by its header name: COLUMN=field (a lead field "
         "or custom.NAME; COLUMN= ignores it), repeated, or one JSON object.")] = None,
+    fail_on_rejects: Annotated[bool, typer.Option(
+        "--fail-on-rejects", help=f"Exit with code {EXIT_REJECTS} when any row was rejected "
+        "(the valid rows are imported all the same; with --dry-run, nothing is).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Import leads from a CSV file: valid rows in one transaction, rejected rows listed."""
@@ -65,6 +70,8 @@ def import_leads(
             encoding=encoding, tenant_id=target, column_map=placed,
             progress=lambda read, _rows: bar.update(task, completed=read))
     _summary(report, as_json)
+    if fail_on_rejects and report.rejected_rows:
+        raise typer.Exit(EXIT_REJECTS)
 
 
 def _summary(report: ImportReport, as_json: bool) -> None:

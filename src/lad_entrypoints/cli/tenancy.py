@@ -25,7 +25,8 @@ users = typer.Typer(help="User accounts.", no_args_is_help=True)
 members = typer.Typer(help="Members of a tenant.", no_args_is_help=True)
 
 PasswordOption = Annotated[str | None, typer.Option(
-    "--password", help="Password of a new account (prompted when omitted and needed).")]
+    "--password", help="Password of a new account: required when no account has the "
+    "owner's email (an existing account keeps its own).")]
 
 
 def _tenant_row(t: Tenant) -> dict[str, object]:

@@ -41,6 +41,16 @@ def test_import_prints_a_summary_and_the_rejected_rows(
     assert "created" in out and "rejected rows" in out and "is not a valid email" in out
 
 
+def test_fail_on_rejects_exits_65_after_importing_the_valid_rows(
+        ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = ("leads", "import", _csv(tmp_path), "--tenant", str(ws.tenant_id), "--json")
+    code, out, _ = lad(ws.lad, capsys, *args, "--fail-on-rejects")
+    assert code == 65 and json.loads(out)["rejected_rows"] == 1
+    code, out, _ = lad(ws.lad, capsys, "leads", "import", _csv(tmp_path, b"email\nz@x.io\n"),
+                       "--tenant", str(ws.tenant_id), "--fail-on-rejects")
+    assert code == 0
+
+
 def test_import_json_report(ws: Workspace, capsys: pytest.CaptureFixture[str],
                             tmp_path: Path) -> None:
     code, out, _ = lad(ws.lad, capsys, "leads", "import", _csv(tmp_path), "--tenant",
