@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         description="Keys sealing mailbox passwords at rest (AES-256-GCM): comma-separated "
         "URL-safe base64 32-byte keys, the first one current (`lad outreach rotate-key` "
         "re-seals with it); unset: one generated into state_dir")
+    cors_origins: str | None = Field(
+        default=None, description="Origins a browser front end may call the API from, "
+        "comma-separated (https://app.example.com), or *; unset: no cross-origin calls")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Where the API "
                             "is reached from the internet: unsubscribe and open links in "
                             "emails point here")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.http import (
@@ -43,6 +44,13 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     # One pass: the method table answers 405 before any body is read, then the text guard.
     app.add_middleware(RequestEdge)
+    origins = container.settings().cors_origins
+    if origins:
+        # Outside the edge, so that a browser's preflight OPTIONS is answered here.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=[o.strip() for o in origins.split(",") if o.strip()],
+            allow_methods=["*"], allow_headers=["*"], max_age=600,
+            expose_headers=["X-Request-ID", "Location", "Retry-After", "ETag"])
     app.include_router(health.router)
     app.include_router(tenancy.router)
     app.include_router(leads.router)
