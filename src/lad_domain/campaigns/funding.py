@@ -10,10 +10,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from lad_domain.billing.model import UsageEvent, UsageItem
-from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
-from lad_domain.billing.posting import lock_payers
-from lad_domain.billing.pricing import price_items
-from lad_domain.billing.services.reservations import open_hold, release_open_hold
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
+from lad_domain.billing.services.metered import hold_amount, post_usage, price
+from lad_domain.billing.services.reservations import release_open_hold
 from lad_domain.campaigns.model import Activity, StepType
 from lad_domain.shared.idempotency import fingerprint
 
@@ -33,8 +32,7 @@ def usage_item(step_type: StepType) -> UsageItem:
 
 def price_of(uow: BillingUnitOfWork, context: PostingContext, item: UsageItem) -> Decimal:
     """The send's price now (a ValidationFailed when the catalog has none)."""
-    candidates = uow.prices.candidates([item.category], context.now, context.now)
-    return sum((p.cost for p in price_items([item], candidates, context.now)), Decimal(0))
+    return price(uow, context, (item,))
 
 
 def hold_for_send(uow: BillingUnitOfWork, context: PostingContext, activity_id: uuid.UUID,
@@ -42,15 +40,10 @@ def hold_for_send(uow: BillingUnitOfWork, context: PostingContext, activity_id: 
     """Hold the send's price (InsufficientFunds when the wallet cannot pay); None when it
     is free."""
     amount = price_of(uow, context, item)
-    if amount <= 0:
-        return None
-    wallet = lock_payers(uow, {None}, context)[None]
-    client_key = f"campaign-send:{activity_id}"
-    reservation = open_hold(uow, context, wallet, feature=FEATURE, amount=amount,
-                            client_key=client_key,
-                            digest=fingerprint({"send": str(activity_id), "amount": str(amount)}),
-                            hold=HOLD)
-    return reservation.id
+    return hold_amount(uow, context, feature=FEATURE, amount=amount,
+                       client_key=f"campaign-send:{activity_id}",
+                       digest=fingerprint({"send": str(activity_id), "amount": str(amount)}),
+                       hold=HOLD)
 
 
 def release_send(uow: BillingUnitOfWork, context: PostingContext, activity: Activity) -> None:
@@ -65,8 +58,5 @@ def bill_send(uow: BillingUnitOfWork, context: PostingContext, activity: Activit
     release_send(uow, context, activity)
     payload = {"feature_key": FEATURE, "user_id": None, "occurred_at": None,
                "items": [[item.category, item.provider, item.model, "1"]]}
-    request = UsageRequest(idempotency_key=f"campaign-send:{activity.id}", feature_key=FEATURE,
-                           items=(item,), occurred_at=context.now,
-                           fingerprint=fingerprint(payload))
-    return uow.usage_postings.post([request], context)[0]
-
+    return post_usage(uow, context, feature=FEATURE, items=(item,),
+                      key=f"campaign-send:{activity.id}", payload=payload)

@@ -14,10 +14,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from lad_domain.billing.model import UsageEvent, UsageItem
-from lad_domain.billing.ports import BillingUnitOfWork, PostingContext, UsageRequest
-from lad_domain.billing.posting import lock_payers
-from lad_domain.billing.services.metered import price
-from lad_domain.billing.services.reservations import open_hold, release_open_hold
+from lad_domain.billing.ports import BillingUnitOfWork, PostingContext
+from lad_domain.billing.services.metered import hold_amount, post_usage, price
+from lad_domain.billing.services.reservations import release_open_hold
 from lad_domain.shared.idempotency import fingerprint
 from lad_domain.voice.model import Call
 
@@ -56,17 +55,10 @@ def hold_for_call(uow: BillingUnitOfWork, context: PostingContext, call: Call
     """Hold the estimate (InsufficientFunds when the wallet cannot pay); None when free."""
     estimate = price(uow, context, call_items(call, call.max_duration_seconds))
     call.metadata = {**call.metadata, "estimate": str(estimate)}
-    if estimate <= 0:
-        return None
-    wallet = lock_payers(uow, {None}, context)[None]
-    client_key = f"voice-call:{call.id}"
-    hold = timedelta(seconds=call.max_duration_seconds) + HOLD_MARGIN
-    reservation = open_hold(uow, context, wallet, feature=FEATURE, amount=estimate,
-                            client_key=client_key,
-                            digest=fingerprint({"call": str(call.id),
-                                                "amount": str(estimate)}),
-                            hold=hold)
-    return reservation.id
+    return hold_amount(uow, context, feature=FEATURE, amount=estimate,
+                       client_key=f"voice-call:{call.id}",
+                       digest=fingerprint({"call": str(call.id), "amount": str(estimate)}),
+                       hold=timedelta(seconds=call.max_duration_seconds) + HOLD_MARGIN)
 
 
 def release_call(uow: BillingUnitOfWork, context: PostingContext, call: Call) -> bool:
@@ -80,21 +72,17 @@ def bill_call(uow: BillingUnitOfWork, context: PostingContext, call: Call, secon
     in the caller's transaction. A call released as unknown and reported later is billed
     here too: a new ledger entry, nothing edited."""
     release_call(uow, context, call)
-    return _post(uow, context, call_items(call, seconds), f"voice-call:{call.id}",
-                 {"call": str(call.id), "seconds": seconds})
+    return post_usage(uow, context, feature=FEATURE, items=call_items(call, seconds),
+                      key=f"voice-call:{call.id}",
+                      payload={"call": str(call.id), "seconds": seconds})
 
 
 def bill_correction(uow: BillingUnitOfWork, context: PostingContext, call: Call,
                     extra_seconds: int, total_seconds: int) -> UsageEvent:
     """A later report says the call lasted longer than billed: the difference, as its own
     usage event (keyed by the call and the new total, so a repeat changes nothing)."""
-    return _post(uow, context, call_items(call, extra_seconds, attempt=False),
-                 f"voice-call:{call.id}:to:{total_seconds}",
-                 {"call": str(call.id), "extra": extra_seconds, "total": total_seconds})
-
-
-def _post(uow: BillingUnitOfWork, context: PostingContext, items: tuple[UsageItem, ...],
-          key: str, payload: dict[str, object]) -> UsageEvent:
-    request = UsageRequest(idempotency_key=key, feature_key=FEATURE, items=items,
-                           occurred_at=context.now, fingerprint=fingerprint(payload))
-    return uow.usage_postings.post([request], context)[0]
+    return post_usage(uow, context, feature=FEATURE,
+                      items=call_items(call, extra_seconds, attempt=False),
+                      key=f"voice-call:{call.id}:to:{total_seconds}",
+                      payload={"call": str(call.id), "extra": extra_seconds,
+                               "total": total_seconds})

@@ -32,19 +32,36 @@ def price(uow: BillingUnitOfWork, context: PostingContext, items: Sequence[Usage
                Decimal(0))
 
 
+def hold_amount(uow: BillingUnitOfWork, context: PostingContext, *, feature: str,
+                amount: Decimal, client_key: str, digest: str, hold: timedelta = HOLD_FOR
+                ) -> uuid.UUID | None:
+    """Hold ``amount`` of the tenant's wallet in the caller's transaction, for ``hold``;
+    None when it is nothing. InsufficientFunds (402) when the wallet cannot pay it."""
+    if amount <= 0:
+        return None
+    wallet = lock_payers(uow, {None}, context)[None]
+    return open_hold(uow, context, wallet, feature=feature, amount=amount,
+                     client_key=client_key, digest=digest, hold=hold).id
+
+
 def hold_estimate(uow: BillingUnitOfWork, context: PostingContext, *, feature: str,
                   items: Sequence[UsageItem], client_key: str) -> uuid.UUID | None:
     """Hold the most the call may cost, in the caller's transaction; None when it is free.
     InsufficientFunds (402) when the wallet cannot pay it."""
     estimate = price(uow, context, items)
-    if estimate <= 0:
-        return None
-    wallet = lock_payers(uow, {None}, context)[None]
-    reservation = open_hold(uow, context, wallet, feature=feature, amount=estimate,
-                            client_key=client_key,
-                            digest=fingerprint({"key": client_key, "amount": str(estimate)}),
-                            hold=HOLD_FOR)
-    return reservation.id
+    return hold_amount(uow, context, feature=feature, amount=estimate, client_key=client_key,
+                       digest=fingerprint({"key": client_key, "amount": str(estimate)}))
+
+
+def post_usage(uow: BillingUnitOfWork, context: PostingContext, *, feature: str,
+               items: Sequence[UsageItem], key: str, payload: Mapping[str, object]
+               ) -> UsageEvent:
+    """Post one usage event of the items in the caller's transaction (a key seen before
+    returns the first event; another payload under it is a Conflict)."""
+    request = UsageRequest(idempotency_key=key, feature_key=feature, items=tuple(items),
+                           occurred_at=context.now, fingerprint=fingerprint(payload),
+                           user_id=context.user_id)
+    return uow.usage_postings.post([request], context)[0]
 
 
 def settle(uow: BillingUnitOfWork, context: PostingContext, hold_id: uuid.UUID | None, *,
@@ -55,7 +72,4 @@ def settle(uow: BillingUnitOfWork, context: PostingContext, hold_id: uuid.UUID |
     release_open_hold(uow, context, hold_id)
     if not items:
         return None
-    request = UsageRequest(idempotency_key=key, feature_key=feature, items=tuple(items),
-                           occurred_at=context.now, fingerprint=fingerprint(payload),
-                           user_id=context.user_id)
-    return uow.usage_postings.post([request], context)[0]
+    return post_usage(uow, context, feature=feature, items=items, key=key, payload=payload)
