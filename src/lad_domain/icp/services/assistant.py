@@ -118,15 +118,11 @@ def model_failure(error: ModelError, *, field: str = "content") -> Exception:
 
 def token_items(usage: Usage) -> tuple[UsageItem, ...]:
     """The tokens of a model call, priced by its provider and model."""
-    output = usage.output_tokens
-    items = []
-    if usage.input_tokens:
-        items.append(UsageItem(category="llm_input_tokens", quantity=Decimal(usage.input_tokens),
-                               provider=usage.provider, model=usage.model))
-    if output:
-        items.append(UsageItem(category="llm_output_tokens", quantity=Decimal(output),
-                               provider=usage.provider, model=usage.model))
-    return tuple(items)
+    return tuple(UsageItem(category=category, quantity=Decimal(tokens),
+                           provider=usage.provider, model=usage.model)
+                 for category, tokens in (("llm_input_tokens", usage.input_tokens),
+                                          ("llm_output_tokens", usage.output_tokens))
+                 if tokens)
 
 
 def reply(document: IcpDocument, changed: Sequence[str],
