@@ -11,9 +11,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine, RootTransaction
 
@@ -38,6 +37,9 @@ from lad_adapters.sql.tables.tenancy import memberships, tenant_features, tenant
 from lad_domain.billing.ports import UsagePostings
 from lad_domain.shared.events import Outbox
 from lad_domain.shared.pagination import CursorSeal
+
+if TYPE_CHECKING:
+    import psycopg  # the PostgreSQL driver (the `postgres` extra): imported where used
 
 
 class _ScopeRead:
@@ -124,7 +126,7 @@ def _values(table: sa.Table, row: Sequence[Any], dialect: Dialect) -> dict[str, 
 
 
 def _driver(connection: Connection) -> psycopg.Connection[Any]:
-    return cast(psycopg.Connection[Any], connection.connection.driver_connection)
+    return cast("psycopg.Connection[Any]", connection.connection.driver_connection)
 
 
 def _roll_back_sound(connection: Connection) -> None:
@@ -133,15 +135,19 @@ def _roll_back_sound(connection: Connection) -> None:
     cannot know whether one was lost with a failed transaction), so that every connection
     would prepare its statements afresh. A failed transaction goes through the driver's
     rollback()."""
+    from psycopg.pq import TransactionStatus
+
     driver = _driver(connection)
-    if driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+    if driver.info.transaction_status == TransactionStatus.INTRANS:
         driver.execute(b"ROLLBACK", prepare=False)
 
 
 def _driver_transactions(connection: Connection) -> None:
     """Hand the connection back as the pool lent it: the driver begins transactions."""
+    from psycopg.pq import TransactionStatus
+
     driver = _driver(connection)
-    if driver.autocommit and driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+    if driver.autocommit and driver.info.transaction_status == TransactionStatus.IDLE:
         driver.autocommit = False
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -23,6 +22,9 @@ from lad_adapters.sql.database import translate_errors
 from lad_domain.shared.ids import IdGenerator
 from lad_domain.voice.model import CallEvent
 from lad_domain.voice.ports import Applied
+
+if TYPE_CHECKING:
+    import psycopg  # the PostgreSQL driver (the `postgres` extra): imported where used
 
 #: The SQLSTATE the function raises when the call's usage key was taken while it ran:
 #: nothing was written, the rule decides.
@@ -60,6 +62,8 @@ class PostgresCallEventApplier:
     def _call(self, params: tuple[Any, ...]) -> str | None:
         """One round trip (the statement is prepared once per connection); None when the
         function declined or could not price the call (the rule then says why)."""
+        import psycopg
+
         with translate_errors():
             pooled = self._engine.raw_connection()
         driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]  # the psycopg dialect's connection

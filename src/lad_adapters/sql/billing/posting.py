@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-import psycopg
 import sqlalchemy as sa
 
 from lad_adapters.sql.billing.bulk import insert_many
@@ -72,6 +71,8 @@ class PostgresUsagePostings:
                     request.feature_key, request.user_id, items, request.occurred_at,
                     context.now, context.actor, context.user_id)).one()
         except sa.exc.DBAPIError as error:
+            import psycopg
+
             if isinstance(error.orig, psycopg.Error) and error.orig.sqlstate == UNPRICED:
                 raise unpriced(request, str(error.orig.diag.message_primary)) from None
             raise
@@ -112,6 +113,8 @@ def pipelined(db: Db) -> Iterator[None]:
     """Writes sent without waiting for the server (psycopg's pipeline mode; no read may run
     inside): the server works on them while Python goes on. An error of the server arrives
     at the next statement or at the end, and is translated as every driver error is."""
+    import psycopg  # the PostgreSQL driver (the `postgres` extra): only here
+
     driver = cast(psycopg.Connection[Any], db.connection.connection.driver_connection)
     try:
         with driver.pipeline():

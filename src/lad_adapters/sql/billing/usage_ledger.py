@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -24,6 +23,9 @@ from lad_domain.billing.posting import replay
 from lad_domain.billing.usage_ledger import FoundAccess, refusal, usage_access
 from lad_domain.shared.access import AccessPolicy
 from lad_domain.shared.principal import Principal, Role
+
+if TYPE_CHECKING:
+    import psycopg  # the PostgreSQL driver (the `postgres` extra): imported where used
 
 _RECORD = (
     "SELECT * FROM billing_record_usage(%s::uuid, %s::uuid, %s::boolean, %s::uuid, "
@@ -64,6 +66,8 @@ class PostgresUsageLedger:
 
     def _call(self, params: tuple[Any, ...], request: UsageRequest) -> tuple[Any, ...]:
         """One round trip: the statement is prepared once per connection."""
+        import psycopg
+
         with translate_errors():
             pooled = self._engine.raw_connection()
         driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]  # the psycopg dialect's connection
