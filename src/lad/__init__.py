@@ -86,8 +86,8 @@ def _version() -> str:
         return declared
 
 
-#: The version of LAD, e.g. ``"0.1.0"``.
-__version__ = _version()
+__version__: str = _version()
+"""The version of LAD (``"0.1.0"``): the installed distribution's."""
 
 
 class EmbeddedSettings(Settings):
@@ -161,25 +161,31 @@ def connect(database_url: str = MEMORY_URL, *, state_dir: str | os.PathLike[str]
             migrate: bool | None = None, **settings: Any) -> Lad:
     """Connect to a LAD database and build its use cases.
 
-    ``database_url``: ``memory://`` (the in-memory adapters: nothing persisted, nothing
-    written), ``sqlite:///PATH`` (relative to the working directory, or
-    ``sqlite:////absolute/path``) or ``postgresql+psycopg://USER@HOST/DB`` (the
-    ``postgres`` extra).
+    Args:
+        database_url: ``memory://`` (the in-memory adapters: nothing persisted, nothing
+            written), ``sqlite:///PATH`` (relative to the working directory, or
+            ``sqlite:////absolute/path``) or ``postgresql+psycopg://USER@HOST/DB`` (the
+            ``postgres`` extra).
+        state_dir: Where the generated JWT secret (``jwt_secret``), the key sealing
+            mailbox passwords (``secret_key``) and lead attachments (``attachments/``) are
+            kept. Unset, it is the SQLite database file's directory; PostgreSQL needs it
+            named; ``memory://`` keeps them in memory. Nothing else is written anywhere.
+        migrate: Apply the schema migrations first. Unset: yes on SQLite (an embedded
+            database just works), no on PostgreSQL (migrate as the tables' owner, with
+            ``lad db upgrade`` or ``Lad.upgrade()``, so that row-level security binds the
+            application's role).
+        **settings: Any other setting of ``lad_entrypoints.settings.Settings`` by its
+            field name (``jwt_secret=...``, ``argon2_time_cost=1``,
+            ``apollo_local=False``). The ``LAD_*`` environment variables are not read.
 
-    ``state_dir``: where the generated JWT secret (``jwt_secret``), the key sealing mailbox
-    passwords (``secret_key``) and lead attachments (``attachments/``) are kept. Unset, it
-    is the SQLite database file's directory; PostgreSQL needs it named; ``memory://`` keeps
-    them in memory. Nothing else is written anywhere.
+    Returns:
+        The connected ``Lad``; close it (or use it as a context manager).
 
-    ``migrate``: apply the schema migrations first. Unset: yes on SQLite (an embedded
-    database just works), no on PostgreSQL (migrate as the tables' owner, with
-    ``lad db upgrade`` or ``Lad.upgrade()``, so that row-level security binds the
-    application's role).
-
-    ``settings``: any other setting of ``lad_entrypoints.settings.Settings`` by its field
-    name (``jwt_secret=...``, ``argon2_time_cost=1``, ``apollo_local=False``); the
-    ``LAD_*`` environment variables are not read. An unknown name raises ``TypeError``; a
-    bad value raises ``ValueError`` naming the setting.
+    Raises:
+        TypeError: A setting's name is unknown.
+        ValueError: A setting's value is refused (the message names the setting), or
+            PostgreSQL without ``state_dir``.
+        lad.Unavailable: PostgreSQL without its driver (``pip install 'lad[postgres]'``).
     """
     unknown = sorted(name for name in settings if name not in Settings.model_fields)
     if unknown:
@@ -189,6 +195,7 @@ def connect(database_url: str = MEMORY_URL, *, state_dir: str | os.PathLike[str]
     given = EmbeddedSettings(database_url=database_url, state_dir=Path(os.devnull), **settings)
     given = given.model_copy(update={"state_dir": _state_dir(given.database_url, state_dir)})
     app = Lad(composition.build_container(given))
+    app.engine()  # PostgreSQL's driver is needed now, not at the first use case
     if migrate is None:
         migrate = given.database_url.startswith("sqlite:")
     if migrate:

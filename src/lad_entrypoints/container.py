@@ -65,6 +65,7 @@ from lad_domain.outreach.ports import LinkedInAccountTenants
 from lad_domain.outreach.public_links import PublicLinks
 from lad_domain.outreach.services import OutreachService
 from lad_domain.shared.clock import SystemClock
+from lad_domain.shared.errors import Unavailable
 from lad_domain.shared.ids import Uuid7Generator
 from lad_domain.shared.pagination import CursorSeal
 from lad_domain.shared.scope import TenantScope
@@ -81,6 +82,12 @@ from lad_entrypoints.settings import Settings
 def _engine(settings: Settings) -> Engine | None:
     if settings.is_memory:
         return None
+    if settings.database_url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401  # the `postgres` extra
+        except ModuleNotFoundError:
+            raise Unavailable("PostgreSQL needs its driver, psycopg, which is not "
+                              "installed: pip install 'lad[postgres]'") from None
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True)

@@ -106,12 +106,26 @@ def test_connect_writes_only_into_the_state_directory(places: dict[str, Path],
     assert (state / "jwt_secret").stat().st_mode & 0o077 == 0
 
 
-def test_state_dir_defaults_to_the_database_directory(places: dict[str, Path]) -> None:
-    seen = _run(TOUR.format(url="sqlite:///acme/lad.sqlite3", state_dir=None, extra=""),
-                places["cwd"], places["home"])
-    assert seen["state_dir"] == str(places["cwd"] / "acme")
+def _readme_example() -> str:
+    """The Python block of the README's "Library use" section."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Library use\n"):]
+    return section[section.index("```python\n") + 10:section.index("```\n", 10)]
+
+
+def test_the_readme_example_keeps_its_state_beside_the_database(
+        places: dict[str, Path]) -> None:
+    """The README's example as written: its state directory defaults to the directory of
+    its SQLite file (acme/), and nothing else is written."""
+    example = _readme_example()
+    assert 'lad.connect("sqlite:///acme/lad.sqlite3")' in example
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAD_")}
+    env.update(HOME=str(places["home"]), TMPDIR=str(places["home"]))
+    done = subprocess.run([sys.executable, "-c", example], cwd=places["cwd"], env=env,
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert (done.returncode, done.stdout) == (0, "ada@acme.test owner\n"), done.stderr
     assert _tree(places["cwd"]) == ["acme", "acme/jwt_secret", "acme/lad.sqlite3"]
-    assert _tree(places["home"]) == ["tmp"]
+    assert _tree(places["home"]) == []
 
 
 def test_memory_writes_nothing(places: dict[str, Path]) -> None:
@@ -141,6 +155,36 @@ def test_embedding_on_sqlite_needs_neither_the_server_nor_the_postgresql_driver(
     assert seen["lead"] == "grace@example.com"
     assert seen["loaded"] == []
     assert seen["fastapi"] == "refused"  # the blocker was in force
+
+
+@pytest.mark.parametrize(("args", "url", "message"), [
+    (["serve"], "memory://", "lad serve needs the HTTP server (fastapi is not installed): "
+     "pip install 'lad[server]'"),
+    (["db", "upgrade"], "postgresql://postgres@127.0.0.1/lad", "PostgreSQL needs its driver, "
+     "psycopg, which is not installed: pip install 'lad[postgres]'"),
+])
+def test_the_command_line_names_the_extra_it_misses(args: list[str], url: str, message: str,
+                                                    tmp_path: Path) -> None:
+    script = BLOCKER + f"import sys\nsys.argv = ['lad', *{args!r}]\n" + (
+        "from lad_entrypoints.cli.main import main\nmain()\n")
+    env = {**os.environ, "LAD_DATABASE_URL": url, "LAD_STATE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stderr.strip()) == (69, f"error: {message}")
+
+
+def test_connecting_to_postgresql_without_its_driver_names_the_extra(
+        places: dict[str, Path], tmp_path: Path) -> None:
+    script = BLOCKER + textwrap.dedent(f"""
+        import json, lad
+        try:
+            lad.connect("postgresql://postgres@127.0.0.1/lad", state_dir={str(tmp_path)!r})
+        except lad.Unavailable as error:
+            print(json.dumps({{"refused": str(error)}}))
+    """)
+    assert _run(script, places["cwd"], places["home"]) == {
+        "refused": "PostgreSQL needs its driver, psycopg, which is not installed: "
+                   "pip install 'lad[postgres]'"}
 
 
 def _refused(port: int) -> bool:

@@ -132,7 +132,11 @@ def create_cli(container_factory: Callable[[], Container], *,
     ) -> None:
         """Serve the HTTP API (OpenAPI docs at /docs). On PostgreSQL, refuses a database
         role that row-level security does not bind (see LAD_ALLOW_RLS_BYPASS)."""
-        from lad_entrypoints.http.app import create_app
+        try:
+            from lad_entrypoints.http.app import create_app
+        except ModuleNotFoundError as missing:
+            raise Unavailable(f"lad serve needs the HTTP server ({missing.name} is not "
+                              "installed): pip install 'lad[server]'") from None
 
         lad = container(ctx)
         warning = check_database_role(lad)
