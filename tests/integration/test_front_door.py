@@ -20,6 +20,7 @@ import pytest
 
 import lad
 from lad_domain.shared.pagination import PageRequest
+from tests.conftest import _empty_postgres, app_role_url
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
@@ -236,6 +237,30 @@ def test_closing_stops_the_loopback_servers_and_releases_the_database(
         members = again.team().list_members(owner, PageRequest()).items
         assert [m.email for m in members] == ["ada@acme.test"]
         again.close()  # closing twice is harmless
+
+
+@pytest.mark.postgres
+def test_connecting_to_postgresql_keeps_its_state_in_the_named_directory(
+        postgres_url: str, tmp_path: Path) -> None:
+    """As the application role (row-level security binds it), migrating as the owner;
+    nothing migrates unasked."""
+    state = tmp_path / "state"
+    try:
+        with lad.connect(app_role_url(postgres_url), state_dir=state,
+                         migration_database_url=postgres_url, **FAST) as app:
+            app.upgrade()  # as the owner: the session's database is at the head already
+            session = app.tenancy().sign_up(tenant_name="Acme", email="ada@acme.test",
+                                            password="correct horse battery")
+            ada = app.tenancy().principal_for(user_id=session.user_id,
+                                              tenant_id=session.tenant_id)
+            lead = app.leads().create_lead(ada, {"email": "grace@example.com"})
+            assert app.leads().get_lead(ada, lead.id).email == "grace@example.com"
+            assert app.state_dir == state
+            engine = app.engine()
+        assert engine.pool.checkedout() == 0
+        assert _tree(state) == ["jwt_secret"]
+    finally:
+        _empty_postgres(postgres_url)
 
 
 def test_connect_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
