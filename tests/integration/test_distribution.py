@@ -77,10 +77,10 @@ def _closure(name: str, extras: frozenset[str], seen: set[tuple[str, frozenset[s
 
 
 def test_the_environment_is_the_lock() -> None:
-    """Every package of lad[dev] is pinned, and installed at its pin (`make lock` after a
-    change to the dependencies)."""
+    """Every package of lad[dev], and the venv's pip and setuptools, is pinned and installed
+    at its pin (`make lock` after a change to the dependencies)."""
     pins = _locked()
-    needed = set(_closure("lad", frozenset({"dev"}), set())) - {"lad"}
+    needed = set(_closure("lad", frozenset({"dev"}), set())) - {"lad"} | {"pip", "setuptools"}
     assert sorted(needed - set(pins)) == [], "not in requirements.lock: run `make lock`"
     installed = {name: metadata.version(name) for name in needed}
     assert {name: pins[name] for name in needed} == installed
