@@ -223,7 +223,10 @@ def lad_env(url: str, state: Path) -> dict[str, str]:
     return {"LAD_DATABASE_URL": url, "LAD_STATE_DIR": str(state),
             "LAD_JWT_SECRET": str(overrides["jwt_secret"]),
             "LAD_ARGON2_TIME_COST": str(overrides["argon2_time_cost"]),
-            "LAD_ARGON2_MEMORY_KIB": str(overrides["argon2_memory_kib"])}
+            "LAD_ARGON2_MEMORY_KIB": str(overrides["argon2_memory_kib"]),
+            # The limiter runs (its cost is part of what is measured) but never refuses.
+            "LAD_RATE_LIMIT_PER_KEY": "100000000/minute",
+            "LAD_RATE_LIMIT_PER_TENANT": "100000000/minute"}
 
 
 # --- the load ---------------------------------------------------------------------------

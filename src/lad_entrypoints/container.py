@@ -76,7 +76,7 @@ from lad_domain.voice.services.campaign_calls import CampaignCalls
 from lad_domain.voice.services.dialer import Dialer
 from lad_domain.voice.services.events import CallEvents
 from lad_domain.voice.services.setup import VoiceSetupService
-from lad_entrypoints.settings import Settings
+from lad_entrypoints.settings import Settings, revealed
 
 
 def _engine(settings: Settings) -> Engine | None:
@@ -116,7 +116,8 @@ def _usage_ledger(scope: BillingScope) -> UsageLedger:
 def _cursor_seal(settings: Settings) -> CursorSeal:
     """Pagination cursors are signed with a key of their own, derived from
     LAD_CURSOR_SECRET or else the JWT secret: no setting to add for ``make run``."""
-    return CursorSeal.from_secret(settings.cursor_secret or settings.resolved_jwt_secret())
+    return CursorSeal.from_secret(revealed(settings.cursor_secret)
+                                  or settings.resolved_jwt_secret())
 
 
 def _file_storage(settings: Settings) -> LocalFileStorage | InMemoryFileStorage:
@@ -128,7 +129,8 @@ def _file_storage(settings: Settings) -> LocalFileStorage | InMemoryFileStorage:
 
 def _tokens(settings: Settings, clock: SystemClock) -> JwtTokenIssuer:
     return JwtTokenIssuer(settings.resolved_jwt_secret(), clock,
-                          ttl=timedelta(minutes=settings.token_ttl_minutes))
+                          ttl=timedelta(minutes=settings.token_ttl_minutes),
+                          previous_secrets=settings.previous_jwt_secrets())
 
 
 def _secret_box(settings: Settings) -> AesGcmSecretBox:
@@ -142,7 +144,7 @@ def _link_seal(settings: Settings) -> LinkSeal:
 
 def _linkedin(settings: Settings) -> LinkedInChannel:
     if settings.unipile_url and settings.unipile_api_key:
-        return UnipileClient(settings.unipile_url, settings.unipile_api_key)
+        return UnipileClient(settings.unipile_url, settings.unipile_api_key.get_secret_value())
     return UnconfiguredLinkedIn()
 
 
@@ -161,12 +163,13 @@ def _linkedin_tenants(uows: InMemoryUnitOfWorkFactory | SqlUnitOfWorkFactory
 
 def _voice_providers(settings: Settings) -> ConfiguredVoiceProviders:
     return configured(
-        vapi=(settings.vapi_url, settings.vapi_api_key, settings.vapi_webhook_secret,
-              settings.vapi_phone_number_id),
-        retell=(settings.retell_url, settings.retell_api_key, settings.retell_webhook_secret,
-                settings.retell_from_number),
+        vapi=(settings.vapi_url, revealed(settings.vapi_api_key),
+              revealed(settings.vapi_webhook_secret), settings.vapi_phone_number_id),
+        retell=(settings.retell_url, revealed(settings.retell_api_key),
+                revealed(settings.retell_webhook_secret), settings.retell_from_number),
         local_url=settings.voice_local_url,
-        local_secret_=local_secret(settings.voice_local_secret, settings.resolved_jwt_secret()),
+        local_secret_=local_secret(revealed(settings.voice_local_secret),
+                                   settings.resolved_jwt_secret()),
         local_webhook_url=settings.public_url.rstrip("/") + "/v1/webhooks/voice/local",
         local_speed=settings.voice_local_speed)
 
@@ -213,13 +216,13 @@ def _icp_extractor(settings: Settings) -> IcpExtractor:
     """The offline rules, or an OpenAI-compatible model; one not configured raises
     ModelError (NOT_CONFIGURED, naming the setting) when asked, not at start."""
     return configured_extractor(settings.icp_model, settings.llm_base_url or OPENAI_URL,
-                                settings.llm_api_key, settings.llm_model)
+                                revealed(settings.llm_api_key), settings.llm_model)
 
 
 def _apollo(settings: Settings) -> ConfiguredApollo:
     """Apollo with a key; without one, the simulated Apollo on loopback when allowed (it
     starts on first use); else every search answers 503 naming LAD_APOLLO_API_KEY."""
-    return ConfiguredApollo(settings.apollo_api_key, settings.apollo_url,
+    return ConfiguredApollo(revealed(settings.apollo_api_key), settings.apollo_url,
                             local=settings.apollo_local)
 
 
@@ -238,6 +241,8 @@ class Container(containers.DeclarativeContainer):
         Argon2PasswordHasher,
         time_cost=settings.provided.argon2_time_cost,
         memory_cost=settings.provided.argon2_memory_kib,
+        concurrency=settings.provided.argon2_concurrency,
+        wait_seconds=settings.provided.argon2_wait_seconds,
     )
     tokens = providers.Singleton(_tokens, settings, clock)
 
@@ -332,7 +337,9 @@ def build_container(settings: Settings | None = None, **overrides: Any) -> Conta
     if settings is None:
         settings = Settings(**overrides)
     elif overrides:
-        settings = settings.model_copy(update=overrides)
+        # Validated like the environment's values (a secret given as text becomes a
+        # SecretStr), not merely copied in.
+        settings = Settings.model_validate({**dict(settings), **overrides})
     return Container(settings=settings)
 
 

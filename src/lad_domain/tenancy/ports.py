@@ -133,8 +133,13 @@ class TenancyUnitOfWorkFactory(Protocol):
 
 
 class PasswordHasher(Protocol):
+    """Hashes passwords; may raise Unavailable when too many hashes are already running."""
+
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters than this hasher's."""
+        ...
 
 
 class TokenIssuer(Protocol):

@@ -16,6 +16,7 @@ from lad_entrypoints.http import (
     icp,
     lead_activity,
     leads,
+    limits,
     outreach,
     pipeline,
     public,
@@ -42,6 +43,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    limits.install(app, container.settings())
     # One pass: the method table answers 405 before any body is read, then the text guard.
     app.add_middleware(RequestEdge)
     origins = container.settings().cors_origins
@@ -50,7 +52,8 @@ def create_app(container: Container) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=[o.strip() for o in origins.split(",") if o.strip()],
             allow_methods=["*"], allow_headers=["*"], max_age=600,
-            expose_headers=["X-Request-ID", "Location", "Retry-After", "ETag"])
+            expose_headers=["X-Request-ID", "Location", "Retry-After", "ETag",
+                            "RateLimit", "RateLimit-Policy"])
     app.include_router(health.router)
     app.include_router(tenancy.router)
     app.include_router(leads.router)

@@ -15,6 +15,7 @@ from lad_domain.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
+from lad_entrypoints.http.limits import charge_request
 from lad_entrypoints.settings import Settings
 
 S = TypeVar("S")
@@ -52,12 +53,15 @@ async def current_principal(
     lad = container(request)
     settings: Settings = lad.settings()
     operator = settings.operator_token
-    if operator and hmac.compare_digest(token.encode(), operator.encode()):
+    if operator and hmac.compare_digest(token.encode(), operator.get_secret_value().encode()):
         return Principal.operator()
     tenancy: TenancyService = lad.tenancy()
     if tenancy.reads_database(token):
-        return await run_in_threadpool(tenancy.authenticate, token)
-    return tenancy.authenticate(token)
+        principal = await run_in_threadpool(tenancy.authenticate, token)
+    else:
+        principal = tenancy.authenticate(token)
+    await charge_request(request, principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -25,11 +25,13 @@ MEANINGS = {
     413: "Content too large",
     422: "Invalid input: each field named with its reason (text must be valid Unicode "
          "without NUL; JSON bodies UTF-8, at most 64 levels deep)",
+    429: "Too many requests for the API key or tenant (or login attempts for the email or "
+         "address): wait Retry-After seconds",
     503: "The database is unavailable or not migrated",
 }
 #: Every operation reads its input at the edge and reaches the database.
 EVERY_OPERATION = frozenset({422, 503})
-AUTHENTICATED = frozenset({401, 403})
+AUTHENTICATED = frozenset({401, 403, 429})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 

@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field, StrictBool
+from starlette.concurrency import run_in_threadpool
 
 from lad_domain.shared.principal import Role
 from lad_domain.tenancy.model import (
@@ -20,6 +21,7 @@ from lad_domain.tenancy.model import (
 )
 from lad_domain.tenancy.services import Member, Session
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, Team, Tenancy
+from lad_entrypoints.http.limits import charge_login
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import (
     EMAIL,
@@ -203,11 +205,16 @@ def sign_up(body: SignupIn, tenancy: Tenancy) -> SessionOut:
                                          password=body.password))
 
 
-@router.post("/auth/token", tags=["auth"], responses=problems(401))
-def token(body: TokenIn, tenancy: Tenancy) -> SessionOut:
-    """Log in; without tenant_id, the user's primary (or first) tenant."""
-    return SessionOut.of(tenancy.log_in(email=body.email, password=body.password,
-                                        tenant_id=body.tenant_id))
+@router.post("/auth/token", tags=["auth"], responses=problems(401, 429))
+async def token(body: TokenIn, request: Request, tenancy: Tenancy) -> SessionOut:
+    """Log in; without tenant_id, the user's primary (or first) tenant. Attempts are
+    limited per email and per client address (429 with Retry-After), and when too many
+    passwords are being checked at once the answer is 503 with Retry-After."""
+    # Counted before the password is hashed: a refused attempt costs no hashing.
+    await charge_login(request, body.email)
+    session = await run_in_threadpool(tenancy.log_in, email=body.email,
+                                      password=body.password, tenant_id=body.tenant_id)
+    return SessionOut.of(session)
 
 
 @router.get("/me", tags=["me"], responses=problems(404), response_model=MeOut)

@@ -18,7 +18,7 @@ from lad_domain.shared.errors import AuthenticationFailed, ValidationFailed
 from lad_domain.voice.services.events import CallEvents
 from lad_entrypoints.http.dependencies import container, provided
 from lad_entrypoints.http.openapi import problems
-from lad_entrypoints.settings import Settings
+from lad_entrypoints.settings import Settings, revealed
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -43,7 +43,7 @@ async def unipile_webhook(request: Request, inbound: Inbound) -> WebhookOut:
     nothing is stored; a delivery seen before has no second effect."""
     settings: Settings = container(request).settings()
     raw = await request.body()
-    if not webhook_is_authentic(request.headers, settings.unipile_webhook_secret or ""):
+    if not webhook_is_authentic(request.headers, revealed(settings.unipile_webhook_secret) or ""):
         raise AuthenticationFailed("the webhook does not carry the shared secret")
     try:
         event = parse_webhook(raw)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from dependency_injector import providers
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
@@ -29,7 +30,7 @@ OPERATOR_TOKEN = "operator-" + "t" * 32
 @pytest.fixture
 def client(lad: Container) -> Iterator[TestClient]:
     """The HTTP app over each backend, with an operator token configured."""
-    settings = lad.settings().model_copy(update={"operator_token": OPERATOR_TOKEN})
+    settings = lad.settings().model_copy(update={"operator_token": SecretStr(OPERATOR_TOKEN)})
     lad.settings.override(providers.Object(settings))
     with TestClient(create_app(lad)) as client:
         yield client

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from dependency_injector import providers
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from lad_adapters.catalog import default_catalog
 from lad_domain.shared.principal import Principal
@@ -49,7 +50,8 @@ def lad(backend: str, lad: Container, email: RecordingEmail, linkedin: Recording
     lad.email_channel.override(providers.Object(email))
     lad.linkedin_channel.override(providers.Object(linkedin))
     settings = lad.settings().model_copy(update={
-        "operator_token": OPERATOR_TOKEN, "unipile_webhook_secret": WEBHOOK_SECRET,
+        "operator_token": SecretStr(OPERATOR_TOKEN),
+        "unipile_webhook_secret": SecretStr(WEBHOOK_SECRET),
         "public_url": PUBLIC_URL})
     lad.settings.override(providers.Object(settings))
     lad.billing_plans().load_pricing(Principal.operator(), default_catalog())

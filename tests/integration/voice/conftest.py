@@ -15,6 +15,7 @@ import attrs
 import pytest
 import uvicorn
 from dependency_injector import providers
+from pydantic import SecretStr
 
 from lad_adapters.catalog import default_catalog
 from lad_adapters.voice.local import LocalCallService
@@ -139,7 +140,7 @@ def switchboard(lad: Container, clock: FixedClock) -> Iterator[Switchboard]:
     service = LocalCallService(f"{app.base_url}/v1/webhooks/voice/local", SECRET,
                                speed=SPEED, clock=clock, retry_backoff=0.05).start()
     settings = lad.settings().model_copy(update={
-        "voice_local_url": service.url, "voice_local_secret": SECRET,
+        "voice_local_url": service.url, "voice_local_secret": SecretStr(SECRET),
         "public_url": app.base_url})
     lad.settings.override(providers.Object(settings))
     app.start(lad)

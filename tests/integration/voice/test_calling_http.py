@@ -26,6 +26,7 @@ from lad_domain.shared.principal import Principal
 from lad_domain.voice.model import CallEvent
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.app import create_app
+from lad_entrypoints.settings import revealed
 from tests.fakes.voice import OneProvider, ScriptedProvider
 from tests.integration.tenancy.api import Account, problem, sign_up
 from tests.worlds import fund
@@ -63,7 +64,7 @@ def clock_start() -> datetime:
 
 def secret(lad: Container) -> str:
     settings = lad.settings()
-    return local_secret(settings.voice_local_secret, settings.resolved_jwt_secret())
+    return local_secret(revealed(settings.voice_local_secret), settings.resolved_jwt_secret())
 
 
 @pytest.fixture

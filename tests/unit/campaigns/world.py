@@ -73,6 +73,9 @@ class QuickPasswords:
     def verify(self, password_hash: str, password: str) -> bool:
         return password_hash == self.hash(password)
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        return False
+
 
 class Mailboxes:
     """A MailboxReader the test fills: the inbox it fetches, the Message-IDs its sent

@@ -36,6 +36,9 @@ class CountingHasher:
         self.verified.append(password_hash)
         return self._real.verify(password_hash, password)
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._real.needs_rehash(password_hash)
+
 
 def _sign_up(accounts: TenancyService, email: str = "ada@acme.test") -> None:
     accounts.sign_up(tenant_name="Acme", email=email, password=PASSWORD)

@@ -37,6 +37,9 @@ class QuickHasher:
     def verify(self, password_hash: str, password: str) -> bool:
         return password_hash == digest(password)
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        return False
+
 
 def _org() -> Org:
     clock = FixedClock()

@@ -8,8 +8,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+import attrs
+
 from lad_domain.shared.access import require_operator
-from lad_domain.shared.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
+from lad_domain.shared.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from lad_domain.shared.pagination import Page, PageRequest
 from lad_domain.shared.principal import Principal, Role
 from lad_domain.shared.scope import TenantScope
@@ -118,6 +126,8 @@ class Accounts:
             raise AuthenticationFailed("wrong email or password")
         if not self.hasher.verify(user.password_hash, password):
             raise AuthenticationFailed("wrong email or password")
+        if self.hasher.needs_rehash(user.password_hash):
+            self._rehash(user, user.password_hash, password)
         tenant_id = tenant_id or self._default_tenant(user)
         with self.scope.uow(tenant_id, user_id=user.id) as uow:
             tenant = uow.tenants.get(tenant_id)
@@ -166,6 +176,23 @@ class Accounts:
                                        created_at=now, updated_at=now))
         self.scope.record(uow, TenantCreated(aggregate_id=tenant.id, name=tenant.name,
                                              slug=tenant.slug, owner_id=owner.id))
+
+    def _rehash(self, user: User, verified_hash: str, password: str) -> None:
+        """Store the password hashed with the current parameters, once it was just verified
+        against a hash made with others. Best effort: when the hasher is busy the login
+        goes on and the next one tries again; a hash changed meanwhile (a new password) is
+        left alone."""
+        try:
+            fresh = self.hasher.hash(password)
+        except Unavailable:
+            return
+        with self.scope.uow(None) as uow:
+            current = uow.users.get(user.id)
+            if current is None or current.password_hash != verified_hash:
+                return
+            uow.users.update(attrs.evolve(current, password_hash=fresh,
+                                          updated_at=self.scope.clock.now()))
+            uow.commit()
 
     def _default_tenant(self, user: User) -> uuid.UUID:
         with self.scope.uow(None, user_id=user.id) as uow:
