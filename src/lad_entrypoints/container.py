@@ -138,8 +138,10 @@ def _secret_box(settings: Settings) -> AesGcmSecretBox:
 
 
 def _link_seal(settings: Settings) -> LinkSeal:
-    """Unsubscribe and open links: a key of their own, derived from the JWT secret."""
-    return LinkSeal.derived(settings.resolved_jwt_secret(), "email-links")
+    """Unsubscribe and open links: a key of their own, derived from the JWT secret; links
+    sealed under a previous JWT secret (LAD_JWT_PREVIOUS_SECRETS) still open."""
+    return LinkSeal.derived(settings.resolved_jwt_secret(), "email-links",
+                            settings.previous_jwt_secrets())
 
 
 def _linkedin(settings: Settings) -> LinkedInChannel:

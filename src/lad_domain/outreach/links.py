@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import struct
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -71,22 +72,30 @@ def encode_text(value: str) -> bytes:
 
 
 class LinkSeal:
-    """Seals links into tokens and opens them again, with one secret."""
+    """Seals links into tokens with one secret, and opens them again with it or with one
+    of the previous secrets (links in emails already sent outlive a key rotation)."""
 
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < MIN_SECRET_BYTES:
-            raise ValueError(f"a link secret needs at least {MIN_SECRET_BYTES} bytes")
+    def __init__(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        for key in (secret, *previous):
+            if len(key) < MIN_SECRET_BYTES:
+                raise ValueError(f"a link secret needs at least {MIN_SECRET_BYTES} bytes")
         self._secret = bytes(secret)
+        self._previous = tuple(bytes(key) for key in previous)
 
     @classmethod
-    def derived(cls, secret: str, purpose_label: str) -> LinkSeal:
+    def derived(cls, secret: str, purpose_label: str,
+                previous_secrets: Sequence[str] = ()) -> LinkSeal:
         """A seal whose key is derived from an application secret for one purpose, so the
-        links of one purpose never verify as another's and the secret is never used as is."""
-        if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
-            raise ValueError(f"the application secret needs at least {MIN_SECRET_BYTES} bytes")
-        key = hmac.new(secret.encode("utf-8"), b"lad/links/" + purpose_label.encode("utf-8"),
-                       hashlib.sha256).digest()
-        return cls(key)
+        links of one purpose never verify as another's and the secret is never used as is;
+        links sealed under ``previous_secrets`` still open."""
+        def key(application_secret: str) -> bytes:
+            if len(application_secret.encode("utf-8")) < MIN_SECRET_BYTES:
+                raise ValueError("the application secret needs at least "
+                                 f"{MIN_SECRET_BYTES} bytes")
+            return hmac.new(application_secret.encode("utf-8"),
+                            b"lad/links/" + purpose_label.encode("utf-8"),
+                            hashlib.sha256).digest()
+        return cls(key(secret), [key(old) for old in previous_secrets])
 
     def __repr__(self) -> str:
         return "LinkSeal()"
@@ -107,7 +116,9 @@ class LinkSeal:
         truncated or altered."""
         raw = decode_token(token)
         payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
-        if len(raw) <= MAC_BYTES or not hmac.compare_digest(mac, self._mac(payload)):
+        if len(raw) <= MAC_BYTES or not any(
+                hmac.compare_digest(mac, self._mac(payload, key))
+                for key in (self._secret, *self._previous)):
             raise ValidationFailed.single("token", BAD_TOKEN)
         try:
             return parse_payload(payload)
@@ -115,8 +126,9 @@ class LinkSeal:
             # Signed by us but not readable: a payload of another version.
             raise ValidationFailed.single("token", BAD_TOKEN) from None
 
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:MAC_BYTES]
+    def _mac(self, payload: bytes, key: bytes | None = None) -> bytes:
+        return hmac.new(self._secret if key is None else key, payload,
+                        hashlib.sha256).digest()[:MAC_BYTES]
 
 
 def decode_token(token: str) -> bytes:

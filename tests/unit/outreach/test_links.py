@@ -140,3 +140,16 @@ def test_any_changed_byte_is_refused(link: SignedLink, position: int, flip: int)
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     raw[position % len(raw)] ^= flip
     refused(seal, base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="))
+
+
+def test_links_sealed_under_a_previous_secret_open_until_it_is_dropped() -> None:
+    old, new = "old-application-secret-of-32-bytes", "new-application-secret-of-32-bytes"
+    link = a_link()
+    sent = LinkSeal.derived(old, "email-links").seal(link)
+    rotating = LinkSeal.derived(new, "email-links", [old])
+    assert rotating.open(sent) == link
+    fresh = rotating.seal(link)
+    refused(LinkSeal.derived(old, "email-links"), fresh)  # new links use the new secret
+    refused(LinkSeal.derived(new, "email-links"), sent)  # dropped: old links refused
+    with pytest.raises(ValueError):
+        LinkSeal.derived(new, "email-links", ["short"])
