@@ -94,7 +94,7 @@ def test_an_export_to_a_missing_directory_is_one_line_and_exit_74(
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "error: file: is empty"),
     (b"colour\nred\n", "none of its columns is known"),
-    (b"email\nZo\xeb@x.io\n", "is not valid utf-8 text"),
+    (b"email\nZo\x81@x.io\n", "is not valid cp1252 text (a bad byte at line 2)"),
 ])
 def test_a_bad_file_is_one_line_and_exit_2(ws: Workspace, capsys: pytest.CaptureFixture[str],
                                            tmp_path: Path, content: bytes, message: str) -> None:
