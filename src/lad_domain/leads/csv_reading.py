@@ -195,7 +195,7 @@ def detect_encoding(source: BinaryIO, max_bytes: int) -> tuple[BinaryIO, Detecte
     file from (from its start)."""
     seekable = _seekable(source)
     start = source.tell() if seekable else 0
-    head = source.read(SNIFFED_BYTES if not seekable else len(codecs.BOM_UTF8))
+    head = _read_up_to(source, SNIFFED_BYTES if not seekable else len(codecs.BOM_UTF8))
     if not seekable:
         source = cast("BinaryIO", _Replayed(head, source))
     for mark, detected in BYTE_ORDER_MARKS:
@@ -213,6 +213,17 @@ def detect_encoding(source: BinaryIO, max_bytes: int) -> tuple[BinaryIO, Detecte
     utf8 = _decodes_as_utf8(within, final=True)
     source.seek(start)
     return source, UTF8 if utf8 else CP1252
+
+
+def _read_up_to(source: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, fewer only at the end of the stream (a pipe may give less a read)."""
+    head = b""
+    while len(head) < size:
+        piece = source.read(size - len(head))
+        if not piece:
+            break
+        head += piece
+    return head
 
 
 def _seekable(source: BinaryIO) -> bool:
