@@ -14,12 +14,15 @@ from lad_domain.billing.model import Wallet
 from lad_domain.shared.ids import parse_id
 from lad_entrypoints.cli.common import (
     OPERATOR,
+    AnyTenantOption,
     CursorOption,
     JsonOption,
     LimitOption,
+    TenantOption,
     container,
     page,
     tenant_id,
+    tenant_id_or_every,
 )
 from lad_entrypoints.cli.output import console, emit, emit_one
 
@@ -34,9 +37,6 @@ app.add_typer(invoices, name="invoices")
 app.add_typer(reservations, name="reservations")
 app.add_typer(entitlements, name="entitlements")
 
-Tenant = Annotated[str, typer.Argument(help="Tenant slug or id.")]
-TenantFilter = Annotated[str | None, typer.Option("--tenant", "-t",
-                                                  help="Only this tenant (slug or id).")]
 #: Exit code of ``reconcile`` when it finds drift.
 DRIFT_EXIT_CODE = 1
 
@@ -55,7 +55,7 @@ def _invoice_row(i: Invoice) -> dict[str, object]:
 
 @app.command("top-up")
 def top_up(
-    ctx: typer.Context, tenant: Tenant,
+    ctx: typer.Context, tenant: TenantOption,
     amount: Annotated[str, typer.Argument(help="A decimal amount, e.g. 100.00.")],
     idempotency_key: Annotated[str, typer.Option(
         "--idempotency-key", help="Unique per top-up: running it again changes nothing.")],
@@ -71,7 +71,7 @@ def top_up(
 
 
 @app.command()
-def balance(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False) -> None:
+def balance(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False) -> None:
     """The tenant's wallet and its members' sub-wallets."""
     found = container(ctx).billing().tenant_wallets(OPERATOR, tenant_id=tenant_id(ctx, tenant))
     emit([_wallet_row(w) for w in (found.tenant, *found.members)],
@@ -79,7 +79,7 @@ def balance(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False) -> 
 
 
 @app.command()
-def ledger(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False,
+def ledger(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
            limit: LimitOption = 50, cursor: CursorOption = None) -> None:
     """The tenant's ledger, newest first."""
     found = container(ctx).billing().ledger(OPERATOR, page(limit, cursor),
@@ -91,7 +91,7 @@ def ledger(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False,
 
 
 @app.command("credit-limit")
-def credit_limit(ctx: typer.Context, tenant: Tenant,
+def credit_limit(ctx: typer.Context, tenant: TenantOption,
                  amount: Annotated[str, typer.Argument(help="An amount, or 'none'.")],
                  as_json: JsonOption = False) -> None:
     """How far the tenant's available balance may go below zero."""
@@ -101,7 +101,7 @@ def credit_limit(ctx: typer.Context, tenant: Tenant,
 
 
 @app.command("low-balance")
-def low_balance(ctx: typer.Context, tenant: Tenant,
+def low_balance(ctx: typer.Context, tenant: TenantOption,
                 amount: Annotated[str, typer.Argument(help="An amount, or 'none'.")],
                 as_json: JsonOption = False) -> None:
     """Below this available balance, a billing.balance_low event is recorded."""
@@ -111,11 +111,12 @@ def low_balance(ctx: typer.Context, tenant: Tenant,
 
 
 @app.command()
-def reconcile(ctx: typer.Context, tenant: TenantFilter = None, as_json: JsonOption = False
+def reconcile(ctx: typer.Context, tenant: AnyTenantOption = None, as_json: JsonOption = False
               ) -> None:
-    """Recompute every wallet from its ledger and open reservations; exit 1 on drift."""
+    """Recompute every wallet (of --tenant, else of every tenant) from its ledger and open
+    reservations; exit 1 on drift."""
     report = container(ctx).billing_reconciliation().reconcile(
-        OPERATOR, tenant_id=tenant_id(ctx, tenant) if tenant else None)
+        OPERATOR, tenant_id=tenant_id_or_every(ctx, tenant))
     emit([{"tenant_id": d.tenant_id, "wallet_id": d.wallet_id, "figure": d.figure,
            "stored": d.stored, "expected": d.expected} for d in report.drifts],
          as_json=as_json, title="drift")
@@ -155,11 +156,11 @@ def load_pricing(
 
 
 @pricing.command("list")
-def list_pricing(ctx: typer.Context, tenant: TenantFilter = None, as_json: JsonOption = False
+def list_pricing(ctx: typer.Context, tenant: AnyTenantOption = None, as_json: JsonOption = False
                  ) -> None:
-    """The prices in force now (with a tenant: including its overrides)."""
+    """The prices in force now (with --tenant: including that tenant's overrides)."""
     found = container(ctx).billing_plans().pricing(
-        OPERATOR, tenant_id=tenant_id(ctx, tenant) if tenant else None)
+        OPERATOR, tenant_id=tenant_id_or_every(ctx, tenant))
     emit([{"category": p.category, "provider": p.provider, "model": p.model, "unit": p.unit,
            "unit_price": p.unit_price, "override": p.tenant_id is not None,
            "since": p.effective_from} for p in found], as_json=as_json, title="prices")
@@ -169,17 +170,19 @@ def list_pricing(ctx: typer.Context, tenant: TenantFilter = None, as_json: JsonO
 def generate_invoices(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="The month: YYYY-MM.")],
-    tenant: TenantFilter = None, as_json: JsonOption = False,
+    tenant: AnyTenantOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Generate a month's invoices (again: nothing changes)."""
+    """Generate a month's invoices, of --tenant or else of every tenant (again: nothing
+    changes)."""
     found = container(ctx).billing_invoices().generate(
-        OPERATOR, period, tenant_id=tenant_id(ctx, tenant) if tenant else None)
+        OPERATOR, period, tenant_id=tenant_id_or_every(ctx, tenant))
     emit([_invoice_row(i) for i in found], as_json=as_json, title=f"invoices {period}")
 
 
 @invoices.command("list")
-def list_invoices(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False,
+def list_invoices(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
                   limit: LimitOption = 50, cursor: CursorOption = None) -> None:
+    """The tenant's invoices, newest first."""
     found = container(ctx).billing_invoices().list(OPERATOR, page(limit, cursor),
                                                    tenant_id=tenant_id(ctx, tenant))
     emit([_invoice_row(i) for i in found.items], as_json=as_json,
@@ -188,7 +191,7 @@ def list_invoices(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = Fals
 
 @invoices.command("status")
 def invoice_status(
-    ctx: typer.Context, tenant: Tenant,
+    ctx: typer.Context, tenant: TenantOption,
     invoice_id: Annotated[str, typer.Argument(help="The invoice id.")],
     status: Annotated[str, typer.Argument(help="issued, paid or void.")],
     as_json: JsonOption = False,
@@ -200,17 +203,17 @@ def invoice_status(
 
 
 @reservations.command("sweep")
-def sweep(ctx: typer.Context, tenant: TenantFilter = None, as_json: JsonOption = False
+def sweep(ctx: typer.Context, tenant: AnyTenantOption = None, as_json: JsonOption = False
           ) -> None:
-    """Release every reservation whose time is up."""
+    """Release every reservation whose time is up (of --tenant, else of every tenant)."""
     released = container(ctx).billing_reservations().sweep(
-        OPERATOR, tenant_id=tenant_id(ctx, tenant) if tenant else None)
+        OPERATOR, tenant_id=tenant_id_or_every(ctx, tenant))
     emit_one({"released": released}, as_json=as_json)
 
 
 @entitlements.command("set")
 def set_entitlement(
-    ctx: typer.Context, tenant: Tenant,
+    ctx: typer.Context, tenant: TenantOption,
     feature_key: Annotated[str, typer.Argument(help="The feature, e.g. outreach.")],
     quota: Annotated[int | None, typer.Option(min=0, help="Uses included a month "
                                               "(omit: unlimited).")] = None,
@@ -226,7 +229,9 @@ def set_entitlement(
 
 
 @entitlements.command("list")
-def list_entitlements(ctx: typer.Context, tenant: Tenant, as_json: JsonOption = False) -> None:
+def list_entitlements(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False
+                      ) -> None:
+    """The tenant's monthly quotas: each feature's quota, use this month and what remains."""
     found = container(ctx).billing_plans().entitlements(OPERATOR,
                                                         tenant_id=tenant_id(ctx, tenant))
     emit([{"feature_key": s.entitlement.feature_key, "quota": s.entitlement.monthly_quota,

@@ -19,7 +19,12 @@ OPERATOR = Principal.operator()
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=200, help="Rows per page.")]
 CursorOption = Annotated[str | None, typer.Option("--cursor", help="Continue a listing.")]
-TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug or id.")]
+#: Every command that addresses a tenant names it with this one option (its slug or id);
+#: where a command may also run across every tenant, the option is optional and the
+#: command's help says what leaving it out does.
+TENANT_HELP = "The tenant: its slug or id."
+TenantOption = Annotated[str, typer.Option("--tenant", "-t", help=TENANT_HELP)]
+AnyTenantOption = Annotated[str | None, typer.Option("--tenant", "-t", help=TENANT_HELP)]
 
 
 class CliState:
@@ -43,7 +48,13 @@ def container(ctx: typer.Context) -> Container:
 
 
 def tenant_id(ctx: typer.Context, slug_or_id: str) -> uuid.UUID:
+    """The tenant ``--tenant`` names, by slug or id (unknown: NotFound, exit code 3)."""
     return container(ctx).team().find_tenant(OPERATOR, slug_or_id).id
+
+
+def tenant_id_or_every(ctx: typer.Context, slug_or_id: str | None) -> uuid.UUID | None:
+    """The tenant an optional ``--tenant`` names, or None (every tenant) without it."""
+    return None if slug_or_id is None else tenant_id(ctx, slug_or_id)
 
 
 def page(limit: int, cursor: str | None) -> PageRequest:

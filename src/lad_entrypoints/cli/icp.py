@@ -107,7 +107,7 @@ def start(ctx: typer.Context, tenant: TenantOption,
 @conversations.command("list")
 def list_conversations(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
                        limit: LimitOption = 50, cursor: CursorOption = None) -> None:
-    """Newest first."""
+    """The tenant's ICP conversations, newest first."""
     found = container(ctx).icp_assistant().list(OPERATOR, page(limit, cursor),
                                                 tenant_id=tenant_id(ctx, tenant))
     emit([_conversation(c) for c in found.items], as_json=as_json,
@@ -117,6 +117,8 @@ def list_conversations(ctx: typer.Context, tenant: TenantOption, as_json: JsonOp
 @conversations.command("show")
 def show(ctx: typer.Context, conversation: ConversationId, tenant: TenantOption,
          as_json: JsonOption = False) -> None:
+    """One ICP conversation: the profile gathered so far, what is missing, the search it
+    makes."""
     found = container(ctx).icp_assistant().get(OPERATOR, conversation,
                                                tenant_id=tenant_id(ctx, tenant))
     emit_one(_conversation_detail(found, as_json), as_json=as_json)
@@ -153,6 +155,7 @@ def messages(ctx: typer.Context, conversation: ConversationId, tenant: TenantOpt
 @conversations.command("archive")
 def archive(ctx: typer.Context, conversation: ConversationId, tenant: TenantOption,
             as_json: JsonOption = False) -> None:
+    """Archive a conversation (it is kept, no longer active)."""
     found = container(ctx).icp_assistant().set_status(
         OPERATOR, conversation, ConversationStatus.ARCHIVED, tenant_id=tenant_id(ctx, tenant))
     emit_one(_conversation(found), as_json=as_json)
@@ -183,6 +186,7 @@ def save(ctx: typer.Context, tenant: TenantOption,
 @profiles.command("list")
 def list_profiles(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
                   limit: LimitOption = 50, cursor: CursorOption = None) -> None:
+    """The tenant's saved ICP profiles, newest first."""
     found = container(ctx).icp_profiles().list(OPERATOR, page(limit, cursor),
                                                tenant_id=tenant_id(ctx, tenant))
     emit([_profile(p, as_json) for p in found.items], as_json=as_json,
@@ -192,6 +196,7 @@ def list_profiles(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption 
 @profiles.command("show")
 def show_profile(ctx: typer.Context, profile: ProfileId, tenant: TenantOption,
                  as_json: JsonOption = False) -> None:
+    """One saved ICP profile and the search parameters it makes."""
     found = container(ctx).icp_profiles().get(OPERATOR, profile,
                                               tenant_id=tenant_id(ctx, tenant))
     emit_one({**_profile(found, as_json), "search_params": found.search_params},
@@ -204,6 +209,7 @@ def update_profile(ctx: typer.Context, profile: ProfileId, tenant: TenantOption,
                    description: Annotated[str | None, typer.Option(
                        help="A new description.")] = None,
                    icp: IcpOption = None, as_json: JsonOption = False) -> None:
+    """Change a saved ICP profile's name, description or ICP."""
     found = container(ctx).icp_profiles().update(OPERATOR, profile, _fields(
         name=name, description=description,
         icp=read_json(icp, "--icp") if icp is not None else None),

@@ -47,7 +47,9 @@ def import_leads(
                                           "nothing.")] = False,
     region: Annotated[str | None, typer.Option(help="Country of phone numbers written "
                                                "without +country code, e.g. GB.")] = None,
-    encoding: Annotated[str, typer.Option(help="The file's text encoding.")] = "utf-8",
+    encoding: Annotated[str | None, typer.Option(
+        help="The file's text encoding, e.g. utf-8 or cp1252 (default: detected: a "
+        "byte-order mark, else UTF-8 when the whole file decodes, else cp1252).")] = None,
     column_map: Annotated[list[str] | None, typer.Option(
         "--column-map", help="Place a column by its header name: COLUMN=field (a lead field "
         "or custom.NAME; COLUMN= ignores it), repeated, or one JSON object.")] = None,
@@ -79,7 +81,8 @@ def _summary(report: ImportReport, as_json: bool) -> None:
         "dry_run": report.dry_run, "rows": report.rows, "created": report.created,
         "updated": report.updated, "skipped": report.skipped,
         "duplicates_in_file": report.duplicates_in_file, "rejected_rows": report.rejected_rows,
-        "ignored_columns": ", ".join(report.ignored_columns)}
+        "ignored_columns": ", ".join(report.ignored_columns), "encoding": report.encoding,
+        "delimiter": report.delimiter}
     rejected = [{"row": r.row, "field": r.field, "message": r.message} for r in report.rejected]
     columns = [{"column": c.column, "field": c.field} for c in report.columns]
     if as_json:
@@ -87,7 +90,8 @@ def _summary(report: ImportReport, as_json: bool) -> None:
                             "seconds": {k: round(v, 3) for k, v in report.timings.items()}},
                  as_json=True)
         return
-    emit_one(summary, as_json=False)
+    emit_one(summary | {"delimiter": "tab" if report.delimiter == "\t" else report.delimiter},
+             as_json=False)
     emit(columns, as_json=False, title="columns")
     if rejected:
         emit(rejected[:SHOWN_REJECTIONS], as_json=False, title="rejected rows")

@@ -109,7 +109,7 @@ def create_cli(container_factory: Callable[[], Container], *,
                server: Server = uvicorn_server) -> typer.Typer:
     cli = typer.Typer(name="lad", help="LAD: the sales-outreach backend.",
                       no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False)
+                      add_completion=True)
 
     @cli.callback()
     def root(ctx: typer.Context,

@@ -33,11 +33,12 @@ def _plain(value: Any) -> Any:
 
 def emit(rows: Sequence[Mapping[str, Any]], *, as_json: bool, title: str | None = None,
          next_cursor: str | None = None) -> None:
+    """A list: a table, or with ``as_json`` always one envelope,
+    ``{"items": [...], "next_cursor": null | "..."}`` (the HTTP API's page shape), on one page
+    or many; the last page's ``next_cursor`` is null."""
     if as_json:
-        body: Any = [_plain(r) for r in rows]
-        if next_cursor is not None:
-            body = {"items": body, "next_cursor": next_cursor}
-        print(json.dumps(body, indent=2))
+        print(json.dumps({"items": [_plain(r) for r in rows], "next_cursor": next_cursor},
+                         indent=2))
         return
     if not rows:
         console.print("(none)")
@@ -53,6 +54,7 @@ def emit(rows: Sequence[Mapping[str, Any]], *, as_json: bool, title: str | None 
 
 
 def emit_one(row: Mapping[str, Any], *, as_json: bool) -> None:
+    """One resource: a two-column table, or with ``as_json`` a plain JSON object."""
     if as_json:
         print(json.dumps(_plain(row), indent=2))
         return

@@ -127,6 +127,7 @@ def save_template(
 @templates.command("show")
 def show_template(ctx: typer.Context, template: TemplateId, tenant: TenantOption,
                   as_json: JsonOption = False) -> None:
+    """One template: its channel, key, subject and variables."""
     found = container(ctx).outreach().get_template(OPERATOR, template,
                                                    tenant_id=tenant_id(ctx, tenant))
     emit_one({**_template(found), "body": found.body}, as_json=as_json)
@@ -134,6 +135,7 @@ def show_template(ctx: typer.Context, template: TemplateId, tenant: TenantOption
 
 @templates.command("remove")
 def remove_template(ctx: typer.Context, template: TemplateId, tenant: TenantOption) -> None:
+    """Remove one of the tenant's templates."""
     container(ctx).outreach().remove_template(OPERATOR, template,
                                               tenant_id=tenant_id(ctx, tenant))
 
@@ -163,6 +165,7 @@ def preview_template(
 @email_accounts.command("list")
 def list_email_accounts(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
                         limit: LimitOption = 50, cursor: CursorOption = None) -> None:
+    """The tenant's mailboxes (their passwords never shown), newest first."""
     found = container(ctx).outreach().list_email_accounts(OPERATOR, page(limit, cursor),
                                                           tenant_id=tenant_id(ctx, tenant))
     today = _today(ctx)
@@ -264,6 +267,7 @@ def remove_email_account(ctx: typer.Context, account: AccountId, tenant: TenantO
 def list_linkedin_accounts(ctx: typer.Context, tenant: TenantOption,
                            as_json: JsonOption = False, limit: LimitOption = 50,
                            cursor: CursorOption = None) -> None:
+    """The tenant's connected LinkedIn accounts, newest first."""
     found = container(ctx).outreach().list_linkedin_accounts(
         OPERATOR, page(limit, cursor), tenant_id=tenant_id(ctx, tenant))
     today = _today(ctx)
@@ -296,6 +300,7 @@ def add_linkedin_account(
 @linkedin_accounts.command("remove")
 def remove_linkedin_account(ctx: typer.Context, account: AccountId, tenant: TenantOption
                             ) -> None:
+    """Disconnect a LinkedIn account from the tenant."""
     container(ctx).outreach().remove_linkedin_account(OPERATOR, account,
                                                       tenant_id=tenant_id(ctx, tenant))
 
@@ -306,6 +311,7 @@ def remove_linkedin_account(ctx: typer.Context, account: AccountId, tenant: Tena
 def list_suppressions(ctx: typer.Context, tenant: TenantOption, channel: ChannelFilter = None,
                       as_json: JsonOption = False, limit: LimitOption = 50,
                       cursor: CursorOption = None) -> None:
+    """Addresses and profiles the tenant never contacts again, newest first."""
     found = container(ctx).outreach().list_suppressions(OPERATOR, channel, page(limit, cursor),
                                                         tenant_id=tenant_id(ctx, tenant))
     emit([_suppression(s) for s in found.items], as_json=as_json,

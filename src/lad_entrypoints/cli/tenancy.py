@@ -58,9 +58,8 @@ def list_tenants(ctx: typer.Context, as_json: JsonOption = False, limit: LimitOp
 
 
 @tenants.command("show")
-def show_tenant(ctx: typer.Context,
-                tenant: Annotated[str, typer.Argument(help="Slug or id.")],
-                as_json: JsonOption = False) -> None:
+def show_tenant(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False
+                ) -> None:
     """Show one tenant, with its features."""
     found = container(ctx).team().find_tenant(OPERATOR, tenant)
     row = _tenant_row(found) | {"metadata": found.metadata}
@@ -71,8 +70,9 @@ def show_tenant(ctx: typer.Context,
 def create_user(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="Email address (the login).")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True)],
+    password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="The account's password; asked for (twice, hidden) when not given.")],
     as_json: JsonOption = False,
 ) -> None:
     """Create a user account (not yet a member of any tenant)."""

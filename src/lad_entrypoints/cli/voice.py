@@ -157,6 +157,7 @@ def load_voices(
 @agents.command("list")
 def list_agents(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
                 limit: LimitOption = 50, cursor: CursorOption = None) -> None:
+    """The tenant's voice agents, newest first."""
     found = container(ctx).voice_setup().list_agents(OPERATOR, page(limit, cursor),
                                                      tenant_id=tenant_id(ctx, tenant))
     emit([_agent(a) for a in found.items], as_json=as_json, next_cursor=found.next_cursor)
@@ -197,6 +198,7 @@ def create_agent(ctx: typer.Context, tenant: TenantOption,
 @agents.command("show")
 def show_agent(ctx: typer.Context, agent: AgentId, tenant: TenantOption,
                as_json: JsonOption = False) -> None:
+    """One voice agent: its provider, voice, language, prompt and first message."""
     found = container(ctx).voice_setup().get_agent(OPERATOR, agent,
                                                    tenant_id=tenant_id(ctx, tenant))
     emit_one(_agent_detail(found), as_json=as_json)
@@ -227,6 +229,7 @@ def remove_agent(ctx: typer.Context, agent: AgentId, tenant: TenantOption) -> No
 @numbers.command("list")
 def list_numbers(ctx: typer.Context, tenant: TenantOption, as_json: JsonOption = False,
                  limit: LimitOption = 50, cursor: CursorOption = None) -> None:
+    """The tenant's phone numbers and the agent answering each."""
     found = container(ctx).voice_setup().list_numbers(OPERATOR, page(limit, cursor),
                                                       tenant_id=tenant_id(ctx, tenant))
     emit([_number(n) for n in found.items], as_json=as_json, next_cursor=found.next_cursor)
@@ -263,6 +266,7 @@ def update_number(ctx: typer.Context, number: NumberId, tenant: TenantOption,
 
 @numbers.command("remove")
 def remove_number(ctx: typer.Context, number: NumberId, tenant: TenantOption) -> None:
+    """Remove a phone number from the tenant."""
     container(ctx).voice_setup().remove_number(OPERATOR, number,
                                                tenant_id=tenant_id(ctx, tenant))
 
@@ -308,6 +312,7 @@ def revoke(ctx: typer.Context,
 @profiles.command("show")
 def show_profile(ctx: typer.Context, user: UserId, tenant: TenantOption,
                  as_json: JsonOption = False) -> None:
+    """A member's voice profile: their default agent, number and preferences."""
     found = container(ctx).voice_setup().get_profile(OPERATOR, user,
                                                      tenant_id=tenant_id(ctx, tenant))
     emit_one(_profile(found), as_json=as_json)

@@ -26,6 +26,7 @@ from lad_domain.voice.services.calling import BatchProgress, BatchReport, CallDe
 from lad_entrypoints.cli.campaigns import read_json
 from lad_entrypoints.cli.common import (
     OPERATOR,
+    AnyTenantOption,
     CursorOption,
     JsonOption,
     LimitOption,
@@ -189,6 +190,7 @@ def pause_batch(ctx: typer.Context, batch: BatchId, tenant: TenantOption,
 @batches.command("resume")
 def resume_batch(ctx: typer.Context, batch: BatchId, tenant: TenantOption,
                  as_json: JsonOption = False) -> None:
+    """Resume a paused batch: the worker dials its waiting entries again."""
     emit_one(_batch(container(ctx).calling().resume(OPERATOR, batch,
                                                     tenant_id=tenant_id(ctx, tenant))),
              as_json=as_json)
@@ -267,11 +269,10 @@ def call_lead(ctx: typer.Context,
 
 
 def sweep(ctx: typer.Context,
-          tenant: Annotated[str | None, typer.Option(
-              "--tenant", "-t", help="Tenant slug or id (default: every tenant).")] = None,
-          as_json: JsonOption = False) -> None:
+          tenant: AnyTenantOption = None, as_json: JsonOption = False) -> None:
     """Settle calls whose final event never came, now (the worker does it every minute):
-    asked of their provider, else released and marked unknown."""
+    asked of their provider, else released and marked unknown. Without --tenant: every
+    tenant's."""
     lad = container(ctx)
     tenants = [tenant_id(ctx, tenant)] if tenant else list(each_tenant(lad.tenant_scope()))
     report = {"tenants": len(tenants), "fetched": 0, "unknown": 0}

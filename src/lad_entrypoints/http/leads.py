@@ -133,6 +133,9 @@ class ImportReportOut(BaseModel):
     columns: list[MappedColumnOut] = Field(description="The mapping used, in the file's "
                                            "order")
     ignored_columns: list[str]
+    encoding: str = Field(description="The file's text encoding: as given, or detected "
+                          "(utf-8, utf-16-le, utf-16-be or cp1252)")
+    delimiter: str = Field(description="What separates the cells: ',', ';' or a tab")
 
     @classmethod
     def of(cls, r: ImportReport) -> ImportReportOut:
@@ -142,7 +145,8 @@ class ImportReportOut(BaseModel):
                    rejected=[RejectionOut(row=x.row, field=x.field, message=x.message)
                              for x in r.rejected],
                    columns=[MappedColumnOut(column=c.column, field=c.field)
-                            for c in r.columns])
+                            for c in r.columns],
+                   encoding=r.encoding or "utf-8", delimiter=r.delimiter or ",")
 
 
 async def lead_filter(
@@ -195,7 +199,9 @@ def import_leads(
     dry_run: Annotated[bool, Form()] = False,
     region: Annotated[str | None, Form(max_length=2, description="Default country of "
                                         "phone numbers without +country code")] = None,
-    encoding: Annotated[str, Form(max_length=32)] = "utf-8",
+    encoding: Annotated[str | None, Form(max_length=32, description=(
+        "The file's text encoding; default: detected (a byte-order mark, else UTF-8 when "
+        "the whole file decodes, else cp1252)"))] = None,
     column_map: Annotated[str | None, Form(max_length=64 * 1024, description=(
         'A JSON object placing columns by header name: {"Work Email": "email", '
         '"Tier": "custom.tier", "Notes": null}; other columns are mapped by name'))] = None,

@@ -40,35 +40,43 @@ def lad_json(container: Container, capsys: Capture, *args: str) -> Any:
     return json.loads(out)
 
 
+def lad_items(container: Container, capsys: Capture, *args: str) -> list[Any]:
+    """A list command's rows: its one JSON envelope, on a single page."""
+    found = lad_json(container, capsys, *args)
+    assert set(found) == {"items", "next_cursor"} and found["next_cursor"] is None, found
+    items: list[Any] = found["items"]
+    return items
+
+
 def test_top_up_balance_and_ledger(books: Books, capsys: Capture) -> None:
     slug = books.lad.team().get_tenant(books.org.owner).slug
-    entry = lad_json(books.lad, capsys, "billing", "top-up", slug, "20.5",
+    entry = lad_json(books.lad, capsys, "billing", "top-up", "--tenant", slug, "20.5",
                      "--idempotency-key", "wire-1")
-    again = lad_json(books.lad, capsys, "billing", "top-up", slug, "20.5",
+    again = lad_json(books.lad, capsys, "billing", "top-up", "--tenant", slug, "20.5",
                      "--idempotency-key", "wire-1")
     assert entry == again and entry["balance_after"] == "20.500000"
-    [wallet] = lad_json(books.lad, capsys, "billing", "balance", slug)
+    [wallet] = lad_items(books.lad, capsys, "billing", "balance", "--tenant", slug)
     assert (wallet["wallet"], wallet["available"]) == ("tenant", "20.500000")
-    [row] = lad_json(books.lad, capsys, "billing", "ledger", str(books.id))
+    [row] = lad_items(books.lad, capsys, "billing", "ledger", "--tenant", str(books.id))
     assert (row["type"], row["actor"]) == ("top_up", "operator")
 
 
 def test_a_conflicting_top_up_is_one_line_and_exit_4(books: Books, capsys: Capture) -> None:
-    lad_json(books.lad, capsys, "billing", "top-up", str(books.id), "1",
+    lad_json(books.lad, capsys, "billing", "top-up", "--tenant", str(books.id), "1",
              "--idempotency-key", "k")
-    code, _, err = cli(books.lad, capsys, "billing", "top-up", str(books.id), "2",
+    code, _, err = cli(books.lad, capsys, "billing", "top-up", "--tenant", str(books.id), "2",
                        "--idempotency-key", "k")
     assert code == 4 and err.count("\n") == 1 and err.startswith("error:")
 
 
 def test_a_bad_amount_names_the_field_and_exits_2(books: Books, capsys: Capture) -> None:
-    code, _, err = cli(books.lad, capsys, "billing", "top-up", str(books.id), "ten",
+    code, _, err = cli(books.lad, capsys, "billing", "top-up", "--tenant", str(books.id), "ten",
                        "--idempotency-key", "k")
     assert code == 2 and "amount" in err
 
 
 def test_an_unknown_tenant_exits_3(books: Books, capsys: Capture) -> None:
-    code, _, err = cli(books.lad, capsys, "billing", "balance", "nobody")
+    code, _, err = cli(books.lad, capsys, "billing", "balance", "--tenant", "nobody")
     assert code == 3 and "nobody" in err
 
 
@@ -79,7 +87,7 @@ def test_pricing_load_from_a_file_extends_the_catalog(books: Books, capsys: Capt
                                  "unit_price": 0.0075}]))
     loaded = lad_json(books.lad, capsys, "billing", "pricing", "load", str(file))
     assert loaded == {"added": 1, "closed": 0, "unchanged": 0}
-    listed = lad_json(books.lad, capsys, "billing", "pricing", "list")
+    listed = lad_items(books.lad, capsys, "billing", "pricing", "list")
     assert {"sms_send": "0.0075000000"}.items() <= {p["category"]: p["unit_price"]
                                                      for p in listed}.items()
 
@@ -97,12 +105,13 @@ def test_invoices_generate_once_per_month(books: Books, capsys: Capture,
     books.fund("1")
     books.use([EMAIL])
     clock.advance(timedelta(days=31))
-    [invoice] = lad_json(books.lad, capsys, "billing", "invoices", "generate",
+    [invoice] = lad_items(books.lad, capsys, "billing", "invoices", "generate",
                          "--period", "2026-03")
-    again = lad_json(books.lad, capsys, "billing", "invoices", "generate", "--period", "2026-03")
+    again = lad_items(books.lad, capsys, "billing", "invoices", "generate",
+                      "--period", "2026-03")
     assert again == [invoice] and (invoice["number"], invoice["total"]) == ("INV-000001",
                                                                             "0.001000")
-    paid = lad_json(books.lad, capsys, "billing", "invoices", "status", str(books.id),
+    paid = lad_json(books.lad, capsys, "billing", "invoices", "status", "--tenant", str(books.id),
                     invoice["id"], "issued")
     assert paid["status"] == "issued"
 
@@ -139,16 +148,17 @@ def test_reservations_sweep_releases_the_expired(books: Books, capsys: Capture,
 
 
 def test_entitlements_set_and_list(books: Books, capsys: Capture) -> None:
-    lad_json(books.lad, capsys, "billing", "entitlements", "set", str(books.id), "outreach",
-             "--quota", "3", "--overage", "refuse")
+    lad_json(books.lad, capsys, "billing", "entitlements", "set", "--tenant", str(books.id),
+             "outreach", "--quota", "3", "--overage", "refuse")
     books.use()
-    [quota] = lad_json(books.lad, capsys, "billing", "entitlements", "list", str(books.id))
+    [quota] = lad_items(books.lad, capsys, "billing", "entitlements", "list", "--tenant",
+                        str(books.id))
     assert (quota["used"], quota["remaining"], quota["overage"]) == (1, 2, "refuse")
 
 
 def test_the_cli_reconciles_every_backend(lad: Container, capsys: Capture) -> None:
     books = Books.open(lad)
-    cli_json = lad_json(lad, capsys, "billing", "top-up", str(books.id), "2",
+    cli_json = lad_json(lad, capsys, "billing", "top-up", "--tenant", str(books.id), "2",
                         "--idempotency-key", "w")
     books.use()
     code, out, _ = cli(lad, capsys, "billing", "reconcile")

@@ -77,11 +77,11 @@ def test_a_campaign_is_built_enrolled_and_sent_by_the_worker(
 
     stats = _json(ws, capsys, "campaigns", "stats", created["id"])
     assert stats["enrollments"]["completed"] == 1 and stats["steps"][0]["sent"] == 1
-    [enrollment] = _json(ws, capsys, "campaigns", "enrollments", created["id"])
+    [enrollment] = _json(ws, capsys, "campaigns", "enrollments", created["id"])["items"]
     detail = _json(ws, capsys, "campaigns", "enrollment", created["id"], enrollment["id"])
     assert [row["status"] for row in detail["ledger"]] == ["sent"]
     assert [c["id"] for c in _json(ws, capsys, "campaigns", "list", "--status",
-                                   "active")] == [created["id"]]
+                                   "active")["items"]] == [created["id"]]
     code, out, _ = run_lad(ws.lad, capsys, "worker", "--once")
     assert code == 0 and "steps" in out
 
@@ -103,14 +103,14 @@ def test_an_unknown_send_is_reported_and_decided(ws: Workspace,
     _json(ws, capsys, "campaigns", "activate", created["id"])
     email.script.then(Delivery(outcome=Outcome.UNKNOWN, reason="connection dropped"))
     assert ws.lad.send_engine().run_due()
-    [unknown] = _json(ws, capsys, "campaigns", "unknown")
-    [settlement] = _json(ws, capsys, "campaigns", "reconcile")
+    [unknown] = _json(ws, capsys, "campaigns", "unknown")["items"]
+    [settlement] = _json(ws, capsys, "campaigns", "reconcile")["items"]
     assert settlement["activity_id"] == unknown["id"]
     assert settlement["result"].startswith("unknown")
     decided = _json(ws, capsys, "campaigns", "reconcile", "--decide", unknown["id"],
                     "not_sent")
     assert decided["result"] == "not_sent (operator)"
-    assert _json(ws, capsys, "campaigns", "unknown") == []
+    assert _json(ws, capsys, "campaigns", "unknown") == {"items": [], "next_cursor": None}
 
 
 def test_accounts_suppressions_and_the_key_rotation(ws: Workspace,
@@ -131,7 +131,7 @@ def test_accounts_suppressions_and_the_key_rotation(ws: Workspace,
     again = _json(ws, capsys, "outreach", "suppressions", "add", "--channel", "email",
                   "--address", "bo@example.test")
     assert again["new"] is False
-    assert len(_json(ws, capsys, "outreach", "suppressions", "list")) == 1
+    assert len(_json(ws, capsys, "outreach", "suppressions", "list")["items"]) == 1
 
     code, out, err = run_lad(ws.lad, capsys, "outreach", "rotate-key", "--json")
     assert code == 0, err
@@ -143,7 +143,7 @@ def test_accounts_suppressions_and_the_key_rotation(ws: Workspace,
                  ("outreach", "email-accounts", "remove", box["id"])):
         code, _, err = run_lad(ws.lad, capsys, *args, "--tenant", str(ws.tenant_id))
         assert code == 0, err
-    assert _json(ws, capsys, "outreach", "email-accounts", "list") == []
+    assert _json(ws, capsys, "outreach", "email-accounts", "list")["items"] == []
 
 
 def test_errors_are_one_line_with_their_exit_code(ws: Workspace,

@@ -26,7 +26,7 @@ def test_a_student_is_enrolled_shown_and_listed(ws: Workspace,
     assert (student["grade"], student["country"]) == ("11", "GB")
     assert _json(ws, capsys, "students", "show", student["id"]) == student
     listed = _json(ws, capsys, "students", "list", "--country", "gb")
-    assert [s["id"] for s in listed] == [student["id"]]
+    assert [s["id"] for s in listed["items"]] == [student["id"]]
 
 
 def test_a_counsellor_takes_a_student_and_hands_the_caseload_on(
@@ -37,7 +37,8 @@ def test_a_counsellor_takes_a_student_and_hands_the_caseload_on(
     assert _json(ws, capsys, "assign", student["id"], first["id"])["counsellor_id"] == first["id"]
     moved = _json(ws, capsys, "counsellors", "remove", first["id"], "--reassign-to", second["id"])
     assert moved["students_moved"] == 1
-    assert [c["counselor_code"] for c in _json(ws, capsys, "counsellors", "list")] == ["B-2"]
+    listed = _json(ws, capsys, "counsellors", "list")["items"]
+    assert [c["counselor_code"] for c in listed] == ["B-2"]
 
 
 def test_domain_errors_are_one_line_with_their_exit_code(

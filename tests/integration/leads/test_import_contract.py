@@ -61,7 +61,8 @@ def test_a_file_error_after_staged_batches_writes_nothing(ws: Workspace) -> None
         _import(ws, FILE + '"' + "x" * 200_000 + '",Z\n')
     service = LeadImportService(ws.lad.tenant_scope(), ws.lad.phone_numbers(), batch_rows=3)
     with pytest.raises(ValidationFailed, match="utf-8"):
-        service.import_leads(ws.owner, io.BytesIO(FILE.encode() + b"f@x.io,\xff\n"))
+        service.import_leads(ws.owner, io.BytesIO(FILE.encode() + b"f@x.io,\xff\n"),
+                             encoding="utf-8")
     assert _leads(ws) == {}
 
 

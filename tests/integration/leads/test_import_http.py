@@ -53,8 +53,8 @@ def test_a_dry_run_and_update_mode_are_form_fields(client: TestClient) -> None:
     (b"", "is empty"),
     (b"ada@x.io,Ada\n", "has no header row"),
     (b"colour,size\nred,XL\n", "none of its columns is known"),
-    (b"email,first_name\na@x.io,Zo\xeb\n", "is not valid utf-8 text"),
-    ("email\n".encode("utf-16"), "is not valid utf-8 text"),
+    (b"email,first_name\na@x.io,Zo\x81\n", "is not valid cp1252 text (a bad byte at line 2)"),
+    ("email\n".encode("utf-16") + b"\x00\xdc", "is not valid utf-16-le text"),
 ])
 def test_a_bad_file_is_a_422_naming_the_file(client: TestClient, content: bytes,
                                              detail: str) -> None:

@@ -64,10 +64,12 @@ def test_records_report_as_the_same_file_does(ws: Workspace) -> None:
                                                on_duplicate="update")
     assert _without_timings(from_records) == _without_timings(from_file)
     assert from_records.updated == 1 and len(from_records.columns) == len(HEADER)
+    assert (from_file.encoding, from_records.encoding) == ("utf-8", None)
 
 
 def _without_timings(report: ImportReport) -> ImportReport:
-    return attrs.evolve(report, timings={})
+    """The report but its timings and what only a file has (its encoding and delimiter)."""
+    return attrs.evolve(report, timings={}, encoding=None, delimiter=None)
 
 
 def test_records_update_a_live_lead(ws: Workspace) -> None:

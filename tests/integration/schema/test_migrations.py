@@ -3,6 +3,7 @@ SQLite databases, with nothing left behind and no drift from the metadata."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,12 @@ def test_upgrade_prepares_the_coming_months(empty_postgres_url: str, capsys: Cap
     lad(empty_postgres_url, capsys, "upgrade")
     code, out = lad(empty_postgres_url, capsys, "partitions", "list", "--json")
     assert code == 0
-    assert out.count('"voice_call_logs_p') == 4  # this month and three ahead
+    listed = json.loads(out)
+    assert listed["next_cursor"] is None
+    voice = {p["partition"] for p in listed["items"] if p["table"] == "voice_call_logs"}
+    monthly = {p for p in voice if p.startswith("voice_call_logs_p")}
+    assert len(monthly) == 4 and voice - monthly == {"voice_call_logs_default"}  # this month
+    # and three ahead, and the default
 
 
 def test_the_application_role_may_not_be_a_superuser(postgres_url: str, capsys: Capture) -> None:

@@ -44,8 +44,9 @@ def test_tenants_create_list_and_show(container: Container,
     assert (created["slug"], created["name"], created["status"]) == ("acme-ltd", "Acme Ltd",
                                                                      "active")
     listed = lad_json(container, capsys, "tenants", "list")
-    assert [t["id"] for t in listed] == [created["id"]]
-    shown = lad_json(container, capsys, "tenants", "show", created["id"])
+    assert listed == {"items": listed["items"], "next_cursor": None}
+    assert [t["id"] for t in listed["items"]] == [created["id"]]
+    shown = lad_json(container, capsys, "tenants", "show", "--tenant", created["id"])
     assert shown["slug"] == "acme-ltd" and shown["metadata"] == {}
 
 
@@ -62,7 +63,7 @@ def test_users_create_and_list(container: Container, capsys: pytest.CaptureFixtu
                        PASSWORD)
     assert created["email"] == "bo@acme.test"
     listed = lad_json(container, capsys, "users", "list")
-    assert [u["id"] for u in listed] == [created["id"]]
+    assert [u["id"] for u in listed["items"]] == [created["id"]]
 
 
 def test_members_add_and_list(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +73,7 @@ def test_members_add_and_list(container: Container, capsys: pytest.CaptureFixtur
                      "acme-ltd", "--role", "admin")
     assert (added["user_id"], added["role"]) == (bo["id"], "admin")
     members = lad_json(container, capsys, "members", "list", "--tenant", "acme-ltd")
-    assert {(m["email"], m["role"]) for m in members} == {("ada@acme.test", "owner"),
+    assert {(m["email"], m["role"]) for m in members["items"]} == {("ada@acme.test", "owner"),
                                                           ("bo@acme.test", "admin")}
 
 
@@ -84,12 +85,14 @@ def test_lists_page_with_a_cursor(container: Container, capsys: pytest.CaptureFi
     first = lad_json(container, capsys, "users", "list", "--limit", "2")
     rest = lad_json(container, capsys, "users", "list", "--limit", "2", "--cursor",
                     first["next_cursor"])
-    assert [u["email"] for u in first["items"] + rest] == [
+    assert rest["next_cursor"] is None
+    assert [u["email"] for u in first["items"] + rest["items"]] == [
         "u2@acme.test", "u1@acme.test", "u0@acme.test"]
 
 
 @pytest.mark.parametrize(("args", "error"), [
-    (("tenants", "show", "nowhere"), NotFound),
+    (("tenants", "show", "--tenant", "nowhere"), NotFound),
+    (("billing", "balance", "--tenant", "nowhere"), NotFound),
     (("users", "create", "ada@acme.test", "--password", PASSWORD), Conflict),
     (("users", "create", "not-an-email", "--password", PASSWORD), ValidationFailed),
     (("members", "add", "ghost@acme.test", "--tenant", "acme-ltd"), NotFound),
@@ -127,7 +130,7 @@ def test_the_cli_works_on_every_backend(backend: str, container: Container,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     created = _acme(container, capsys)
     members = lad_json(container, capsys, "members", "list", "--tenant", created["id"])
-    assert [m["email"] for m in members] == ["ada@acme.test"]
+    assert [m["email"] for m in members["items"]] == ["ada@acme.test"]
 
 
 def test_db_upgrade_and_current_on_a_new_sqlite_file(tmp_path: Path,

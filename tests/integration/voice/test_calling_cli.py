@@ -58,7 +58,7 @@ def test_a_batch_from_ids_shows_its_decisions_after_the_dial(
     batch = create(world, capsys, "--lead", str(new_york.id), "--lead", str(los_angeles.id))
     assert (batch["total"], batch["skipped"], batch["counts"]["pending"]) == (2, 0, 2)
     assert sorted(dial(world.lad)) == ["placed", "waiting"]
-    entries = voice(world, capsys, "batches", "entries", batch["id"])
+    entries = voice(world, capsys, "batches", "entries", batch["id"])["items"]
     by_lead = {e["lead_id"]: e for e in entries}
     assert by_lead[str(new_york.id)]["decision"] == "dial"
     assert by_lead[str(los_angeles.id)]["zones"] == "America/Los_Angeles"
@@ -93,7 +93,7 @@ def test_pause_resume_and_cancel(world: CallWorld, capsys: Capture) -> None:
     assert voice(world, capsys, "batches", "resume", batch["id"])["status"] == "running"
     assert voice(world, capsys, "batches", "cancel", batch["id"])["status"] == "cancelled"
     listed = voice(world, capsys, "batches", "list", "--status", "cancelled")
-    assert [b["id"] for b in listed] == [batch["id"]]
+    assert [b["id"] for b in listed["items"]] == [batch["id"]]
 
 
 def test_one_call_then_the_call_log(world: CallWorld, capsys: Capture) -> None:
@@ -101,7 +101,7 @@ def test_one_call_then_the_call_log(world: CallWorld, capsys: Capture) -> None:
     called = voice(world, capsys, "call", str(lead.id), "--agent", str(world.agent.id))
     assert called["total"] == 1
     assert dial(world.lad) == ["placed"]
-    [call] = voice(world, capsys, "calls", "list", "--lead", str(lead.id))
+    [call] = voice(world, capsys, "calls", "list", "--lead", str(lead.id))["items"]
     shown = voice(world, capsys, "calls", "show", call["id"])
     assert (shown["status"], shown["batch_id"], shown["analysis"]) == (
         "queued", called["id"], None)
@@ -115,7 +115,7 @@ def test_the_sweep_gives_up_a_call_with_no_final_event(world: CallWorld, capsys:
     code, out, err = run_lad(world.lad, capsys, "voice", "sweep", "--json")
     assert code == 0, err
     assert json.loads(out)["unknown"] == 1
-    assert [c["status"] for c in voice(world, capsys, "calls", "list")] == ["unknown"]
+    assert [c["status"] for c in voice(world, capsys, "calls", "list")["items"]] == ["unknown"]
 
 
 def test_an_unknown_batch_exits_3(world: CallWorld, capsys: Capture) -> None:

@@ -38,7 +38,8 @@ def test_the_shipped_catalog_loads_once(ws: Workspace, capsys: pytest.CaptureFix
     assert code == 0 and json.loads(out)["added"] >= 15
     code, out, _ = run_lad(ws.lad, capsys, "voice", "voices", "load", "--json")
     assert json.loads(out)["added"] == 0 and json.loads(out)["updated"] == 0
-    providers = {v["provider"] for v in _json(ws, capsys, "voices", "list", "--limit", "200")}
+    providers = {v["provider"] for v in _json(ws, capsys, "voices", "list", "--limit",
+                                              "200")["items"]}
     assert providers == {"elevenlabs", "openai", "cartesia", "google"}
 
 
@@ -49,7 +50,7 @@ def test_a_bad_catalog_file_names_the_row_and_writes_nothing(
                                             "name": "A"}, {"provider": "openai"}]}))
     code, _, err = run_lad(ws.lad, capsys, "voice", "voices", "load", str(path))
     assert code == 2 and "voices[1].name: is required" in err and "Traceback" not in err
-    assert _json(ws, capsys, "voices", "list") == []
+    assert _json(ws, capsys, "voices", "list") == {"items": [], "next_cursor": None}
 
 
 def test_an_agent_a_number_a_grant_and_a_default(
@@ -68,7 +69,7 @@ def test_an_agent_a_number_a_grant_and_a_default(
     profile = _json(ws, capsys, "profiles", "set", str(member.user_id), "--agent",
                     str(agent["id"]), "--number", number["id"])
     assert profile["default_number_id"] == number["id"]
-    assert [a["name"] for a in _json(ws, capsys, "agents", "list")] == ["Ava"]
+    assert [a["name"] for a in _json(ws, capsys, "agents", "list")["items"]] == ["Ava"]
 
 
 def test_a_bad_phone_is_one_line_naming_the_field(

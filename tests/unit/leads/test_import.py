@@ -3,7 +3,9 @@ are refused whole."""
 
 from __future__ import annotations
 
+import codecs
 import io
+from typing import Any
 
 import pytest
 
@@ -129,8 +131,8 @@ def test_an_import_records_one_event(ws: Workspace) -> None:
     (b"ada@example.com,Ada\n", "no header row"),
     (b"colour,size\nred,XL\n", "none of its columns is known"),
     (b"email,E-mail\na@x.io,b@x.io\n", "both mean email"),
-    (b"email,name\na@x.io,Zo\xeb\n", "is not valid utf-8 text .a bad byte at line 2."),
-    (b"\xff\xfee\x00m\x00", "is not valid utf-8 text"),
+    (b"email,name\na@x.io,Zo\x81\n", "is not valid cp1252 text .a bad byte at line 2."),
+    (b"\xff\xfee\x00m\x00", "none of its columns is known"),
     (b'First Name,E-mail\n"Ada,a@x.io\n', "is not valid CSV"),
 ])
 def test_a_bad_file_is_refused_whole(ws: Workspace, content: bytes, message: str) -> None:
@@ -145,9 +147,80 @@ def test_an_encoding_error_late_in_the_file_names_its_line_and_writes_nothing(
     cp1252 file read as UTF-8 used to be reported at "line 0")."""
     rows = "".join(f"p{i}@x.io\n" for i in range(50)).encode()
     service = LeadImportService(ws.lad.tenant_scope(), ws.lad.phone_numbers(), batch_rows=10)
-    with pytest.raises(ValidationFailed, match="a bad byte at line 52"):
-        service.import_leads(ws.owner, io.BytesIO(b"email\n" + rows + b"bad\xff@x.io\n"))
+    with pytest.raises(ValidationFailed, match=r"not valid utf-8 text \(a bad byte at line 52\)"):
+        service.import_leads(ws.owner, io.BytesIO(b"email\n" + rows + b"bad\xff@x.io\n"),
+                             encoding="utf-8")
+    # Detected, not given: the file is cp1252, whose five undecodable bytes are named too.
+    with pytest.raises(ValidationFailed, match=r"not valid cp1252 text \(a bad byte at line 52\)"):
+        service.import_leads(ws.owner, io.BytesIO(b"email\n" + rows + b"bad\x81\xe9@x.io\n"))
     assert _emails(ws) == []
+
+
+@pytest.mark.parametrize(("raw", "encoding"), [
+    ("First Name;E-mail;Company\nJürgen;j@x.io;Müller & Söhne\n".encode("cp1252"), "cp1252"),
+    ("First Name;E-mail;Company\nJürgen;j@x.io;Müller & Söhne\n".encode(), "utf-8"),
+    ("First Name;E-mail;Company\nJürgen;j@x.io;Müller & Söhne\n".encode("utf-8-sig"), "utf-8"),
+    ("First Name;E-mail;Company\nJürgen;j@x.io;Müller & Söhne\n".encode("utf-16"), "utf-16-le"),
+    (codecs.BOM_UTF16_BE + "First Name;E-mail;Company\nJürgen;j@x.io;Müller & Söhne\n".encode(
+        "utf-16-be"), "utf-16-be"),
+])
+def test_the_encoding_is_detected_and_reported(ws: Workspace, raw: bytes, encoding: str
+                                               ) -> None:
+    """A byte-order mark decides (and is no part of the first column's name); else UTF-8
+    when the file decodes as UTF-8; else cp1252, what Excel writes in Western Europe."""
+    report = _import(ws, raw)
+    assert (report.encoding, report.delimiter, report.created) == (encoding, ";", 1)
+    assert [c.column for c in report.columns] == ["First Name", "E-mail", "Company"]
+    lead = ws.lad.leads().list_leads(ws.owner, LeadFilter(), PageRequest()).items[0]
+    assert (lead.first_name, lead.company) == ("Jürgen", "Müller & Söhne")
+
+
+def test_utf8_is_chosen_only_when_the_whole_file_decodes(ws: Workspace) -> None:
+    """A cp1252 byte past the first MiB still makes the file cp1252."""
+    ignored = ",".join(f"note{i}" for i in range(10))
+    long_row = b"a@x.io,Ada," + b",".join([b"y" * 120_000] * 10)
+    report = _import(ws, b"email,first_name," + ignored.encode() + b"\n" + long_row
+                     + b"\nz@x.io,Zo\xeb" + b"," * 10 + b"\n")
+    assert (report.encoding, report.created, report.rejected) == ("cp1252", 2, [])
+    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
+        lead = uow.leads.find_live_by_email("z@x.io")
+    assert lead is not None and lead.first_name == "Zoë"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8"])
+def test_a_stream_that_cannot_seek_is_judged_on_its_beginning(ws: Workspace, encoding: str
+                                                              ) -> None:
+    class Pipe(io.RawIOBase):
+        """Gives a few bytes a read: in UTF-8 the first read ends inside the "ë"."""
+
+        def __init__(self, raw: bytes) -> None:
+            self._raw = io.BytesIO(raw)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, buffer: Any, /) -> int:
+            data = self._raw.read(min(len(buffer), len("email;first_name\nz@x.io;Zo") + 1))
+            buffer[:len(data)] = data
+            return len(data)
+
+    raw = "email;first_name\nz@x.io;Zoë\n".encode(encoding)
+    report = ws.lad.lead_import().import_leads(ws.owner, Pipe(raw))  # type: ignore[arg-type]
+    assert (report.encoding, report.created) == (encoding, 1)
+    with ws.lad.unit_of_work()(ws.tenant_id) as uow:
+        lead = uow.leads.find_live_by_email("z@x.io")
+    assert lead is not None and lead.first_name == "Zoë"
+
+
+def test_a_given_encoding_wins_over_detection(ws: Workspace) -> None:
+    report = _import(ws, "email,first_name\na@x.io,Zoë\n".encode("latin-1"),
+                     encoding="latin-1")
+    assert report.encoding == "iso8859-1"
+    with pytest.raises(ValidationFailed, match=r"not valid utf-8 text \(a bad byte at line 2\)"):
+        _import(ws, "email,first_name\nb@x.io,Zoë\n".encode("cp1252"), encoding="utf-8")
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", ","])

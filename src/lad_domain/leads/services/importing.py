@@ -63,6 +63,11 @@ class ImportReport:
     #: Which column filled which field, in the file's order.
     columns: list[MappedColumn] = attrs.field(factory=list)
     ignored_columns: list[str] = attrs.field(factory=list)
+    #: The file's text encoding: as given, or as detected (utf-8, utf-16-le, utf-16-be or
+    #: cp1252); None for records handed over already split into cells.
+    encoding: str | None = None
+    #: What separates the file's cells (its header line's): ",", ";" or a tab.
+    delimiter: str | None = None
     #: Seconds spent in each stage: read (decode, parse, map), validate, dedupe, write. The
     #: write runs on its own thread beside read and validate: the stages overlap.
     timings: dict[str, float] = attrs.field(factory=lambda: dict.fromkeys(STAGES, 0.0))
@@ -121,16 +126,20 @@ class LeadImportService:
 
     def import_leads(self, principal: Principal, source: BinaryIO, *,
                      on_duplicate: OnDuplicate | str = OnDuplicate.SKIP, dry_run: bool = False,
-                     region: str | None = None, encoding: str = "utf-8",
+                     region: str | None = None, encoding: str | None = None,
                      progress: Progress | None = None, tenant_id: uuid.UUID | None = None,
                      column_map: ColumnMapping | None = None) -> ImportReport:
         """Import a CSV file. With ``dry_run`` every check runs (duplicates included) and
         the report says what would happen, but nothing is written. ``column_map`` places
-        columns by their header name: a field, ``custom.<name>``, or None to ignore one."""
+        columns by their header name: a field, ``custom.<name>``, or None to ignore one.
+        Without an ``encoding`` the file's is detected: a byte-order mark, else UTF-8 when it
+        decodes, else cp1252; the report says which."""
         mode, region = parse_on_duplicate(on_duplicate), _region(region)
-        return self._import(principal, CsvRows(source, encoding, self.max_bytes), mode=mode,
-                            dry_run=dry_run, region=region, progress=progress,
-                            tenant_id=tenant_id, column_map=column_map)
+        rows = CsvRows(source, encoding, self.max_bytes)
+        report = self._import(principal, rows, mode=mode, dry_run=dry_run, region=region,
+                              progress=progress, tenant_id=tenant_id, column_map=column_map)
+        report.encoding, report.delimiter = rows.encoding, rows.delimiter
+        return report
 
     def import_records(self, principal: Principal, header: Sequence[str],
                        records: Iterable[Sequence[str]], *,
