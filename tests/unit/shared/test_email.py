@@ -8,6 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from lad_domain.outreach.model import Channel, suppression_address
 from lad_domain.shared.errors import ValidationFailed
 from lad_domain.shared.validation import mail_address, normalise_email
 from tests.examples import scaled
@@ -139,3 +140,12 @@ def test_any_text_is_stored_once_and_for_all_or_refused(text: str) -> None:
         return
     assert normalise_email(stored) == stored
     assert mail_address(stored).rpartition("@")[2].isascii()
+
+
+@pytest.mark.parametrize("reported", ["a@müller.de", "A@XN--MLLER-KVA.DE", "a@mu\u0308ller.de"])
+def test_a_suppression_or_bounce_in_any_spelling_matches_the_stored_address(
+        reported: str) -> None:
+    """A DSN names the recipient as the server saw it (punycode): the suppression it adds is
+    looked up by the lead's stored address."""
+    assert suppression_address(Channel.EMAIL, reported) == normalise_email("a@müller.de")
+    assert suppression_address(Channel.EMAIL, " Ada@Acme.COM ") == "ada@acme.com"
