@@ -49,7 +49,7 @@ unit: $(STAMP)
 
 ## lint: ruff, mypy --strict and the import-linter contracts
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
 

@@ -1,20 +1,32 @@
 """Phone numbers to E.164, and split for calls with their time zones, with Google's
-libphonenumber (the ``phonenumbers`` package)."""
+libphonenumber (the ``phonenumberslite`` package: parsing and validation only).
+
+The time zones come from LAD's copy of libphonenumber's time-zone prefix map
+(``phone_timezones.json`` beside this module, written by ``scripts/phone_timezones.py``):
+the lite package leaves out ``phonenumbers.timezone``'s data along with the geocoder's and
+the carriers', and nothing here reads the other two."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable
+from importlib import resources
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers import (
+    NumberParseException,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    ValidationResult,
+)
 from phonenumbers.phonemetadata import (
     REGION_CODE_FOR_NON_GEO_ENTITY,
     PhoneMetadata,
     PhoneNumberDesc,
 )
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
-from phonenumbers.timezone import time_zones_for_number
 
 from lad_domain.leads.model import InvalidPhoneNumber
 from lad_domain.voice.model import PhoneNumber
@@ -215,7 +227,46 @@ class LibPhoneNumberPlan:
     def zones(self, phone: PhoneNumber) -> tuple[str, ...]:
         if not phone.country_code.isdigit() or phone.base_number <= 0:
             return ()
-        number = phonenumbers.PhoneNumber(country_code=int(phone.country_code),
-                                          national_number=phone.base_number)
-        found = time_zones_for_number(number)
-        return tuple(sorted(zone for zone in found if zone != _UNKNOWN_ZONE))
+        return zones_for_number(phonenumbers.PhoneNumber(
+            country_code=int(phone.country_code), national_number=phone.base_number))
+
+
+ZONE_DATA = "phone_timezones.json"
+
+
+@functools.cache
+def _zone_prefixes() -> tuple[dict[str, tuple[str, ...]], int]:
+    """The prefix map (digits -> its zones, sorted, without the unknown zone) and the length
+    of its longest prefix, read once."""
+    text = resources.files("lad_adapters").joinpath(ZONE_DATA).read_text(encoding="utf-8")
+    data = json.loads(text)
+    names: list[str] = data["zones"]
+    prefixes = {prefix: tuple(sorted(names[i] for i in found if names[i] != _UNKNOWN_ZONE))
+                for prefix, found in data["prefixes"].items()}
+    return prefixes, max(map(len, prefixes))
+
+
+def zones_for_number(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    """``phonenumbers.timezone.time_zones_for_number`` on LAD's copy of its data, sorted,
+    and empty where the library answers only ``Etc/Unknown``.
+
+    As the library does: a number of no known type has no zone; a number whose type is not
+    tied to a place (toll-free, and mobiles in most plans) takes every zone of its country
+    calling code (the code's own digits, then shorter prefixes of them down to two digits);
+    any other takes the zones of the longest prefix of its E.164 digits in the map."""
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        return ()
+    prefixes, longest = _zone_prefixes()
+    code = number.country_code or 0
+    if phonenumbers.is_number_type_geographical(kind, code):
+        digits = str(phonenumbers.format_number(number, PhoneNumberFormat.E164))[1:]
+        sizes = range(longest, 0, -1)
+    else:
+        digits = str(code)
+        sizes = range(longest + 1, 1, -1)
+    for size in sizes:
+        found = prefixes.get(digits[:size])
+        if found is not None:
+            return found
+    return ()

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from lad_domain.outreach.channels import OutgoingEmail
+from lad_domain.shared.validation import mail_address
 
 _MESSAGE_IDS = re.compile(r"<[^<>]*>")
 
@@ -37,14 +38,22 @@ def _text_encoding(text: str) -> str | None:
     return None if text.isascii() else "quoted-printable"
 
 
+def envelope_address(address: str) -> str:
+    """An address as SMTP carries it: the domain IDNA-encoded (``a@müller.de`` ->
+    ``a@xn--mller-kva.de``); a local part beyond ASCII stays, and needs SMTPUTF8."""
+    return mail_address(address)
+
+
 def build_email(email: OutgoingEmail, *, date: datetime | None = None) -> EmailMessage:
-    """The message as it is sent: headers (display names RFC 2047-encoded when non-ASCII),
-    then text/plain alone, or multipart/alternative text/plain + text/html; UTF-8."""
+    """The message as it is sent: headers (display names RFC 2047-encoded when non-ASCII,
+    domains IDNA-encoded), then text/plain alone, or multipart/alternative text/plain +
+    text/html; UTF-8."""
     message = EmailMessage()
     message["Message-ID"] = email.message_id
     message["Date"] = format_datetime(date or datetime.now(UTC))
-    message["From"] = Address(display_name=email.from_name or "", addr_spec=email.from_address)
-    message["To"] = email.to_address
+    message["From"] = Address(display_name=email.from_name or "",
+                              addr_spec=envelope_address(email.from_address))
+    message["To"] = envelope_address(email.to_address)
     message["Subject"] = email.subject
     if email.in_reply_to:
         message["In-Reply-To"] = email.in_reply_to

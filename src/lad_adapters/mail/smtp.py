@@ -13,7 +13,7 @@ from email.policy import SMTP as SMTP_POLICY
 
 import attrs
 
-from lad_adapters.mail.message import build_email
+from lad_adapters.mail.message import build_email, envelope_address
 from lad_domain.outreach.channels import (
     Delivery,
     MailLogin,
@@ -232,7 +232,10 @@ class SmtpEmailChannel:
             raise StageFailed(VerifyStage.AUTH, _os_words(error)) from error
 
     def send(self, login: MailLogin, email: OutgoingEmail) -> Delivery:
-        content = _wire(build_email(email).as_bytes(policy=SMTP_POLICY))
+        international = not (envelope_address(email.from_address)
+                             + envelope_address(email.to_address)).isascii()
+        policy = SMTP_POLICY.clone(utf8=True) if international else SMTP_POLICY
+        content = _wire(build_email(email).as_bytes(policy=policy))
         try:
             client = self.open(login)
         except StageFailed as failure:
@@ -245,12 +248,22 @@ class SmtpEmailChannel:
     @staticmethod
     def _transmit(client: smtplib.SMTP, email: OutgoingEmail, content: bytes) -> Delivery:
         stage = "mail"
+        sender, recipient = envelope_address(email.from_address), envelope_address(
+            email.to_address)
+        options: list[str] = []
+        if not (sender + recipient).isascii():  # a local part beyond ASCII (RFC 6531)
+            if not client.has_extn("smtputf8"):
+                return Delivery(Outcome.FAILED, code="smtputf8", reason=(
+                    "mail: the server does not offer SMTPUTF8, which an address with "
+                    "characters beyond ASCII needs"))
+            client.command_encoding = "utf-8"
+            options.append("SMTPUTF8")
         try:
-            code, reply = client.mail(email.from_address)
+            code, reply = client.mail(sender, options)
             if code != 250:
                 return answer_delivery(stage, code, reply)
             stage = "rcpt"
-            code, reply = client.rcpt(email.to_address)
+            code, reply = client.rcpt(recipient)
             if code not in (250, 251):
                 return answer_delivery(stage, code, reply)
             stage = "data"

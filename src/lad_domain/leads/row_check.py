@@ -23,7 +23,7 @@ from lad_domain.leads.model import (
 from lad_domain.leads.ports import ImportRow, PhoneNumberParser
 from lad_domain.shared.errors import FieldError, ValidationFailed
 from lad_domain.shared.ids import IdGenerator
-from lad_domain.shared.validation import normalise_email
+from lad_domain.shared.validation import UNDELIVERABLE_TLDS, normalise_email
 
 IMPORT_SOURCE = "import"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -226,7 +226,9 @@ def import_email(cell: str) -> str:
     address most rows hold; anything else gets the full check (and its message)."""
     email = cell.lower()
     if len(email) <= 254 and _CLEAN_EMAIL.fullmatch(email) and email.index("@") <= 64:
-        return email
+        top = email.rpartition(".")[2]
+        if not top.isdigit() and top not in UNDELIVERABLE_TLDS and "xn--" not in email:
+            return email  # punycode goes to the full check, which stores it in Unicode
     return normalise_email(cell)
 
 

@@ -13,6 +13,7 @@ import attrs
 
 from lad_domain.outreach.channels import Security
 from lad_domain.shared.errors import ValidationFailed
+from lad_domain.shared.validation import normalise_email
 
 
 class Channel(enum.StrEnum):
@@ -207,11 +208,17 @@ class Suppression:
 
 
 def suppression_address(channel: Channel, value: str) -> str:
-    """The form an address is suppressed and looked up in: emails lower-case, LinkedIn
-    profiles without scheme, host and trailing slash, phone numbers as given (E.164)."""
+    """The form an address is suppressed and looked up in: emails as stored (lower-case, an
+    IDNA domain in Unicode, as a bounce may report it), LinkedIn profiles without scheme,
+    host and trailing slash, phone numbers as given (E.164)."""
     text = value.strip()
     if channel is Channel.EMAIL:
-        return text.lower()
+        if text.isascii() and "xn--" not in text.lower():
+            return text.lower()
+        try:
+            return normalise_email(text)
+        except ValidationFailed:
+            return text.lower()
     if channel is Channel.LINKEDIN:
         lowered = text.lower().rstrip("/")
         for prefix in ("https://", "http://", "www.", "linkedin.com/in/"):

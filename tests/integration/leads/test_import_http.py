@@ -34,7 +34,8 @@ def test_import_answers_a_report(client: TestClient) -> None:
     report: dict[str, Any] = response.json()
     assert (report["created"], report["skipped"], report["rejected_rows"]) == (1, 1, 2)
     assert report["rejected"] == [
-        {"row": 3, "field": "email", "message": "'bad-email' is not a valid email address"},
+        {"row": 3, "field": "email", "message":
+            "'bad-email' is not a valid email address: it needs a name, '@' and a domain"},
         {"row": 4, "field": "phone", "message": "'+1 555' is too short"}]
 
 
