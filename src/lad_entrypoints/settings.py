@@ -133,6 +133,10 @@ class Settings(BaseSettings):
                                             "long a search page, a person or a company "
                                             "Apollo returned is served from the cache "
                                             "(free) before Apollo is asked again")
+    metrics_token: str | None = Field(
+        default=None, repr=False, min_length=16, description="The bearer token GET /metrics "
+        "answers (Authorization: Bearer <token>; 401 without it); unset: /metrics answers "
+        "anyone, so firewall it from everyone but the Prometheus scraper")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

@@ -16,6 +16,7 @@ from lad_entrypoints.http import (
     icp,
     lead_activity,
     leads,
+    metrics,
     outreach,
     pipeline,
     public,
@@ -28,6 +29,7 @@ from lad_entrypoints.http.edge import RequestEdge
 from lad_entrypoints.http.openapi import Api
 from lad_entrypoints.http.query_guard import known_query
 from lad_entrypoints.http.text_guard import form_text
+from lad_entrypoints.metrics import RequestTiming
 
 
 def create_app(container: Container) -> FastAPI:
@@ -44,6 +46,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     # One pass: the method table answers 405 before any body is read, then the text guard.
     app.add_middleware(RequestEdge)
+    app.add_middleware(RequestTiming)  # outside the edge: its refusals are timed too
     origins = container.settings().cors_origins
     if origins:
         # Outside the edge, so that a browser's preflight OPTIONS is answered here.
@@ -52,6 +55,7 @@ def create_app(container: Container) -> FastAPI:
             allow_methods=["*"], allow_headers=["*"], max_age=600,
             expose_headers=["X-Request-ID", "Location", "Retry-After", "ETag"])
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(tenancy.router)
     app.include_router(leads.router)
     app.include_router(lead_activity.router)
