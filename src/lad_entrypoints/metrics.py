@@ -32,6 +32,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -39,13 +40,17 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Counted in the adapters, exposed here with the rest.
 from lad_adapters.metrics import LEDGER_POSTINGS as LEDGER_POSTINGS
 from lad_domain.leads.services.importing import ImportReport
 from lad_domain.voice.model import CallEvent
 from lad_domain.voice.ports import CallRequest, PlacedCall, VoiceProvider, VoiceProviders
+
+if TYPE_CHECKING:
+    # Only for the annotations: the worker and the container import this module, and
+    # embedding LAD (without the server extra) has no Starlette.
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The route label of a request no route matched.
 UNROUTED = "unrouted"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from lad_entrypoints import tracing
 from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.http import (
     billing,
@@ -70,6 +71,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(enrichment.router)
     app.include_router(public.router)
     app.include_router(webhooks.router)
+    tracing.install(app, container.engine())
     return app
 
 
