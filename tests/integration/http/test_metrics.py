@@ -4,13 +4,18 @@ document and tenant authentication, behind LAD_METRICS_TOKEN when it is set."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from lad_adapters.memory.tenancy import InMemoryEventRepository
 from lad_adapters.sql.tenancy import SqlEventRepository
@@ -181,3 +186,35 @@ def test_a_short_metrics_token_is_refused_naming_the_setting(
     monkeypatch.setenv("LAD_METRICS_TOKEN", "short")
     with pytest.raises(ValidationError, match="metrics_token"):
         Settings()
+
+
+#: One process of ``lad serve --workers N`` in multiprocess mode: a top-up through the
+#: library, then (when asked) the scrape it would answer, printed.
+MULTIPROCESS = """
+import sys
+from lad_domain.shared.principal import Principal
+from lad_entrypoints import metrics
+from lad_entrypoints.container import build_container
+
+lad = build_container(database_url="memory://", jwt_secret="x" * 40, argon2_time_cost=1,
+                      argon2_memory_kib=1024)
+session = lad.tenancy().sign_up(tenant_name="Acme", email="ada@acme.test",
+                                password="correct horse battery")
+lad.billing().top_up(Principal.operator(), session.tenant_id, "5", idempotency_key_="k")
+if sys.argv[1] == "scrape":
+    print(metrics.exposition(lad.engine()).decode())
+"""
+
+
+def test_multiprocess_mode_sums_the_processes(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, a scrape answered by one process counts the postings
+    of every process that wrote to the directory."""
+    environ = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    answers = [subprocess.run([sys.executable, "-c", MULTIPROCESS, role], env=environ,
+                              capture_output=True, text=True, timeout=120, check=False)
+               for role in ("post", "post", "scrape")]
+    assert [a.returncode for a in answers] == [0, 0, 0], [a.stderr for a in answers]
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(answers[2].stdout)
+               for s in family.samples}
+    assert samples[("lad_ledger_postings_total", (("kind", "top_up"),))] == 3
