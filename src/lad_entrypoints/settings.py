@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MEMORY_URL = "memory://"
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
                                             "long a search page, a person or a company "
                                             "Apollo returned is served from the cache "
                                             "(free) before Apollo is asked again")
-    metrics_token: str | None = Field(
+    metrics_token: SecretStr | None = Field(
         default=None, repr=False, min_length=16, description="The bearer token GET /metrics "
         "answers (Authorization: Bearer <token>; 401 without it); unset: /metrics answers "
         "anyone, so firewall it from everyone but the Prometheus scraper")

@@ -25,7 +25,8 @@ async def scrape(request: Request) -> Response:
     lad = container(request)
     settings: Settings = lad.settings()
     token = settings.metrics_token
-    if token is not None and not _bearer_is(request.headers.get("authorization", ""), token):
+    if token is not None and not _bearer_is(request.headers.get("authorization", ""),
+                                            token.get_secret_value()):
         raise AuthenticationFailed("/metrics answers only Authorization: Bearer with the "
                                    "token LAD_METRICS_TOKEN sets")
     body = await run_in_threadpool(metrics.exposition, lad.engine())

@@ -16,6 +16,7 @@ from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from lad_adapters.memory.tenancy import InMemoryEventRepository
 from lad_adapters.sql.tenancy import SqlEventRepository
@@ -163,7 +164,7 @@ def test_metrics_is_outside_the_document_and_tenant_authentication(
 def test_a_metrics_token_is_required_when_set(operated: Container) -> None:
     """On memory:// (the test asks for no backend)."""
     token = "scrape-" + "s" * 24
-    settings = operated.settings().model_copy(update={"metrics_token": token})
+    settings = operated.settings().model_copy(update={"metrics_token": SecretStr(token)})
     operated.settings.override(providers.Object(settings))
     with TestClient(create_app(operated)) as client:
         missing = problem(client.get("/metrics"), 401)
