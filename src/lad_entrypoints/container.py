@@ -76,6 +76,7 @@ from lad_domain.voice.services.campaign_calls import CampaignCalls
 from lad_domain.voice.services.dialer import Dialer
 from lad_domain.voice.services.events import CallEvents
 from lad_domain.voice.services.setup import VoiceSetupService
+from lad_entrypoints.metrics import WebhookLagObserved
 from lad_entrypoints.settings import Settings, revealed
 
 
@@ -316,7 +317,9 @@ class Container(containers.DeclarativeContainer):
     calling = providers.Singleton(CallingService, scope=tenant_scope, phones=phone_plan)
     call_event_applier = providers.Singleton(_call_event_applier, unit_of_work)
     call_events = providers.Singleton(CallEvents, scope=tenant_scope,
-                                      providers=voice_providers, tenants=call_tenants,
+                                      providers=providers.Factory(WebhookLagObserved,
+                                                                  voice_providers),
+                                      tenants=call_tenants,
                                       applier=call_event_applier)
     dialer = providers.Singleton(Dialer, scope=tenant_scope, work=dial_work,
                                  providers=voice_providers, phones=phone_plan,

@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     argon2_wait_seconds: float = Field(
         default=1.0, ge=0, le=60, description="How long a login waits for a free hashing "
         "slot before it is answered 503 with Retry-After")
+    metrics_token: SecretStr | None = Field(
+        default=None, repr=False, min_length=16, description="The bearer token GET /metrics "
+        "answers (Authorization: Bearer <token>; 401 without it); unset: /metrics answers "
+        "anyone, so firewall it from everyone but the Prometheus scraper")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

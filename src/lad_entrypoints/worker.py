@@ -28,6 +28,7 @@ from lad_domain.campaigns.services.inbound import InboundService, MailboxPoll
 from lad_domain.voice.ports import DialClaim
 from lad_domain.voice.services.dialer import Dialer
 from lad_entrypoints.container import Container
+from lad_entrypoints.metrics import count_worker_step
 
 log = logging.getLogger("lad.worker")
 
@@ -108,6 +109,7 @@ class Worker:
         self.report.rounds += 1
         for result in steps.map(self._run_one, claims):
             self.report.steps[result] += 1
+            count_worker_step("campaign_step", result)
         return len(claims)
 
     def dial_round(self, calls: ThreadPoolExecutor) -> int:
@@ -118,6 +120,7 @@ class Worker:
         claims = self.dialer.claim(self.concurrency * 4)
         for result in calls.map(self._dial_one, claims):
             self.report.calls[result] += 1
+            count_worker_step("call", result)
         return len(claims)
 
     def _dial_one(self, claim: DialClaim) -> str:

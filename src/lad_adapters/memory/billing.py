@@ -91,6 +91,7 @@ class InMemoryLedgerRepository(_Idempotent):
             self._references(InMemoryWalletRepository.table_name, (self.tenant_id,
                                                                    entry.wallet_id))
             self._insert_once(entry)
+            self._tx.postings.add([str(entry.type)])
 
     def get_by_key(self, idempotency_key: str) -> LedgerEntry | None:
         entry_id = self._keys.get((self.tenant_id, idempotency_key))

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from lad_adapters.constraints import CONSTRAINT_MESSAGES, GENERIC, conflict
+from lad_adapters.metrics import PendingPostings
 from lad_adapters.scope import TenantScoped
 from lad_domain.shared.errors import Conflict
 from lad_domain.shared.events import Outbox
@@ -35,6 +36,8 @@ class InMemoryTransaction:
         self._store = store
         self._working: dict[str, dict[Any, Any]] = {}
         self.cursors = cursors
+        #: Ledger rows written in this transaction, counted for /metrics when it commits.
+        self.postings = PendingPostings()
 
     def table(self, name: str) -> dict[Any, Any]:
         if name not in self._working:
@@ -44,9 +47,11 @@ class InMemoryTransaction:
     def publish(self) -> None:
         self._store.tables.update(self._working)
         self._working = {}
+        self.postings.committed()
 
     def discard(self) -> None:
         self._working = {}
+        self.postings.rolled_back()
 
 
 class InMemoryUnitOfWorkBase:

@@ -18,6 +18,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
 from lad_adapters.constraints import CONSTRAINT_MESSAGES, conflict
+from lad_adapters.metrics import PendingPostings
 from lad_domain.shared.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from lad_domain.shared.pagination import CursorSeal
 
@@ -133,6 +134,8 @@ class Db:
         self.connection = connection
         self.dialect = connection.dialect.name
         self.cursors = cursors or CursorSeal.ephemeral()
+        #: Ledger rows written in this transaction, counted for /metrics when it commits.
+        self.postings = PendingPostings()
 
     def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
         with translate_errors():

@@ -450,9 +450,12 @@ class SqlUnitOfWork:
         self.events.add_many(self.outbox.drain())
         with translate_errors():
             self._transaction.commit()
+        self.db.postings.committed()
 
     def rollback(self) -> None:
         self.outbox.drain()
+        if self._transaction is not None:
+            self.db.postings.rolled_back()
         if self._transaction is not None and self._transaction.is_active:
             self._transaction.rollback()
 

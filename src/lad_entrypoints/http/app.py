@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from lad_entrypoints import tracing
 from lad_entrypoints.container import Container, build_container
 from lad_entrypoints.http import (
     billing,
@@ -17,6 +18,7 @@ from lad_entrypoints.http import (
     lead_activity,
     leads,
     limits,
+    metrics,
     outreach,
     pipeline,
     public,
@@ -29,6 +31,7 @@ from lad_entrypoints.http.edge import RequestEdge
 from lad_entrypoints.http.openapi import Api
 from lad_entrypoints.http.query_guard import known_query
 from lad_entrypoints.http.text_guard import form_text
+from lad_entrypoints.metrics import RequestTiming
 
 
 def create_app(container: Container) -> FastAPI:
@@ -46,6 +49,7 @@ def create_app(container: Container) -> FastAPI:
     limits.install(app, container.settings())
     # One pass: the method table answers 405 before any body is read, then the text guard.
     app.add_middleware(RequestEdge)
+    app.add_middleware(RequestTiming)  # outside the edge: its refusals are timed too
     origins = container.settings().cors_origins
     if origins:
         # Outside the edge, so that a browser's preflight OPTIONS is answered here.
@@ -55,6 +59,7 @@ def create_app(container: Container) -> FastAPI:
             expose_headers=["X-Request-ID", "Location", "Retry-After", "ETag",
                             "RateLimit", "RateLimit-Policy"])
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(tenancy.router)
     app.include_router(leads.router)
     app.include_router(lead_activity.router)
@@ -69,6 +74,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(enrichment.router)
     app.include_router(public.router)
     app.include_router(webhooks.router)
+    tracing.install(app, container.engine())
     return app
 
 

@@ -31,6 +31,7 @@ from lad_domain.shared.pagination import MAX_LIMIT
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container, provided
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import Instant, PageOut, Strict, json_response
+from lad_entrypoints.metrics import count_import
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -211,6 +212,7 @@ def import_leads(
     report = imports.import_leads(
         principal, file.file, on_duplicate=on_duplicate, dry_run=dry_run, region=region,
         encoding=encoding, column_map=column_map_from_json(column_map) if column_map else None)
+    count_import(report)
     return ImportReportOut.of(report)
 
 

@@ -147,6 +147,7 @@ class SqlLedgerRepository(Repository):
     def add_many(self, entries: Sequence[LedgerEntry]) -> None:
         if entries:
             insert_many(self._db, ledger, [entry_values(e) for e in entries])
+            self._db.postings.add(str(e.type) for e in entries)
 
     def get_by_key(self, idempotency_key: str) -> LedgerEntry | None:
         row = self._db.execute(sa.select(ledger).where(

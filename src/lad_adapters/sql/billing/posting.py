@@ -15,7 +15,7 @@ from lad_adapters.sql.billing.bulk import insert_many
 from lad_adapters.sql.billing.ledger import items_from_document
 from lad_adapters.sql.database import Db, translate_errors
 from lad_adapters.sql.tables.tenancy import domain_events
-from lad_domain.billing.model import RejectionReason, UsageEvent, UsageStatus
+from lad_domain.billing.model import LedgerType, RejectionReason, UsageEvent, UsageStatus
 from lad_domain.billing.ports import (
     PostingContext,
     PostingUnitOfWork,
@@ -80,6 +80,8 @@ class PostgresUsagePostings:
             first = self._uow.usage_events.get_by_keys([request.idempotency_key])
             return [replay(first[request.idempotency_key], request)]
         assert self._tenant_id is not None
+        if row.ledger_transaction_id is not None:
+            self._db.postings.add([str(LedgerType.USAGE_DEBIT)])
         return [_posted(self._tenant_id, request, context, ids[0], row)]
 
     def _store_outbox(self) -> None:

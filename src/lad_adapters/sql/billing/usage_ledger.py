@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from lad_adapters.metrics import count_postings
 from lad_adapters.sql.billing.ledger import items_from_document
 from lad_adapters.sql.billing.posting import UNPRICED, requested_items, unpriced
 from lad_adapters.sql.database import translate_errors
-from lad_domain.billing.model import RejectionReason, UsageEvent, UsageStatus
+from lad_domain.billing.model import LedgerType, RejectionReason, UsageEvent, UsageStatus
 from lad_domain.billing.ports import PostingContext, UsageLedger, UsageRequest
 from lad_domain.billing.posting import replay
 from lad_domain.billing.usage_ledger import FoundAccess, refusal, usage_access
@@ -62,7 +63,11 @@ class PostgresUsageLedger:
             raise refusal(self._policy, principal,
                           FoundAccess(access.tenant_id, tenant_live, roles), request.user_id)
         event = _event(access.tenant_id, request, row)
-        return replay(event, request) if replayed else event
+        if replayed:
+            return replay(event, request)
+        if event.ledger_entry_id is not None:
+            count_postings([str(LedgerType.USAGE_DEBIT)])  # the call was its own transaction
+        return event
 
     def _call(self, params: tuple[Any, ...], request: UsageRequest) -> tuple[Any, ...]:
         """One round trip: the statement is prepared once per connection."""
