@@ -34,7 +34,7 @@ CSV = b"First Name,E-mail,Phone\nAda,ada@x.io,+44 20 7946 0958\nBo,bad-email,\n"
 
 @pytest.fixture
 def operated(lad: Container) -> Container:
-    settings = lad.settings().model_copy(update={"operator_token": OPERATOR_TOKEN})
+    settings = lad.settings().model_copy(update={"operator_token": SecretStr(OPERATOR_TOKEN)})
     lad.settings.override(providers.Object(settings))
     return lad
 
