@@ -133,6 +133,11 @@ class Settings(BaseSettings):
                                             "long a search page, a person or a company "
                                             "Apollo returned is served from the cache "
                                             "(free) before Apollo is asked again")
+    log_format: Literal["json", "console", "auto"] = Field(
+        default="auto", description="Log lines as JSON (one object a line), readable "
+        "console text, or auto: console on a terminal, else JSON")
+    log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$",
+                           description="The least severe log lines written")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

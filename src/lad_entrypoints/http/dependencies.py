@@ -15,6 +15,7 @@ from lad_domain.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
+from lad_entrypoints.http.edge import identify
 from lad_entrypoints.settings import Settings
 
 S = TypeVar("S")
@@ -53,11 +54,11 @@ async def current_principal(
     settings: Settings = lad.settings()
     operator = settings.operator_token
     if operator and hmac.compare_digest(token.encode(), operator.encode()):
-        return Principal.operator()
+        return identify(request.scope, Principal.operator())
     tenancy: TenancyService = lad.tenancy()
     if tenancy.reads_database(token):
-        return await run_in_threadpool(tenancy.authenticate, token)
-    return tenancy.authenticate(token)
+        return identify(request.scope, await run_in_threadpool(tenancy.authenticate, token))
+    return identify(request.scope, tenancy.authenticate(token))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
