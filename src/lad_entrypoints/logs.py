@@ -49,10 +49,11 @@ _SECRET_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"""|authorization|cookie)[\w-]*)(["']?\s*[=:]\s*["']?)"""
                 r"""(?!\[redacted|(?:bearer|basic)\s)[^\s"'&,;]+"""), rf"\1\2{REDACTED}"),
 )
-#: Libraries whose debug lines would write SQL parameters, rows or wire bytes: at most
-#: their warnings, whatever LAD_LOG_LEVEL says (SQL echo is the engine's own switch).
+#: Libraries whose debug lines would write SQL parameters, rows or wire bytes (and
+#: alembic's plugin list, on every start): at most their warnings, whatever LAD_LOG_LEVEL
+#: says (SQL echo is the engine's own switch).
 _QUIET = ("sqlalchemy", "httpcore", "hpack", "multipart", "python_multipart", "asyncio",
-          "watchfiles", "aiosqlite", "psycopg")
+          "watchfiles", "aiosqlite", "psycopg", "alembic.runtime.plugins")
 #: What uvicorn's records carry besides their message: terminal colours.
 _DROPPED = frozenset({"color_message"})
 

@@ -84,15 +84,15 @@ def uvicorn_server(app: FastAPI, serving: Serving) -> None:
     import uvicorn
 
     # LAD's request line replaces uvicorn's access log; LAD's logging is already set up
-    # (in each process of several: log_config).
+    # (in each process of several: log_config, before the process answers health checks).
     options: dict[str, Any] = {"host": serving.host, "port": serving.port,
                                "access_log": False, "log_config": None}
     if serving.workers == 1:
         uvicorn.run(app, **options)
     else:
         uvicorn.run("lad_entrypoints.http.app:app_from_environment", factory=True,
-                    workers=serving.workers, **{**options, "log_config": uvicorn_log_config(
-                        access_log=serving.access_log)})
+                    workers=serving.workers, timeout_worker_healthcheck=30,
+                    **{**options, "log_config": uvicorn_log_config(access_log=serving.access_log)})
 
 
 def installed_version() -> str:

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from lad_entrypoints.container import Container, build_container, close
 from lad_entrypoints.http.app import create_app
 from lad_entrypoints.http.dependencies import CurrentPrincipal
-from lad_entrypoints.logs import resolved_format
+from lad_entrypoints.logs import LadHandler, resolved_format
 from tests.conftest import fast_settings
-from tests.integration.log_lines import configured, json_lines, parsed, requests
+from tests.integration.log_lines import configured, json_lines, kept, parsed, requests
 from tests.integration.tenancy.api import Account, api_key, bearer, problem, sign_up
 
 OPERATOR_TOKEN = "operator-" + "o" * 40
@@ -244,3 +245,22 @@ def test_auto_is_console_on_a_terminal_else_json(lad: Container) -> None:
     assert resolved_format(settings, io.StringIO()) == "json"
     forced = settings.model_copy(update={"log_format": "json"})
     assert resolved_format(forced, _Terminal()) == "json"
+
+
+def test_embedding_lad_leaves_the_hosts_logging_alone() -> None:
+    """Building the container and the app, and serving a request, configure nothing: only
+    ``lad serve`` and ``lad worker`` do."""
+    root = logging.getLogger()
+    with kept():
+        root.handlers[:] = [h for h in root.handlers if not isinstance(h, LadHandler)]
+        structlog.reset_defaults()
+        before = (list(root.handlers), root.level, logging.getLogger("uvicorn").handlers)
+        lad = build_container(fast_settings("memory://"))
+        try:
+            with TestClient(create_app(lad)) as client:
+                assert client.get("/healthz").status_code == 200
+        finally:
+            close(lad)
+        after = (list(root.handlers), root.level, logging.getLogger("uvicorn").handlers)
+        assert after == before
+        assert not structlog.is_configured()
