@@ -181,6 +181,11 @@ class Settings(BaseSettings):
         default=None, repr=False, min_length=16, description="The bearer token GET /metrics "
         "answers (Authorization: Bearer <token>; 401 without it); unset: /metrics answers "
         "anyone, so firewall it from everyone but the Prometheus scraper")
+    log_format: Literal["json", "console", "auto"] = Field(
+        default="auto", description="Log lines as JSON (one object a line), readable "
+        "console text, or auto: console on a terminal, else JSON")
+    log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$",
+                           description="The least severe log lines written")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

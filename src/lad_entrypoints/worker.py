@@ -4,7 +4,11 @@ bounces from the mailboxes. ``lad worker`` runs one; on SQLite and in memory ``l
 runs one on a thread beside the HTTP server (one writer, as SQLite wants).
 
 Stopping (SIGTERM, SIGINT, ``stop()``) is graceful: the steps in hand are finished and
-settled, nothing new is claimed."""
+settled, nothing new is claimed.
+
+Every log line written while a job runs names it (structlog's context variables): a
+campaign step its tenant, enrollment, campaign and step; a dial its tenant, batch and
+entry; a sweep or a mailbox read its tenant."""
 
 from __future__ import annotations
 
@@ -20,10 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 import attrs
+from structlog.contextvars import bound_contextvars
 
 from lad_domain.billing.scope import each_tenant
 from lad_domain.campaigns.model import Claim
-from lad_domain.campaigns.services.engine import SendEngine
+from lad_domain.campaigns.services.engine import SendEngine, StepResult
 from lad_domain.campaigns.services.inbound import InboundService, MailboxPoll
 from lad_domain.voice.ports import DialClaim
 from lad_domain.voice.services.dialer import Dialer
@@ -125,13 +130,17 @@ class Worker:
 
     def _dial_one(self, claim: DialClaim) -> str:
         assert self.dialer is not None
-        try:
-            return str(self.dialer.run(claim))
-        except Exception:
-            # The dial's transaction rolled back: its lease ends and it is claimed again
-            # (a call written as queued is settled by its events or the sweep).
-            log.exception("dialing a batch entry failed", extra={"claim": repr(claim)})
-            return "error"
+        with bound_contextvars(tenant_id=str(claim.tenant_id), batch_id=str(claim.batch_id),
+                               entry_id=str(claim.entry_id)):
+            try:
+                result = str(self.dialer.run(claim))
+            except Exception:
+                # The dial's transaction rolled back: its lease ends and it is claimed
+                # again (a call written as queued is settled by its events or the sweep).
+                log.exception("dialing a batch entry failed")
+                return "error"
+            log.info("batch entry dialed: %s", result, extra={"result": result})
+            return result
 
     def sweep_calls(self) -> None:
         """Calls with no final event by their timeout: fetched, else given up as unknown."""
@@ -139,32 +148,58 @@ class Worker:
         if self.dialer is None:
             return
         for tenant_id in self.tenants():
-            try:
-                self.report.swept.update(self.dialer.sweep(tenant_id))
-            except Exception:
-                log.exception("sweeping the calls of tenant %s failed", tenant_id)
+            with bound_contextvars(tenant_id=str(tenant_id)):
+                try:
+                    swept = self.dialer.sweep(tenant_id)
+                except Exception:
+                    log.exception("sweeping the calls of tenant %s failed", tenant_id)
+                    continue
+                if any(swept.values()):
+                    log.info("overdue calls swept", extra={"swept": dict(swept)})
+                self.report.swept.update(swept)
 
     def _run_one(self, claim: Claim) -> str:
+        with bound_contextvars(tenant_id=str(claim.tenant_id),
+                               enrollment_id=str(claim.enrollment_id),
+                               **self._step_context(claim)):
+            try:
+                result = self.engine.run(claim)
+            except Exception:
+                # The step's transaction rolled back; its claim lease ends and the next
+                # claim sees what was written (an unknown send is never resent).
+                log.exception("a campaign step failed")
+                return "error"
+            if result is not StepResult.SKIPPED:
+                log.info("campaign step ran: %s", result.value, extra={"result": result.value})
+            return str(result)
+
+    def _step_context(self, claim: Claim) -> dict[str, object]:
+        """The claimed enrollment's campaign and step, for the step's log lines (the claim
+        itself carries ids only): one read in the tenant's scope. Nothing when it cannot
+        be read: the step itself then fails, and is logged, with the ids it has."""
         try:
-            return str(self.engine.run(claim))
+            with self.engine.scope.uow(claim.tenant_id, reading=True) as uow:
+                enrollment = uow.enrollments.get(claim.enrollment_id)
         except Exception:
-            # The step's transaction rolled back; its claim lease ends and the next claim
-            # sees what was written (an unknown send is never resent).
-            log.exception("a campaign step failed", extra={"claim": repr(claim)})
-            return "error"
+            return {}
+        if enrollment is None:
+            return {}
+        return {"campaign_id": str(enrollment.campaign_id), "step": enrollment.step_order}
 
     def read_mailboxes(self) -> None:
         self._last_mail = time.monotonic()
         for tenant_id in self.tenants():
-            try:
-                polls = self.inbound.poll_mailboxes(tenant_id)
-            except Exception:
-                log.exception("reading the mailboxes of tenant %s failed", tenant_id)
-                continue
-            for poll in polls:
-                if poll.error:
-                    log.warning("mailbox %s: %s", poll.account_id, poll.error)
-            self.report.mailboxes.extend(polls)
+            with bound_contextvars(tenant_id=str(tenant_id)):
+                try:
+                    polls = self.inbound.poll_mailboxes(tenant_id)
+                except Exception:
+                    log.exception("reading the mailboxes of tenant %s failed", tenant_id)
+                    continue
+                for poll in polls:
+                    if poll.error:
+                        log.warning("mailbox %s: %s", poll.account_id, poll.error,
+                                    extra={"account_id": str(poll.account_id)})
+                self.report.mailboxes.extend(polls)
 
 
 def stop_on_signals(worker: Worker) -> None:

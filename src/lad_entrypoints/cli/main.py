@@ -38,6 +38,7 @@ from lad_entrypoints.cli import (
 from lad_entrypoints.cli.common import CliState, container
 from lad_entrypoints.cli.output import emit_one, errors
 from lad_entrypoints.container import Container, build_container
+from lad_entrypoints.logs import configure_logging, uvicorn_log_config
 from lad_entrypoints.serving import RowLevelSecurityBypassed, check_database_role
 from lad_entrypoints.worker import embedded_worker
 
@@ -82,13 +83,16 @@ def uvicorn_server(app: FastAPI, serving: Serving) -> None:
     ``standard`` extra) when they are installed."""
     import uvicorn
 
+    # LAD's request line replaces uvicorn's access log; LAD's logging is already set up
+    # (in each process of several: log_config, before the process answers health checks).
     options: dict[str, Any] = {"host": serving.host, "port": serving.port,
-                               "access_log": serving.access_log}
+                               "access_log": False, "log_config": None}
     if serving.workers == 1:
         uvicorn.run(app, **options)
     else:
         uvicorn.run("lad_entrypoints.http.app:app_from_environment", factory=True,
-                    workers=serving.workers, **options)
+                    workers=serving.workers, timeout_worker_healthcheck=30,
+                    **{**options, "log_config": uvicorn_log_config(access_log=serving.access_log)})
 
 
 def installed_version() -> str:
@@ -128,7 +132,7 @@ def create_cli(container_factory: Callable[[], Container], *,
             min=1, max=64, help="Server processes (each with its own connection pool); "
             "more than one builds each from the LAD_* environment.")] = 1,
         access_log: Annotated[bool, typer.Option(
-            help="Log every request on stdout.")] = True,
+            help="Log a line for every request.")] = True,
     ) -> None:
         """Serve the HTTP API (OpenAPI docs at /docs). On PostgreSQL, refuses a database
         role that row-level security does not bind (see LAD_ALLOW_RLS_BYPASS)."""
@@ -139,6 +143,7 @@ def create_cli(container_factory: Callable[[], Container], *,
                               "installed): pip install 'lad[server]'") from None
 
         lad = container(ctx)
+        configure_logging(lad.settings(), access_log=access_log)
         warning = check_database_role(lad)
         if warning is not None:
             errors.print(warning, highlight=False, markup=False, soft_wrap=True)
@@ -165,6 +170,7 @@ def create_cli(container_factory: Callable[[], Container], *,
         from lad_entrypoints.worker import Worker, stop_on_signals
 
         lad = container(ctx)
+        configure_logging(lad.settings())
         warning = check_database_role(lad)
         if warning is not None:
             errors.print(warning, highlight=False, markup=False, soft_wrap=True)

@@ -16,6 +16,7 @@ from lad_domain.shared.principal import Principal
 from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
 from lad_entrypoints.http.limits import charge_request
+from lad_entrypoints.http.edge import identify
 from lad_entrypoints.settings import Settings
 
 S = TypeVar("S")
@@ -54,12 +55,13 @@ async def current_principal(
     settings: Settings = lad.settings()
     operator = settings.operator_token
     if operator and hmac.compare_digest(token.encode(), operator.get_secret_value().encode()):
-        return Principal.operator()
+        return identify(request.scope, Principal.operator())
     tenancy: TenancyService = lad.tenancy()
     if tenancy.reads_database(token):
         principal = await run_in_threadpool(tenancy.authenticate, token)
     else:
         principal = tenancy.authenticate(token)
+    identify(request.scope, principal)
     await charge_request(request, principal)
     return principal
 

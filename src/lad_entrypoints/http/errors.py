@@ -1,4 +1,6 @@
-"""The one place where errors become RFC 9457 problem details."""
+"""The one place where errors become RFC 9457 problem details, and where failures are
+logged: an unexpected exception once with its traceback, a 5xx domain failure (the
+database or a provider unavailable) as a warning; a 4xx is the caller's, never logged."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from lad_adapters.sql.database import DatabaseUnavailable
 from lad_domain.shared.errors import (
@@ -84,6 +87,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ValidationFailed):
         return validation_problem(request, exc)
     status = status_of(exc)
+    if status >= 500:
+        _log_unavailable(request, exc, status)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, Unavailable) and exc.retry_after is not None:
         headers = {"Retry-After": str(exc.retry_after)}
@@ -131,9 +136,42 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
                    headers=dict(exc.headers) if exc.headers else None)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+def _log_unavailable(request: Request, error: DomainError, status: int) -> None:
+    cause = error.__cause__
+    line = {**_where(request), "status": status, "code": error.code,
+            "error": type(error).__name__}
+    reason = getattr(error, "reason", "") or (f"{type(cause).__name__}: {cause}" if cause
+                                              else "")
+    if reason:
+        line["reason"] = reason
+    log.warning("answered %s: %s", status, error.message, extra=line)
+
+
+def unexpected(request: Request, error: Exception) -> JSONResponse:
+    """Log an exception nothing else answered, once, with its traceback and the request's
+    context; answer the 500 problem (which says nothing of it)."""
+    log.error("unexpected error on %s %s", request.method, request.url.path,
+              exc_info=error, extra=_where(request))
     return problem(request, 500, "an unexpected error occurred", "internal_error")
+
+
+def request_context(scope: Scope) -> dict[str, str]:
+    """What names a request on a log line: its id, tenant and principal (what the edge
+    and ``identify`` keep in ``scope["state"]``)."""
+    state = scope.get("state", {})
+    return {"request_id": state.get("request_id", ""), **state.get("log_context", {})}
+
+
+def _where(request: Request) -> dict[str, Any]:
+    """The request's context, for a line that may be written outside it."""
+    route = getattr(request.scope.get("route"), "path", None)
+    return {**request_context(request.scope), "method": request.method,
+            "route": route or request.url.path}
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only what escapes the edge comes here (the edge answers the rest itself).
+    return unexpected(request, exc)
 
 
 def install(app: FastAPI) -> None:
