@@ -15,8 +15,8 @@ from lad_domain.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_domain.tenancy.services import TeamService, TenancyService
 from lad_entrypoints.container import Container
-from lad_entrypoints.http.limits import charge_request
 from lad_entrypoints.http.edge import identify
+from lad_entrypoints.http.limits import charge_request
 from lad_entrypoints.settings import Settings
 
 S = TypeVar("S")
