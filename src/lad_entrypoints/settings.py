@@ -133,6 +133,9 @@ class Settings(BaseSettings):
                                             "long a search page, a person or a company "
                                             "Apollo returned is served from the cache "
                                             "(free) before Apollo is asked again")
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=720, description="How long an "
+                                       "Idempotency-Key is remembered: a retry within it "
+                                       "gets the first answer; after it the key is new")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

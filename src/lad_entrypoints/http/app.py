@@ -25,6 +25,7 @@ from lad_entrypoints.http import (
     webhooks,
 )
 from lad_entrypoints.http.edge import RequestEdge
+from lad_entrypoints.http.idempotency import IdempotentPosts
 from lad_entrypoints.http.locations import CreatedLocations
 from lad_entrypoints.http.openapi import Api
 from lad_entrypoints.http.preconditions import Preconditions
@@ -47,6 +48,7 @@ def create_app(container: Container) -> FastAPI:
     # Inside the edge: ETags, If-None-Match and If-Match (412) on requests it let through.
     app.add_middleware(CreatedLocations)  # every 201 says where its resource is
     app.add_middleware(Preconditions)
+    app.add_middleware(IdempotentPosts)  # a retried keyed create gets the first answer
     # One pass: the method table answers 405 before any body is read, then the text guard.
     app.add_middleware(RequestEdge)
     origins = container.settings().cors_origins

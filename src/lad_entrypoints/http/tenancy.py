@@ -20,6 +20,7 @@ from lad_domain.tenancy.model import (
 )
 from lad_domain.tenancy.services import Member, Session
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, Team, Tenancy
+from lad_entrypoints.http.idempotency import idempotent
 from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import (
@@ -303,7 +304,8 @@ def revoke_capability(user_id: uuid.UUID, feature_key: KeyPath, capability_key: 
 
 
 @router.post("/invitations", status_code=status.HTTP_201_CREATED,
-             openapi_extra=created_at("/v1/invitations/{id}"), tags=["invitations"])
+             openapi_extra=idempotent(created_at("/v1/invitations/{id}")),
+             tags=["invitations"])
 def invite(body: InvitationIn, principal: CurrentPrincipal, tenancy: Tenancy
            ) -> IssuedInvitationOut:
     issued = tenancy.invite(principal, email=body.email, role=body.role)
