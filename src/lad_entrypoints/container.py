@@ -14,6 +14,7 @@ from lad_adapters.llm import configured_extractor
 from lad_adapters.mail.imap import ImapMailboxReader
 from lad_adapters.mail.smtp import SmtpEmailChannel
 from lad_adapters.memory.campaigns import InMemoryDueWork
+from lad_adapters.memory.idempotency import InMemoryIdempotencyRecords
 from lad_adapters.memory.outreach import InMemoryLinkedInAccountTenants
 from lad_adapters.memory.store import InMemoryStore
 from lad_adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
@@ -27,6 +28,7 @@ from lad_adapters.sql.billing.usage_ledger import PostgresUsageLedger
 from lad_adapters.sql.database import create_engine
 from lad_adapters.sql.dial_work import SqlCallTenants, SqlDialWork
 from lad_adapters.sql.due_work import SqlDueWork, SqlLinkedInAccountTenants
+from lad_adapters.sql.idempotency import SqlIdempotencyRecords
 from lad_adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from lad_adapters.sql.voice_events import PostgresCallEventApplier
 from lad_adapters.storage import InMemoryFileStorage, LocalFileStorage
@@ -102,6 +104,12 @@ def _unit_of_work(settings: Settings, engine: Engine | None
     if engine is None:
         return InMemoryUnitOfWorkFactory(InMemoryStore(cursors))
     return SqlUnitOfWorkFactory(engine, cursors=cursors)
+
+
+def _idempotency_records(engine: Engine | None
+                         ) -> InMemoryIdempotencyRecords | SqlIdempotencyRecords:
+    """The Idempotency-Key records of HTTP requests: in the database, or in memory."""
+    return InMemoryIdempotencyRecords() if engine is None else SqlIdempotencyRecords(engine)
 
 
 def _usage_ledger(scope: BillingScope) -> UsageLedger:
@@ -281,6 +289,7 @@ class Container(containers.DeclarativeContainer):
     # Outreach and campaigns: the ports first, then the services.
     template_renderer = providers.Singleton(JinjaTemplateRenderer)
     secret_box = providers.Singleton(_secret_box, settings)
+    idempotency_records = providers.Singleton(_idempotency_records, engine)
     link_seal = providers.Singleton(_link_seal, settings)
     public_links = providers.Singleton(PublicLinks, seal=link_seal,
                                        base_url=settings.provided.public_url)

@@ -186,6 +186,9 @@ class Settings(BaseSettings):
         "console text, or auto: console on a terminal, else JSON")
     log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$",
                            description="The least severe log lines written")
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=720, description="How long an "
+                                       "Idempotency-Key is remembered: a retry within it "
+                                       "gets the first answer; after it the key is new")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

@@ -28,7 +28,10 @@ from lad_entrypoints.http import (
     webhooks,
 )
 from lad_entrypoints.http.edge import RequestEdge
+from lad_entrypoints.http.idempotency import IdempotentPosts
+from lad_entrypoints.http.locations import CreatedLocations
 from lad_entrypoints.http.openapi import Api
+from lad_entrypoints.http.preconditions import Preconditions
 from lad_entrypoints.http.query_guard import known_query
 from lad_entrypoints.http.text_guard import form_text
 from lad_entrypoints.metrics import RequestTiming
@@ -47,6 +50,10 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     errors.install(app)
     limits.install(app, container.settings())
+    # Inside the edge: ETags, If-None-Match and If-Match (412) on requests it let through.
+    app.add_middleware(CreatedLocations)  # every 201 says where its resource is
+    app.add_middleware(Preconditions)
+    app.add_middleware(IdempotentPosts)  # a retried keyed create gets the first answer
     # One pass: the method table answers 405 before any body is read, then the text guard.
     app.add_middleware(RequestEdge)
     app.add_middleware(RequestTiming)  # outside the edge: its refusals are timed too

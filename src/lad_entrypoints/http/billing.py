@@ -20,6 +20,7 @@ from lad_domain.billing.services import (
     ReservationService,
 )
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import DecimalText, Instant, PageOut, Strict
 
@@ -264,7 +265,8 @@ def list_ledger(principal: CurrentPrincipal, billing: Billing, page: Paging,
                    next_cursor=found.next_cursor)
 
 
-@router.post("/billing/usage-events", status_code=status.HTTP_201_CREATED, tags=["billing"],
+@router.post("/billing/usage-events", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/billing/usage-events/{id}"), tags=["billing"],
              responses=problems(402))
 def record_usage(body: UsageEventIn, idempotency_key: IdempotencyKey,
                  principal: CurrentPrincipal, billing: Billing) -> UsageEventOut:
@@ -276,7 +278,8 @@ def record_usage(body: UsageEventIn, idempotency_key: IdempotencyKey,
         occurred_at=body.occurred_at, raise_refusal=True))
 
 
-@router.post("/billing/reservations", status_code=status.HTTP_201_CREATED, tags=["billing"],
+@router.post("/billing/reservations", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/billing/reservations/{id}"), tags=["billing"],
              responses=problems(402))
 def reserve(body: ReservationIn, idempotency_key: IdempotencyKey, principal: CurrentPrincipal,
             reservations: Reservations) -> ReservationOut:
@@ -329,6 +332,7 @@ def get_invoice(invoice_id: uuid.UUID, principal: CurrentPrincipal, invoices: In
 
 
 @router.post("/operator/tenants/{tenant_id}/top-ups", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/operator/tenants/{tenant_id}/top-ups/{id}"),
              tags=["operator"])
 def top_up(tenant_id: uuid.UUID, body: TopUpIn, idempotency_key: IdempotencyKey,
            principal: CurrentPrincipal, billing: Billing) -> LedgerEntryOut:

@@ -37,6 +37,7 @@ from lad_domain.outreach.model import Channel
 from lad_domain.shared.pagination import MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import Instant, PageOut, Strict
 
@@ -409,7 +410,8 @@ def list_campaigns(principal: CurrentPrincipal, campaigns: Campaigns, page: Pagi
                    next_cursor=found.next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(404))
+@router.post("", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/campaigns/{id}"), responses=problems(404))
 def create_campaign(body: CampaignIn, principal: CurrentPrincipal, campaigns: Campaigns
                     ) -> CampaignOut:
     """A draft campaign; steps may come now or later (PUT .../steps)."""

@@ -13,6 +13,7 @@ from pydantic.config import JsonDict
 from lad_domain.education.model import MAX_DISPLAY_NAME, Counsellor, Student, StudentFilter
 from lad_domain.education.services import EducationService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import PageOut, Strict
 
@@ -109,7 +110,8 @@ def list_students(principal: CurrentPrincipal, education: Education, page: Pagin
     return PageOut(items=[StudentOut.of(s) for s in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/students", status_code=status.HTTP_201_CREATED, responses=problems(404))
+@router.post("/students", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/education/students/{id}"), responses=problems(404))
 def enrol_student(body: StudentIn, principal: CurrentPrincipal, education: Education
                   ) -> StudentOut:
     """Give a lead a student profile (one per lead)."""
@@ -154,7 +156,8 @@ def list_counsellors(principal: CurrentPrincipal, education: Education, page: Pa
                    next_cursor=found.next_cursor)
 
 
-@router.post("/counsellors", status_code=status.HTTP_201_CREATED, responses=problems(404))
+@router.post("/counsellors", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/education/counsellors/{id}"), responses=problems(404))
 def add_counsellor(body: CounsellorIn, principal: CurrentPrincipal, education: Education
                    ) -> CounsellorOut:
     return CounsellorOut.of(education.add_counsellor(principal, body.user_id,

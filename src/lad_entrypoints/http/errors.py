@@ -43,7 +43,8 @@ STATUS: dict[type[DomainError], int] = {
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 402: "Payment required", 403: "Forbidden",
           404: "Not found", 405: "Method not allowed", 409: "Conflict", 410: "Gone",
-          413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+          412: "Precondition failed", 413: "Content too large",
+          415: "Unsupported media type", 422: "Unprocessable content",
           429: "Too many requests",
           500: "Internal server error", 503: "Service unavailable"}
 

@@ -40,6 +40,7 @@ from lad_entrypoints.http.enrichment import (
     import_people,
     people_page,
 )
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import EMAIL, PageOut, Strict
 
@@ -237,7 +238,8 @@ class ExpansionStatsOut(BaseModel):
 
 # --- conversations -----------------------------------------------------------------------
 
-@router.post("/conversations", status_code=status.HTTP_201_CREATED)
+@router.post("/conversations", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/icp/conversations/{id}"))
 def start_conversation(body: StartIn, principal: CurrentPrincipal, assistant: Assistant
                        ) -> ConversationOut:
     """A new conversation with the assistant, for the acting member (or, for an API key,
@@ -286,6 +288,7 @@ def list_messages(conversation_id: uuid.UUID, principal: CurrentPrincipal,
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/icp/conversations/{conversation_id}/messages"),
              responses=problems(402))
 def say(conversation_id: uuid.UUID, body: MessageIn, principal: CurrentPrincipal,
         assistant: Assistant) -> TurnOut:
@@ -297,7 +300,8 @@ def say(conversation_id: uuid.UUID, body: MessageIn, principal: CurrentPrincipal
 
 # --- profiles ----------------------------------------------------------------------------
 
-@router.post("/profiles", status_code=status.HTTP_201_CREATED, responses=problems(404))
+@router.post("/profiles", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/icp/profiles/{id}"), responses=problems(404))
 def save_profile(body: ProfileIn, principal: CurrentPrincipal, profiles: Profiles
                  ) -> ProfileOut:
     """Save an ICP under a name: typed, or a conversation's."""

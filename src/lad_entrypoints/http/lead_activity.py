@@ -21,6 +21,7 @@ from lad_domain.leads.activity_model import (
 )
 from lad_domain.leads.services.activity import ActivityService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.schemas import NOT_BLANK, Instant, PageOut, Strict
 
 router = APIRouter(prefix="/v1/leads/{lead_id}", tags=["lead activity"])
@@ -113,7 +114,8 @@ def list_notes(lead_id: uuid.UUID, principal: CurrentPrincipal, activity: Activi
     return PageOut(items=[NoteOut.of(n) for n in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/notes", status_code=status.HTTP_201_CREATED)
+@router.post("/notes", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/leads/{lead_id}/notes/{id}"))
 def add_note(lead_id: uuid.UUID, body: NoteIn, principal: CurrentPrincipal,
              activity: Activity) -> NoteOut:
     return NoteOut.of(activity.add_note(principal, lead_id, body.content))
@@ -144,7 +146,8 @@ def list_attachments(lead_id: uuid.UUID, principal: CurrentPrincipal, activity: 
                    next_cursor=found.next_cursor)
 
 
-@router.post("/attachments", status_code=status.HTTP_201_CREATED)
+@router.post("/attachments", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/leads/{lead_id}/attachments/{id}"))
 def add_attachment(lead_id: uuid.UUID, principal: CurrentPrincipal, activity: Activity,
                    file: Annotated[UploadFile, File(description="At most 10 MiB: PDF, "
                                                     "images, text, office documents")]
@@ -201,7 +204,8 @@ def list_bookings(lead_id: uuid.UUID, principal: CurrentPrincipal, activity: Act
                    next_cursor=found.next_cursor)
 
 
-@router.post("/bookings", status_code=status.HTTP_201_CREATED)
+@router.post("/bookings", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/leads/{lead_id}/bookings/{id}"))
 def schedule_booking(lead_id: uuid.UUID, body: BookingIn, principal: CurrentPrincipal,
                      activity: Activity) -> BookingOut:
     return BookingOut.of(activity.schedule_booking(principal, lead_id, body.scheduled_at,

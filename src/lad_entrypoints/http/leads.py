@@ -29,6 +29,8 @@ from lad_domain.leads.services.importing import ImportReport, LeadImportService
 from lad_domain.leads.services.leads import LeadService
 from lad_domain.shared.pagination import MAX_LIMIT
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, container, provided
+from lad_entrypoints.http.idempotency import idempotent
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import Instant, PageOut, Strict, json_response
 from lad_entrypoints.metrics import count_import
@@ -186,13 +188,14 @@ def list_leads(principal: CurrentPrincipal, leads: Leads, page: Paging, filter: 
                           "next_cursor": found.next_cursor})
 
 
-@router.post("/leads", status_code=status.HTTP_201_CREATED)
+@router.post("/leads", status_code=status.HTTP_201_CREATED,
+             openapi_extra=idempotent(created_at("/v1/leads/{id}")))
 def create_lead(body: LeadIn, principal: CurrentPrincipal, leads: Leads) -> LeadOut:
     return LeadOut.of(leads.create_lead(principal, body.model_dump(exclude_unset=True)))
 
 
 @router.post("/leads/import", dependencies=[Depends(_within_import_limit)],
-             responses=problems(413))
+             responses=problems(413), openapi_extra=idempotent())
 def import_leads(
     principal: CurrentPrincipal, imports: Imports,
     file: Annotated[UploadFile, File(description="A CSV file with a header row")],

@@ -27,6 +27,7 @@ from lad_domain.outreach.services import OutreachService
 from lad_domain.shared.pagination import MAX_LIMIT, PageRequest
 from lad_domain.shared.principal import Principal
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.schemas import KEY, PageOut, Strict
 
 router = APIRouter(prefix="/v1", tags=["outreach"])
@@ -106,6 +107,7 @@ def list_templates(principal: CurrentPrincipal, outreach: Outreach, page: Paging
 
 
 @router.post("/templates", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/templates/{id}"),
              responses={200: {"description": "The template of this channel and key, "
                               "replaced", "model": TemplateOut}})
 def save_template(body: TemplateIn, principal: CurrentPrincipal, outreach: Outreach,
@@ -289,7 +291,8 @@ def list_email_accounts(principal: CurrentPrincipal, outreach: Outreach, page: P
                    next_cursor=found.next_cursor)
 
 
-@router.post("/outreach/email-accounts", status_code=status.HTTP_201_CREATED)
+@router.post("/outreach/email-accounts", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/outreach/email-accounts/{id}"))
 def add_email_account(body: EmailAccountIn, principal: CurrentPrincipal, outreach: Outreach,
                       today: Today, verify: VerifyFirst = True) -> EmailAccountSaved:
     """Add a mailbox (admins). With ``verify`` (the default) it logs in over SMTP first and
@@ -392,7 +395,8 @@ def list_linkedin_accounts(principal: CurrentPrincipal, outreach: Outreach, page
                    next_cursor=found.next_cursor)
 
 
-@router.post("/outreach/linkedin-accounts", status_code=status.HTTP_201_CREATED)
+@router.post("/outreach/linkedin-accounts", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/outreach/linkedin-accounts/{id}"))
 def add_linkedin_account(body: LinkedInAccountIn, principal: CurrentPrincipal,
                          outreach: Outreach, today: Today) -> LinkedInAccountOut:
     """Connect a LinkedIn account through Unipile (admins)."""
@@ -464,6 +468,7 @@ def list_suppressions(principal: CurrentPrincipal, outreach: Outreach, page: Pag
 
 
 @router.post("/suppressions", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/suppressions/{id}"),
              responses={200: {"description": "Already suppressed: the first reason is kept",
                               "model": SuppressionOut}})
 def suppress(body: SuppressionIn, principal: CurrentPrincipal, outreach: Outreach,

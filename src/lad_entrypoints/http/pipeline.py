@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from lad_domain.leads.model import MAX_LABEL, Stage, Status
 from lad_domain.leads.services.pipeline import PipelineService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.schemas import KEY, NOT_BLANK, KeyPath, Strict
 
 router = APIRouter(prefix="/v1/pipeline", tags=["pipeline"])
@@ -60,7 +61,8 @@ def list_stages(principal: CurrentPrincipal, pipeline: Pipeline) -> list[StageOu
     return [StageOut.of(s) for s in pipeline.pipeline(principal).stages]
 
 
-@router.post("/stages", status_code=status.HTTP_201_CREATED)
+@router.post("/stages", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/pipeline/stages/{key}"))
 def add_stage(body: StageIn, principal: CurrentPrincipal, pipeline: Pipeline) -> StageOut:
     """A new stage at the end (admins)."""
     return StageOut.of(pipeline.add_stage(principal, key=body.key, label=body.label))
@@ -90,7 +92,8 @@ def list_statuses(principal: CurrentPrincipal, pipeline: Pipeline) -> list[Statu
     return [StatusOut.of(s) for s in pipeline.pipeline(principal).statuses]
 
 
-@router.post("/statuses", status_code=status.HTTP_201_CREATED)
+@router.post("/statuses", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/pipeline/statuses/{key}"))
 def add_status(body: StageIn, principal: CurrentPrincipal, pipeline: Pipeline) -> StatusOut:
     return StatusOut.of(pipeline.add_status(principal, key=body.key, label=body.label))
 

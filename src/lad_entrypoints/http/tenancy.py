@@ -21,7 +21,9 @@ from lad_domain.tenancy.model import (
 )
 from lad_domain.tenancy.services import Member, Session
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, Team, Tenancy
+from lad_entrypoints.http.idempotency import idempotent
 from lad_entrypoints.http.limits import charge_login
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import (
     EMAIL,
@@ -198,7 +200,8 @@ class IssuedApiKeyOut(ApiKeyOut):
 # --- routes ----------------------------------------------------------------------------
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, tags=["auth"])
+@router.post("/auth/signup", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/tenant"), tags=["auth"])
 def sign_up(body: SignupIn, tenancy: Tenancy) -> SessionOut:
     """Create a tenant and its owner; returns an access token for the owner."""
     return SessionOut.of(tenancy.sign_up(tenant_name=body.tenant_name, email=body.email,
@@ -232,7 +235,8 @@ def me(principal: CurrentPrincipal, tenancy: Tenancy) -> Response:
                    "created_at": t.created_at, "updated_at": t.updated_at}})
 
 
-@router.post("/me/identities", status_code=status.HTTP_201_CREATED, tags=["me"])
+@router.post("/me/identities", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/me/identities/{id}"), tags=["me"])
 def link_identity(body: IdentityIn, principal: CurrentPrincipal, tenancy: Tenancy
                   ) -> IdentityOut:
     i = tenancy.link_identity(principal, provider=body.provider,
@@ -306,7 +310,9 @@ def revoke_capability(user_id: uuid.UUID, feature_key: KeyPath, capability_key: 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/invitations", status_code=status.HTTP_201_CREATED, tags=["invitations"])
+@router.post("/invitations", status_code=status.HTTP_201_CREATED,
+             openapi_extra=idempotent(created_at("/v1/invitations/{id}")),
+             tags=["invitations"])
 def invite(body: InvitationIn, principal: CurrentPrincipal, tenancy: Tenancy
            ) -> IssuedInvitationOut:
     issued = tenancy.invite(principal, email=body.email, role=body.role)
@@ -356,7 +362,8 @@ def evaluate_flag(flag_key: KeyPath, principal: CurrentPrincipal, team: Team) ->
     return FlagOut(flag_key=v.feature_key, enabled=v.enabled, source=v.source)
 
 
-@router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"])
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/api-keys/{id}"), tags=["api keys"])
 def create_api_key(body: ApiKeyIn, principal: CurrentPrincipal, team: Team) -> IssuedApiKeyOut:
     issued = team.create_api_key(principal, name=body.name, role=body.role)
     return IssuedApiKeyOut(**ApiKeyOut.of(issued.api_key).model_dump(), secret=issued.secret)

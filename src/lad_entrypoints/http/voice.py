@@ -25,6 +25,7 @@ from lad_domain.voice.model import (
 from lad_domain.voice.model import Voice as CatalogVoice
 from lad_domain.voice.services.setup import VoiceSetupService
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.schemas import NOT_BLANK, PageOut, Strict
 
 router = APIRouter(prefix="/v1/voice", tags=["voice"])
@@ -88,7 +89,8 @@ def list_voices(principal: CurrentPrincipal, setup: Setup, page: Paging,
     return PageOut(items=[VoiceOut.of(v) for v in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/voices", status_code=status.HTTP_201_CREATED)
+@router.post("/voices", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/voice/voices/{id}"))
 def add_voice(body: VoiceIn, principal: CurrentPrincipal, setup: Setup) -> VoiceOut:
     """A voice of the tenant's own (admins)."""
     return VoiceOut.of(setup.add_voice(principal, _given(body)))
@@ -158,7 +160,8 @@ def list_agents(principal: CurrentPrincipal, setup: Setup, page: Paging) -> Page
     return PageOut(items=[AgentOut.of(a) for a in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/agents", status_code=status.HTTP_201_CREATED)
+@router.post("/agents", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/voice/agents/{id}"))
 def create_agent(body: AgentIn, principal: CurrentPrincipal, setup: Setup) -> AgentOut:
     """An AI voice agent (admins); its id is a whole number."""
     return AgentOut.of(setup.create_agent(principal, _given(body)))
@@ -226,7 +229,8 @@ def list_numbers(principal: CurrentPrincipal, setup: Setup, page: Paging
     return PageOut(items=[NumberOut.of(n) for n in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/numbers", status_code=status.HTTP_201_CREATED)
+@router.post("/numbers", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/voice/numbers/{id}"))
 def add_number(body: NumberIn, principal: CurrentPrincipal, setup: Setup) -> NumberOut:
     """One of the tenant's phone numbers (admins)."""
     return NumberOut.of(setup.add_number(principal, _given(body)))
@@ -340,7 +344,8 @@ def list_permissions(principal: CurrentPrincipal, setup: Setup, page: Paging,
                    next_cursor=found.next_cursor)
 
 
-@router.post("/permissions", status_code=status.HTTP_201_CREATED)
+@router.post("/permissions", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/voice/permissions/{id}"))
 def grant(body: PermissionIn, principal: CurrentPrincipal, setup: Setup) -> PermissionOut:
     """Let a member call (admins)."""
     return PermissionOut.of(setup.grant(principal, body.user_id, number_id=body.number_id,

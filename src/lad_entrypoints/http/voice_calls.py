@@ -33,6 +33,7 @@ from lad_domain.voice.services.calling import (
     CallingService,
 )
 from lad_entrypoints.http.dependencies import CurrentPrincipal, Paging, provided
+from lad_entrypoints.http.locations import created_at
 from lad_entrypoints.http.openapi import problems
 from lad_entrypoints.http.schemas import DecimalText, Instant, PageOut, Strict
 
@@ -205,7 +206,8 @@ def _created(calling: CallingService, principal: Principal, report: BatchReport,
     return BatchCreatedOut.created(report, calling.batch(principal, report.batch.id))
 
 
-@router.post("/batches", status_code=status.HTTP_201_CREATED, responses=problems(404))
+@router.post("/batches", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/voice/batches/{id}"), responses=problems(404))
 def create_batch(body: BatchIn, principal: CurrentPrincipal, calling: Calling,
                  response: Response) -> BatchCreatedOut:
     """Calls by one agent to leads given by id or by filter (members, within their
@@ -352,7 +354,8 @@ def lead_calls(lead_id: uuid.UUID, principal: CurrentPrincipal, calling: Calling
     return PageOut(items=[CallOut.of(c) for c in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/leads/{lead_id}/call", status_code=status.HTTP_201_CREATED)
+@router.post("/leads/{lead_id}/call", status_code=status.HTTP_201_CREATED,
+             openapi_extra=created_at("/v1/voice/batches/{id}"))
 def call_lead(lead_id: uuid.UUID, body: CallIn, principal: CurrentPrincipal,
               calling: Calling, response: Response) -> BatchCreatedOut:
     """One call to one lead: a batch of one, dialed by the worker under the same checks."""

@@ -9,6 +9,7 @@ from lad_adapters.sql.tables import (
     education,
     enrichment,
     icp,
+    idempotency,
     leads,
     outreach,
     tenancy,
@@ -17,4 +18,4 @@ from lad_adapters.sql.tables import (
 from lad_adapters.sql.tables.base import metadata
 
 __all__ = ["billing", "billing_counters", "campaigns", "education", "enrichment", "icp",
-           "leads", "metadata", "outreach", "tenancy", "voice"]
+           "idempotency", "leads", "metadata", "outreach", "tenancy", "voice"]
