@@ -3,6 +3,7 @@ PostgreSQL (one migrated database per session, emptied after each test)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from dependency_injector import providers
 
 from lad_adapters.sql import migrate, roles
@@ -30,6 +32,27 @@ BACKENDS = ["memory", "sqlite", "postgres"]
 #: suite runs under row-level security; migrations and cleaning run as the owner.
 APP_ROLE = "lad_app"
 HYPOTHESIS_PROFILE = load_profile()
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs `lad serve` or `lad worker` in this process configures logging for
+    the whole process (configure_logging); put it back, so that later tests on this worker
+    see the CLI's output without log lines."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger(), *(logger for logger in manager.loggerDict.values()
+                                     if isinstance(logger, logging.Logger))]
+    saved = [(logger, list(logger.handlers), logger.level, logger.propagate)
+             for logger in loggers]
+    structlog_config = structlog.get_config()
+    capturing = logging._warnings_showwarning is not None  # type: ignore[attr-defined]
+    yield
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+    structlog.configure(**structlog_config)
+    logging.captureWarnings(capturing)
 
 
 def fast_settings(database_url: str, **extra: object) -> Settings:

@@ -51,7 +51,7 @@ def _campaign_with_one_due_step(ws: Workspace, capsys: Capture) -> tuple[str, st
     _json(ws, capsys, "campaigns", "enroll", created["id"], "--lead",
           str(ws.lead(email="ada@example.test").id))
     _json(ws, capsys, "campaigns", "activate", created["id"])
-    [enrollment] = _json(ws, capsys, "campaigns", "enrollments", created["id"])
+    [enrollment] = _json(ws, capsys, "campaigns", "enrollments", created["id"])["items"]
     return created["id"], enrollment["id"]
 
 

@@ -14,6 +14,7 @@ from dependency_injector import providers
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from lad_adapters.catalog import default_catalog
 from lad_adapters.storage import LocalFileStorage
@@ -67,7 +68,7 @@ def lad(backend: str, container: Container, tmp_path: Path) -> Container:
     container.voice_providers.override(providers.Object(OneProvider({
         "local": ScriptedProvider()})))
     container.file_storage.override(providers.Object(LocalFileStorage(tmp_path / "files")))
-    settings = container.settings().model_copy(update={"operator_token": OPERATOR_TOKEN})
+    settings = container.settings().model_copy(update={"operator_token": SecretStr(OPERATOR_TOKEN)})
     container.settings.override(providers.Object(settings))
     container.billing_plans().load_pricing(Principal.operator(), default_catalog())
     return container
