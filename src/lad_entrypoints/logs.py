@@ -118,7 +118,7 @@ def _redacted_traceback(sio: TextIO, exc_info: ExcInfo) -> None:
     sio.write("\n" + redact_text("".join(traceback.format_exception(*exc_info))).rstrip())
 
 
-class LadHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class LadHandler(logging.StreamHandler[TextIO]):
     """The root logger's handler that :func:`configure_logging` installs (and replaces
     when called again): on its stream, else on whatever ``sys.stderr`` is when a line is
     written (as the standard library's last-resort handler)."""
@@ -130,6 +130,11 @@ class LadHandler(logging.StreamHandler):  # type: ignore[type-arg]
     @property
     def stream(self) -> TextIO:
         return self._fixed if self._fixed is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, stream: TextIO | None) -> None:
+        """What ``setStream`` assigns: a fixed stream (None: ``sys.stderr`` as it is then)."""
+        self._fixed = stream
 
 
 def resolved_format(settings: Settings, stream: TextIO) -> str:
