@@ -4,7 +4,6 @@ command and group, and shell completion."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import typer
 from lad_entrypoints.cli.common import TENANT_HELP
 from lad_entrypoints.cli.main import create_cli, run
 from lad_entrypoints.container import Container
+from tests.integration.cli_calls import cli, lad_json
 from tests.unit.leads.workspace import Workspace
 
 Capture = pytest.CaptureFixture[str]
@@ -34,18 +34,6 @@ def _commands() -> Iterator[tuple[str, Any]]:
 
 
 COMMANDS = dict(_commands())
-
-
-def cli(container: Container, capsys: Capture, *args: str) -> tuple[int, str, str]:
-    code = run(create_cli(lambda: container), list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def lad_json(container: Container, capsys: Capture, *args: str) -> Any:
-    code, out, err = cli(container, capsys, *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 # --- one envelope for every list -----------------------------------------------------------

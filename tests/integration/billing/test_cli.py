@@ -15,8 +15,8 @@ import pytest
 from lad_adapters.memory.store import InMemoryStore
 from lad_domain.billing.model import LegacyTransaction
 from lad_domain.shared.clock import FixedClock
-from lad_entrypoints.cli.main import create_cli, run
 from lad_entrypoints.container import Container
+from tests.integration.cli_calls import cli, lad_json
 from tests.unit.billing.books import EMAIL, Books
 
 Capture = pytest.CaptureFixture[str]
@@ -26,18 +26,6 @@ Capture = pytest.CaptureFixture[str]
 def books(memory_lad: Container) -> Books:
     """On memory:// (the SQL paths are the same use cases, tested by the contracts)."""
     return Books.open(memory_lad)
-
-
-def cli(container: Container, capsys: Capture, *args: str) -> tuple[int, str, str]:
-    code = run(create_cli(lambda: container), list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def lad_json(container: Container, capsys: Capture, *args: str) -> Any:
-    code, out, err = cli(container, capsys, *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def lad_items(container: Container, capsys: Capture, *args: str) -> list[Any]:
